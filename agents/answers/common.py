@@ -1,0 +1,171 @@
+"""What every answer shares: its context, its result type, and the small print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from agents.formatting import format_clock, format_duration, format_status, plural
+from agents.resolve import NameIndex, Resolution
+from bot.messages import Context, Paragraph, Reply, Table, Tone
+from integrations.tws.models import PlanJob
+from integrations.tws.scheduler import Scheduler
+
+__all__ = [
+    "MAX_ROWS",
+    "Answer",
+    "AnswerContext",
+    "as_of_line",
+    "count_line",
+    "duration_text",
+    "job_rows",
+    "jobs_phrase",
+    "jobs_table",
+    "not_found",
+]
+
+MAX_ROWS = 25
+JOB_COLUMNS = ("Job", "Job stream", "Workstation", "Status", "Start", "End")
+
+
+@dataclass(slots=True)
+class AnswerContext:
+    """What an answer may use: the plan, the name cache, the display zone."""
+
+    scheduler: Scheduler
+    names: NameIndex
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A reply and the subject the conversation is now about (for follow-ups).
+
+    Attributes:
+        reply: What to say.
+        focus: The subject for the next "and its ...?", or None to keep the previous one.
+    """
+
+    reply: Reply
+    focus: str | None = None
+    sources: tuple[str, ...] = field(default_factory=tuple)
+
+
+def as_of_line(ctx: AnswerContext, as_of: datetime | None, *extra: str) -> Context:
+    """The small print: when the data was true and where it came from.
+
+    Args:
+        ctx: The answer context.
+        as_of: The engine time of the data.
+        *extra: More sources (e.g. the knowledge file that explained a code).
+
+    Returns:
+        A context block.
+    """
+    items = [f"As of {format_clock(as_of, zone=ctx.zone)}", f"Source: {ctx.scheduler.source}"]
+    items.extend(extra)
+    return Context(items=tuple(items))
+
+
+def job_rows(
+    jobs: list[PlanJob], *, ctx: AnswerContext, now: datetime | None
+) -> list[tuple[str, ...]]:
+    """Table rows for jobs, in the order given.
+
+    Args:
+        jobs: The jobs.
+        ctx: The answer context.
+        now: Reference time for "today" in clock formatting.
+
+    Returns:
+        One row per job, matching `JOB_COLUMNS`.
+    """
+    return [
+        (
+            job.name,
+            job.job_stream_name,
+            job.workstation,
+            format_status(job),
+            format_clock(job.started_at or job.at_time, zone=ctx.zone, today=now),
+            format_clock(job.ended_at, zone=ctx.zone, today=now),
+        )
+        for job in jobs
+    ]
+
+
+def jobs_table(jobs: list[PlanJob], *, ctx: AnswerContext, now: datetime | None) -> Table:
+    """A table of at most `MAX_ROWS` jobs that says how many there are in all.
+
+    Args:
+        jobs: The jobs, already sorted.
+        ctx: The answer context.
+        now: Reference time for clock formatting.
+
+    Returns:
+        The table.
+    """
+    rows = job_rows(jobs[:MAX_ROWS], ctx=ctx, now=now)
+    return Table(columns=JOB_COLUMNS, rows=tuple(rows), total=len(jobs))
+
+
+def not_found(ctx: AnswerContext, resolution: Resolution) -> Answer:
+    """The answer when a name matched nothing: say so, and offer close names.
+
+    Args:
+        ctx: The answer context.
+        resolution: The failed resolution.
+
+    Returns:
+        The answer.
+    """
+    blocks: list[Paragraph | Context] = []
+    if resolution.suggestions:
+        blocks.append(Paragraph(text="Did you mean: " + ", ".join(resolution.suggestions) + "?"))
+    else:
+        blocks.append(
+            Paragraph(
+                text=f"Check the spelling, or use a wildcard such as {resolution.asked[:3]}*."
+            )
+        )
+    blocks.append(as_of_line(ctx, resolution.as_of))
+    return Answer(
+        reply=Reply(
+            headline=f"No job or job stream named {resolution.asked} in the current plan.",
+            tone=Tone.WARNING,
+            blocks=tuple(blocks),
+        )
+    )
+
+
+def duration_text(job: PlanJob, now: datetime) -> str:
+    """How long a job ran, or has been running.
+
+    Args:
+        job: The job.
+        now: The engine's now.
+
+    Returns:
+        The duration text, or ``-`` when it has not started.
+    """
+    if job.started_at is None:
+        return "-"
+    return format_duration((job.ended_at or now) - job.started_at)
+
+
+def count_line(counts: dict[str, int]) -> str:
+    """``3 ABEND, 1 FAIL``, largest first.
+
+    Args:
+        counts: Status to count.
+
+    Returns:
+        The line.
+    """
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{count} {status}" for status, count in ordered)
+
+
+def jobs_phrase(count: int) -> str:
+    """``1 job`` or ``N jobs``."""
+    return plural(count, "job")

@@ -1,0 +1,214 @@
+"""What a job waits for (predecessors) and what waits for it (successors, deadlines at risk)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line, not_found
+from agents.forecast import Forecaster
+from agents.formatting import format_clock, plural
+from agents.intents import Intent
+from agents.resolve import Resolution, resolve
+from bot.messages import Block, Paragraph, Reply, Table, Tone
+from integrations.tws.models import FINISHED_STATUSES, Dependency, PlanJob
+
+__all__ = ["answer_predecessors", "answer_successors", "pick_one"]
+
+_MAX_TRANSITIVE = 200
+_MAX_LEVELS = 4
+DEP_COLUMNS = ("Name", "Job stream", "Workstation", "Status", "Deadline")
+
+
+def pick_one(
+    ctx: AnswerContext, resolution: Resolution, *, prefer_failed: bool = False
+) -> PlanJob | Answer:
+    """One job from a resolution, or an answer that asks which one.
+
+    Args:
+        ctx: The answer context.
+        resolution: What the name matched.
+        prefer_failed: When several match and exactly one failed, take it (for "why").
+
+    Returns:
+        The job, or an answer explaining what to type instead.
+    """
+    if not resolution.jobs:
+        if resolution.streams:
+            names = ", ".join(stream.name for stream in resolution.streams[:5])
+            return Answer(
+                reply=Reply(
+                    headline=f"{resolution.asked} is a job stream; this question needs a job.",
+                    tone=Tone.WARNING,
+                    blocks=(
+                        Paragraph(
+                            text=f"Ask about one of its jobs, e.g. 'status {names}' lists them."
+                        ),
+                        as_of_line(ctx, resolution.as_of),
+                    ),
+                )
+            )
+        return not_found(ctx, resolution)
+    if len(resolution.jobs) == 1:
+        return resolution.jobs[0]
+    if prefer_failed:
+        failed = [job for job in resolution.jobs if job.failed]
+        if len(failed) == 1:
+            return failed[0]
+    choices = ", ".join(f"{job.job_stream_name}.{job.name}" for job in resolution.jobs[:8])
+    return Answer(
+        reply=Reply(
+            headline=f"{resolution.asked} matches {plural(len(resolution.jobs), 'job')}; which one?",
+            tone=Tone.WARNING,
+            blocks=(
+                Paragraph(text=f"Name it with its job stream: {choices}."),
+                as_of_line(ctx, resolution.as_of),
+            ),
+        )
+    )
+
+
+def _dep_rows(
+    deps: list[Dependency], ctx: AnswerContext, now: datetime
+) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        (
+            dep.name if dep.kind == "job" else f"{dep.name} (job stream)",
+            dep.job_stream_name or "-",
+            dep.workstation or "-",
+            dep.status,
+            format_clock(dep.deadline, zone=ctx.zone, today=now),
+        )
+        for dep in deps[:MAX_ROWS]
+    )
+
+
+async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
+    """Answer "what does JOB wait for?".
+
+    Args:
+        ctx: The answer context.
+        intent: A PREDECESSORS intent with a subject.
+
+    Returns:
+        The predecessors and which of them are not done.
+    """
+    assert intent.subject is not None
+    picked = pick_one(ctx, await resolve(ctx.scheduler, intent.subject, index=ctx.names))
+    if isinstance(picked, Answer):
+        return picked
+    job = picked
+    deps = await ctx.scheduler.job_predecessors(job.id)
+    focus = f"{job.job_stream_name}.{job.name}"
+    if not deps.value:
+        reply = Reply(
+            headline=f"{job.name} has no predecessors: it waits for nothing but its own time and workstation.",
+            blocks=(as_of_line(ctx, deps.as_of),),
+        )
+        return Answer(reply=reply, focus=focus)
+    finished = {status.value for status in FINISHED_STATUSES}
+    open_deps = [dep for dep in deps.value if dep.status not in finished]
+    headline = f"{job.name} has {plural(len(deps.value), 'predecessor')}"
+    if open_deps:
+        pending = ", ".join(f"{dep.name} ({dep.status})" for dep in open_deps[:5])
+        headline += f"; {len(open_deps)} not finished: {pending}."
+    else:
+        headline += ", all finished."
+    blocks: list[Block] = [
+        Table(
+            columns=DEP_COLUMNS, rows=_dep_rows(deps.value, ctx, deps.as_of), total=len(deps.value)
+        ),
+        as_of_line(ctx, deps.as_of),
+    ]
+    tone = (
+        Tone.WARNING
+        if any(dep.status in ("ABEND", "FAIL", "ERROR") for dep in deps.value)
+        else Tone.INFO
+    )
+    return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
+
+
+async def _further_successors(
+    ctx: AnswerContext, job: PlanJob, direct: list[Dependency]
+) -> list[Dependency]:
+    """Successors of the successors, level by level (bounded), each once."""
+    seen = {job.id} | {dep.id for dep in direct}
+    further: list[Dependency] = []
+    frontier = [dep for dep in direct if dep.kind == "job"]
+    for _ in range(_MAX_LEVELS):
+        if not frontier or len(seen) > _MAX_TRANSITIVE:
+            break
+        levels = await asyncio.gather(*(ctx.scheduler.job_successors(dep.id) for dep in frontier))
+        frontier = []
+        for level in levels:
+            for dep in level.value:
+                if dep.id not in seen:
+                    seen.add(dep.id)
+                    further.append(dep)
+                    if dep.kind == "job":
+                        frontier.append(dep)
+    return further
+
+
+async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
+    """Answer "what depends on JOB?": successors and the deadlines they put at risk.
+
+    Args:
+        ctx: The answer context.
+        intent: A SUCCESSORS intent with a subject.
+
+    Returns:
+        Direct and further successors, deadlines at risk first.
+    """
+    assert intent.subject is not None
+    picked = pick_one(ctx, await resolve(ctx.scheduler, intent.subject, index=ctx.names))
+    if isinstance(picked, Answer):
+        return picked
+    job = picked
+    focus = f"{job.job_stream_name}.{job.name}"
+    successors = await ctx.scheduler.job_successors(job.id)
+    direct = successors.value
+    if not direct:
+        reply = Reply(
+            headline=f"Nothing in the current plan depends on {job.name}.",
+            blocks=(as_of_line(ctx, successors.as_of),),
+        )
+        return Answer(reply=reply, focus=focus)
+    further = await _further_successors(ctx, job, direct)
+    everything = direct + further
+    plan = await ctx.scheduler.query_jobs()
+    forecaster = Forecaster(scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of)
+    finished = {status.value for status in FINISHED_STATUSES}
+    with_deadline = [
+        dep.id
+        for dep in everything
+        if dep.kind == "job" and dep.deadline is not None and dep.status not in finished
+    ]
+    forecast = await forecaster.forecast(with_deadline)
+    at_risk = [item for item in forecast.jobs if item.at_risk]
+    headline = (
+        f"{plural(len(direct), 'job')} depend directly on {job.name}"
+        f"{f', {len(further)} more further down' if further else ''}; "
+        f"{plural(len(at_risk), 'deadline')} at risk."
+    )
+    blocks: list[Block] = [
+        Paragraph(text="Direct successors:"),
+        Table(columns=DEP_COLUMNS, rows=_dep_rows(direct, ctx, plan.as_of), total=len(direct)),
+    ]
+    if at_risk:
+        lines = [
+            f"{item.job.name} (deadline {format_clock(item.job.deadline, zone=ctx.zone)}): "
+            + (
+                "blocked until the failure is fixed"
+                if item.blocked_by_failure
+                else f"expected {format_clock(item.expected_end, zone=ctx.zone)}"
+            )
+            for item in at_risk[:MAX_ROWS]
+        ]
+        blocks.append(Paragraph(text="Deadlines at risk:\n" + "\n".join(lines)))
+    if further:
+        names = ", ".join(dep.name for dep in further[:10])
+        blocks.append(Paragraph(text=f"Further down: {names}{' ...' if len(further) > 10 else ''}"))
+    blocks.append(as_of_line(ctx, plan.as_of))
+    tone = Tone.WARNING if at_risk else Tone.INFO
+    return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)

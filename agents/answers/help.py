@@ -1,0 +1,74 @@
+"""Help: what Resync can answer, with examples; and the answer to what it did not understand."""
+
+from __future__ import annotations
+
+from agents.answers.common import Answer, AnswerContext
+from agents.intents import Intent
+from bot.messages import Paragraph, Reply, Table, Tone
+
+__all__ = ["EXAMPLES", "answer_help", "answer_unknown"]
+
+EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "Status of a job or job stream",
+        "status PAYROLL_EXTRACT · status PAY* · how is PAYROLL_DAILY",
+    ),
+    (
+        "Jobs by status",
+        "what failed tonight? · what is running on AGT_LNX01 · held jobs · waiting jobs",
+    ),
+    ("Why a job failed", "why did PAYROLL_EXTRACT abend? · why?  (after asking about a job)"),
+    ("Late and at risk", "what is late? · what will be late? · at risk"),
+    ("Dependencies", "what depends on PAYROLL_EXTRACT? · and its predecessors?"),
+    ("Workstations", "workstation status · is AGT_WIN01 up?"),
+)
+
+
+async def answer_help(ctx: AnswerContext, intent: Intent) -> Answer:
+    """List what Resync answers, with examples.
+
+    Args:
+        ctx: The answer context (unused: help reads nothing).
+        intent: The HELP intent.
+
+    Returns:
+        The help answer.
+    """
+    del ctx, intent
+    return Answer(
+        reply=Reply(
+            headline="I answer questions about the current TWS plan. Try:",
+            blocks=(
+                Table(columns=("You want", "Ask"), rows=EXAMPLES),
+                Paragraph(
+                    text="Names can be exact (PAYROLL_EXTRACT), qualified (PAYROLL_DAILY.PAYROLL_EXTRACT) "
+                    "or wildcards (PAY*). Follow-ups in the same thread keep the job in mind."
+                ),
+            ),
+        )
+    )
+
+
+async def answer_unknown(ctx: AnswerContext, intent: Intent) -> Answer:
+    """Say plainly that the question was not understood, and how to ask.
+
+    Args:
+        ctx: The answer context (unused).
+        intent: The UNKNOWN intent.
+
+    Returns:
+        The answer.
+    """
+    del ctx, intent
+    return Answer(
+        reply=Reply(
+            headline="I did not understand that question.",
+            tone=Tone.WARNING,
+            blocks=(
+                Paragraph(
+                    text="Ask about a job, a job stream or the plan, e.g. 'what failed tonight?', "
+                    "'status PAYROLL_EXTRACT' or 'what will be late?'. Type 'help' for more."
+                ),
+            ),
+        )
+    )

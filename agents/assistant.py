@@ -1,0 +1,53 @@
+"""`Assistant`: the one entry the bot calls to get a reply for a message."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agents.answers.common import AnswerContext
+from agents.graph import Understander, build_graph, deterministic_understander
+from agents.resolve import NameIndex
+from agents.state import ConversationState
+from bot.messages import ChatEvent, Reply
+from integrations.tws.scheduler import Scheduler
+
+__all__ = ["Assistant"]
+
+
+class Assistant:
+    """Answers questions about the plan, one LangGraph thread per conversation."""
+
+    def __init__(
+        self,
+        *,
+        scheduler: Scheduler,
+        checkpointer: BaseCheckpointSaver[Any],
+        zone: ZoneInfo,
+        understander: Understander = deterministic_understander,
+    ) -> None:
+        context = AnswerContext(scheduler=scheduler, names=NameIndex(), zone=zone)
+        self._graph = build_graph(context=context, understander=understander).compile(
+            checkpointer=checkpointer
+        )
+
+    async def ask(self, event: ChatEvent) -> Reply:
+        """Answer one message in its conversation's context.
+
+        Args:
+            event: The message.
+
+        Returns:
+            The reply.
+
+        Raises:
+            integrations.tws.errors.TWSError: The engine could not answer; the bot turns it
+                into words for the person.
+        """
+        config: RunnableConfig = {"configurable": {"thread_id": event.conversation_key}}
+        message: ConversationState = {"text": event.text}
+        state = await self._graph.ainvoke(message, config)
+        return Reply.model_validate(state["reply"])

@@ -1,0 +1,201 @@
+"""Expected end times and deadline risk, from run history and the dependency chain.
+
+A job that has not finished is expected to end at:
+
+- running: its start plus its typical duration (never before now);
+- not started: the latest of now, its at-time and the expected ends of its unfinished
+  predecessors, plus its typical duration.
+
+The typical duration is the engine's own estimate (``estimatedDuration``, the mean of past
+runs), so a forecast of the whole plan costs one query plus one predecessor read per
+unfinished job that matters, read concurrently. A job is *late* when the engine flagged it
+or its deadline passed unfinished; *at risk* when its expected end is after its deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from integrations.tws.models import FINISHED_STATUSES, JobStatus, PlanJob
+from integrations.tws.scheduler import Scheduler
+
+__all__ = ["Forecast", "Forecaster", "JobForecast"]
+
+_READ_CONCURRENCY = 8
+# Predecessor chains longer than this are cut: a forecast stays bounded on any plan.
+_MAX_DEPTH = 25
+
+
+@dataclass(frozen=True, slots=True)
+class JobForecast:
+    """One unfinished job's expected end against its deadline.
+
+    Attributes:
+        job: The job.
+        expected_end: When it should end.
+        overrun: ``expected_end - deadline`` (positive: late by that much).
+        late: Already late (engine flag, or deadline passed unfinished).
+        blocked_by: The unfinished predecessor that pushes its start, if any.
+        blocked_by_failure: True when a failed predecessor blocks it (no end until fixed).
+    """
+
+    job: PlanJob
+    expected_end: datetime
+    overrun: timedelta | None
+    late: bool
+    blocked_by: str | None = None
+    blocked_by_failure: bool = False
+
+    @property
+    def at_risk(self) -> bool:
+        """True when it is late, blocked by a failure, or expected to end after its deadline."""
+        return (
+            self.late
+            or self.blocked_by_failure
+            or (self.overrun is not None and self.overrun > timedelta(0))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Forecasts for the jobs that have a deadline, worst first."""
+
+    now: datetime
+    jobs: list[JobForecast]
+
+    @property
+    def late(self) -> list[JobForecast]:
+        """Jobs already late."""
+        return [item for item in self.jobs if item.late]
+
+    @property
+    def at_risk(self) -> list[JobForecast]:
+        """Jobs not yet late but expected to miss their deadline (or blocked by a failure)."""
+        return [item for item in self.jobs if item.at_risk and not item.late]
+
+
+class Forecaster:
+    """Computes expected ends over one snapshot of the plan."""
+
+    def __init__(self, *, scheduler: Scheduler, jobs: Iterable[PlanJob], now: datetime) -> None:
+        self._scheduler = scheduler
+        self._jobs = {job.id: job for job in jobs}
+        self._now = now
+        self._ends: dict[str, tuple[datetime, str | None, bool]] = {}
+        self._predecessors: dict[str, list[str]] = {}
+        self._limit = asyncio.Semaphore(_READ_CONCURRENCY)
+
+    async def _load_predecessors(self, job_ids: Iterable[str]) -> None:
+        async def load(job_id: str) -> None:
+            async with self._limit:
+                deps = await self._scheduler.job_predecessors(job_id)
+            self._predecessors[job_id] = [
+                dep.id for dep in deps.value if dep.kind == "job" and dep.id in self._jobs
+            ]
+
+        todo = [job_id for job_id in job_ids if job_id not in self._predecessors]
+        await asyncio.gather(*(load(job_id) for job_id in todo))
+
+    async def _load_chain(self, roots: Iterable[str]) -> None:
+        frontier = {
+            job_id for job_id in roots if self._jobs[job_id].status not in FINISHED_STATUSES
+        }
+        for _ in range(_MAX_DEPTH):
+            if not frontier:
+                return
+            await self._load_predecessors(frontier)
+            frontier = {
+                pred
+                for job_id in frontier
+                for pred in self._predecessors.get(job_id, [])
+                if pred not in self._predecessors
+                and self._jobs[pred].status not in FINISHED_STATUSES
+            }
+
+    def _typical(self, job: PlanJob) -> timedelta:
+        return job.estimated_duration or timedelta(0)
+
+    def _end(self, job_id: str, depth: int = 0) -> tuple[datetime, str | None, bool]:
+        """Expected end, the predecessor that decides it, and whether a failure blocks it."""
+        if job_id in self._ends:
+            return self._ends[job_id]
+        job = self._jobs[job_id]
+        blocker: str | None = None
+        blocked_by_failure = False
+        if job.status in FINISHED_STATUSES and job.status not in (JobStatus.ABEND, JobStatus.FAIL):
+            end = job.ended_at or self._now
+        elif job.failed:
+            # A failed job ends nothing until a person reruns or confirms it.
+            end, blocked_by_failure = self._now, True
+        elif job.status == JobStatus.EXEC and job.started_at is not None:
+            end = max(self._now, job.started_at + self._typical(job))
+        else:
+            start = max(self._now, job.at_time or self._now)
+            if depth < _MAX_DEPTH:
+                for pred in self._predecessors.get(job_id, []):
+                    pred_end, _, pred_blocked = self._end(pred, depth + 1)
+                    pred_job = self._jobs[pred]
+                    if pred_job.failed or pred_blocked:
+                        blocked_by_failure = True
+                        blocker = blocker or pred_job.name
+                    if pred_end > start:
+                        start, blocker = pred_end, pred_job.name
+            end = start + self._typical(job)
+        self._ends[job_id] = (end, blocker, blocked_by_failure)
+        return self._ends[job_id]
+
+    async def forecast(self, job_ids: Iterable[str] | None = None) -> Forecast:
+        """Forecast the jobs with a deadline (all of them, or those given).
+
+        Args:
+            job_ids: Restrict to these jobs; default every unfinished job with a deadline.
+
+        Returns:
+            The forecast, latest overrun first.
+        """
+        if job_ids is None:
+            job_ids = [
+                job.id
+                for job in self._jobs.values()
+                if job.deadline is not None and job.status not in FINISHED_STATUSES
+            ]
+        targets = [job_id for job_id in job_ids if job_id in self._jobs]
+        await self._load_chain(targets)
+        results: list[JobForecast] = []
+        for job_id in targets:
+            job = self._jobs[job_id]
+            end, blocker, blocked = self._end(job_id)
+            overrun = end - job.deadline if job.deadline is not None else None
+            late = job.late or (
+                job.deadline is not None
+                and job.deadline < self._now
+                and job.status not in FINISHED_STATUSES
+            )
+            results.append(
+                JobForecast(
+                    job=job,
+                    expected_end=end,
+                    overrun=overrun,
+                    late=late,
+                    blocked_by=blocker,
+                    blocked_by_failure=blocked,
+                )
+            )
+        results.sort(key=lambda item: item.overrun or timedelta.min, reverse=True)
+        return Forecast(now=self._now, jobs=results)
+
+    def expected_end(self, job_id: str) -> datetime | None:
+        """The expected end of a job already forecast (or of one with no predecessors read).
+
+        Args:
+            job_id: The job.
+
+        Returns:
+            Its expected end, or None when it is not in this snapshot.
+        """
+        if job_id not in self._jobs:
+            return None
+        return self._end(job_id)[0]

@@ -1,0 +1,133 @@
+"""The agent graph: understand, then one answer node per question kind.
+
+This module only wires; the parser lives in `agents.understand`, the answers in
+`agents.answers`. One graph serves every conversation: the thread id (platform, channel,
+thread) selects the checkpointed state, so follow-ups keep their context across restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from langgraph.graph import END, START, StateGraph
+
+from agents.answers.common import Answer, AnswerContext
+from agents.answers.dependencies import answer_predecessors, answer_successors
+from agents.answers.help import answer_help, answer_unknown
+from agents.answers.late import answer_late
+from agents.answers.lists import answer_list
+from agents.answers.status import answer_status
+from agents.answers.why import answer_why
+from agents.answers.workstations import answer_workstations
+from agents.intents import Intent, IntentKind
+from agents.state import ConversationState
+from agents.understand import understand
+from bot.messages import Reply, Tone
+
+__all__ = ["build_graph"]
+
+Handler = Callable[[AnswerContext, Intent], Awaitable[Answer]]
+
+HANDLERS: dict[IntentKind, Handler] = {
+    IntentKind.HELP: answer_help,
+    IntentKind.STATUS: answer_status,
+    IntentKind.LIST: answer_list,
+    IntentKind.WHY: answer_why,
+    IntentKind.LATE: answer_late,
+    IntentKind.SUCCESSORS: answer_successors,
+    IntentKind.PREDECESSORS: answer_predecessors,
+    IntentKind.WORKSTATIONS: answer_workstations,
+    IntentKind.UNKNOWN: answer_unknown,
+}
+NEEDS_SUBJECT = frozenset(
+    {IntentKind.STATUS, IntentKind.WHY, IntentKind.SUCCESSORS, IntentKind.PREDECESSORS}
+)
+
+
+class _Node(Protocol):
+    async def __call__(self, state: ConversationState) -> dict[str, Any]: ...
+
+
+Understander = Callable[[str, str | None, IntentKind | None], Awaitable[Intent]]
+
+
+async def deterministic_understander(
+    text: str, focus: str | None, last_kind: IntentKind | None
+) -> Intent:
+    """The default understand step: the rule-based parser, no LLM.
+
+    Args:
+        text: The message.
+        focus: The conversation's subject so far.
+        last_kind: The previous question's kind.
+
+    Returns:
+        The intent.
+    """
+    return understand(text, focus=focus, last_kind=last_kind)
+
+
+def _ask_which(kind: IntentKind) -> Answer:
+    examples = {
+        IntentKind.STATUS: "status PAYROLL_EXTRACT",
+        IntentKind.WHY: "why did PAYROLL_EXTRACT fail?",
+        IntentKind.SUCCESSORS: "what depends on PAYROLL_EXTRACT?",
+        IntentKind.PREDECESSORS: "predecessors of PAYROLL_POST",
+    }
+    return Answer(
+        reply=Reply(headline=f"Which job? Name it, e.g. '{examples[kind]}'.", tone=Tone.WARNING)
+    )
+
+
+def build_graph(
+    *, context: AnswerContext, understander: Understander = deterministic_understander
+) -> StateGraph[ConversationState]:
+    """Wire the graph (uncompiled: the caller compiles it with its checkpointer).
+
+    Args:
+        context: What the answer nodes use (scheduler, name cache, time zone).
+        understander: The understand step; the rule-based parser unless an LLM is configured.
+
+    Returns:
+        The graph.
+    """
+    graph: StateGraph[ConversationState] = StateGraph(ConversationState)
+
+    async def understand_node(state: ConversationState) -> dict[str, Any]:
+        last = state.get("last_kind")
+        intent = await understander(
+            state["text"], state.get("focus"), IntentKind(last) if last else None
+        )
+        return {"intent": intent.model_dump(mode="json")}
+
+    def make_answer_node(kind: IntentKind, handler: Handler) -> _Node:
+        async def answer_node(state: ConversationState) -> dict[str, Any]:
+            intent = Intent.model_validate(state["intent"])
+            if kind in NEEDS_SUBJECT and intent.subject is None:
+                answer = _ask_which(kind)
+            else:
+                answer = await handler(context, intent)
+            update: dict[str, Any] = {
+                "reply": answer.reply.model_dump(mode="json"),
+                "last_kind": kind.value,
+                "turns": [{"user": state["text"], "bot": answer.reply.headline}],
+            }
+            if answer.focus:
+                update["focus"] = answer.focus
+            return update
+
+        answer_node.__name__ = f"answer_{kind.value}"
+        return answer_node
+
+    graph.add_node("understand", understand_node)
+    for kind, handler in HANDLERS.items():
+        graph.add_node(kind.value, make_answer_node(kind, handler))
+        graph.add_edge(kind.value, END)
+    graph.add_edge(START, "understand")
+
+    def route(state: ConversationState) -> str:
+        return str(state["intent"]["kind"])
+
+    graph.add_conditional_edges("understand", route, {kind.value: kind.value for kind in HANDLERS})
+    return graph

@@ -1,0 +1,83 @@
+"""What a person asked for, once understood: the `Intent` every answer starts from.
+
+The deterministic parser (`agents.understand`) and, when configured, the LLM both produce
+an `Intent`; the graph routes on `Intent.kind`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from integrations.tws.models import JobStatus
+
+__all__ = ["LIST_FILTER_STATUSES", "Intent", "IntentKind", "ListFilter"]
+
+
+class IntentKind(StrEnum):
+    """The question kinds Resync answers."""
+
+    HELP = "help"
+    STATUS = "status"  # status of a job or job stream (exact, wildcard, fuzzy)
+    LIST = "list"  # jobs by status: failed, running, held, waiting, late, at risk
+    WHY = "why"  # why did JOB fail
+    LATE = "late"  # what is late or at risk
+    SUCCESSORS = "successors"  # what depends on JOB
+    PREDECESSORS = "predecessors"  # what JOB waits for
+    WORKSTATIONS = "workstations"  # workstation status
+    UNKNOWN = "unknown"
+
+
+class ListFilter(StrEnum):
+    """The named groups of job status people ask about."""
+
+    ABENDED = "abended"
+    FAILED = "failed"
+    RUNNING = "running"
+    HELD = "held"
+    WAITING = "waiting"
+    LATE = "late"
+    AT_RISK = "at risk"
+    SUCCEEDED = "succeeded"
+    CANCELLED = "cancelled"
+
+
+# The engine statuses behind each group; LATE and AT_RISK are computed, not statuses.
+LIST_FILTER_STATUSES: dict[ListFilter, tuple[JobStatus, ...]] = {
+    ListFilter.ABENDED: (JobStatus.ABEND, JobStatus.ABENP),
+    ListFilter.FAILED: (JobStatus.ABEND, JobStatus.ABENP, JobStatus.FAIL, JobStatus.ERROR),
+    ListFilter.RUNNING: (JobStatus.EXEC, JobStatus.INTRO, JobStatus.WAIT),
+    ListFilter.HELD: (JobStatus.HOLD,),
+    ListFilter.WAITING: (
+        JobStatus.HOLD,
+        JobStatus.READY,
+        JobStatus.SCHED,
+        JobStatus.FENCE,
+        JobStatus.ADD,
+        JobStatus.PEND,
+    ),
+    ListFilter.SUCCEEDED: (JobStatus.SUCC, JobStatus.SUCCP),
+    ListFilter.CANCELLED: (JobStatus.CANCL,),
+}
+
+
+class Intent(BaseModel):
+    """A parsed request.
+
+    Attributes:
+        kind: What is asked.
+        subject: The job, job stream or workstation named (upper case, may hold ``*``);
+            None when the question names none.
+        list_filter: For LIST: which group of jobs.
+        workstation: A workstation the question narrows to, if any.
+        follow_up: True when the subject came from the conversation, not the text.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: IntentKind
+    subject: str | None = None
+    list_filter: ListFilter | None = None
+    workstation: str | None = None
+    follow_up: bool = False

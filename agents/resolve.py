@@ -1,0 +1,173 @@
+"""From a name a person typed to the jobs and job streams it means.
+
+Order of tries, cheapest first, so a simple status question costs one engine call:
+
+1. jobs with that name (exact, or wildcard with ``*``), narrowed by a qualified
+   ``WS#STREAM.JOB`` or ``STREAM.JOB``;
+2. job streams with that name;
+3. "did you mean": fuzzy match against the plan's names, cached for a few minutes because
+   the names in a plan change rarely while the night runs.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rapidfuzz import fuzz, process
+
+from integrations.tws.models import PlanJob, PlanJobStream
+from integrations.tws.scheduler import Scheduler
+
+__all__ = ["NameIndex", "Resolution", "SubjectName", "parse_subject", "resolve"]
+
+_NAME_CACHE_SECONDS = 300.0
+_SUGGESTION_CUTOFF = 70.0
+_CONFIDENT_SCORE = 90.0
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectName:
+    """A typed name split into its parts: ``WS#STREAM.JOB``, ``STREAM.JOB``, ``WS#STREAM`` or ``NAME``."""
+
+    name: str
+    job_stream: str | None = None
+    workstation: str | None = None
+
+    @property
+    def has_wildcard(self) -> bool:
+        """True when any part holds ``*``."""
+        return "*" in self.name or "*" in (self.job_stream or "")
+
+
+def parse_subject(subject: str) -> SubjectName:
+    """Split a typed name into workstation, job stream and job parts.
+
+    Args:
+        subject: Upper-case name as the parser found it.
+
+    Returns:
+        The parts; a name with a ``#`` and no dot names a job stream on a workstation.
+    """
+    workstation: str | None = None
+    rest = subject
+    if "#" in rest:
+        workstation, rest = rest.split("#", 1)
+    if "." in rest:
+        job_stream, name = rest.split(".", 1)
+        return SubjectName(name=name, job_stream=job_stream, workstation=workstation or None)
+    return SubjectName(name=rest, workstation=workstation or None)
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What a name resolved to.
+
+    Attributes:
+        asked: The name as typed.
+        jobs: Matching jobs (empty when it named job streams or nothing).
+        streams: Matching job streams.
+        as_of: Engine time of the last read.
+        suggestions: Close names, when nothing matched exactly.
+        corrected_from: The typed name, when the answer is for a confident fuzzy match.
+    """
+
+    asked: str
+    jobs: list[PlanJob] = field(default_factory=list)
+    streams: list[PlanJobStream] = field(default_factory=list)
+    as_of: datetime | None = None
+    suggestions: list[str] = field(default_factory=list)
+    corrected_from: str | None = None
+
+    @property
+    def found(self) -> bool:
+        """True when jobs or job streams matched."""
+        return bool(self.jobs or self.streams)
+
+
+class NameIndex:
+    """The plan's job and job stream names, for "did you mean", refreshed every few minutes."""
+
+    def __init__(self, *, ttl_seconds: float = _NAME_CACHE_SECONDS) -> None:
+        self._ttl = ttl_seconds
+        self._names: list[str] = []
+        self._loaded_at = float("-inf")
+
+    async def names(self, scheduler: Scheduler) -> list[str]:
+        """Return the cached names, reading them from the engine when stale.
+
+        Args:
+            scheduler: Where to read from.
+
+        Returns:
+            Distinct job and job stream names.
+        """
+        if time.monotonic() - self._loaded_at > self._ttl:
+            jobs = await scheduler.query_jobs()
+            streams = await scheduler.query_job_streams()
+            names = {job.name for job in jobs.value} | {stream.name for stream in streams.value}
+            self._names = sorted(names)
+            self._loaded_at = time.monotonic()
+        return self._names
+
+    async def suggest(
+        self, scheduler: Scheduler, typed: str, *, limit: int = 3
+    ) -> list[tuple[str, float]]:
+        """Names close to what was typed, best first.
+
+        Args:
+            scheduler: Where to read names from.
+            typed: The name as typed.
+            limit: At most this many.
+
+        Returns:
+            ``(name, score)`` pairs with score 0-100.
+        """
+        names = await self.names(scheduler)
+        matches = process.extract(
+            typed, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=_SUGGESTION_CUTOFF
+        )
+        return [(str(match[0]), float(match[1])) for match in matches]
+
+
+async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Resolution:
+    """Find the jobs or job streams a typed name means.
+
+    Args:
+        scheduler: Where to read the plan.
+        subject: The typed name (upper case; may be qualified, may hold ``*``).
+        index: The name cache for fuzzy suggestions.
+
+    Returns:
+        The resolution; when nothing matched, close names in ``suggestions``, and when one
+        of them is a confident match, the answer for it with ``corrected_from`` set.
+    """
+    parts = parse_subject(subject)
+    result = Resolution(asked=subject)
+    jobs = await scheduler.query_jobs(name=parts.name, job_stream=parts.job_stream)
+    result.as_of = jobs.as_of
+    result.jobs = [
+        job
+        for job in jobs.value
+        if parts.workstation is None
+        or parts.workstation in (job.workstation, job.job_stream_workstation)
+    ]
+    if result.jobs or parts.job_stream is not None:
+        return result
+    streams = await scheduler.query_job_streams(name=parts.name)
+    result.as_of = streams.as_of
+    result.streams = [
+        stream for stream in streams.value if parts.workstation in (None, stream.workstation)
+    ]
+    if result.found or parts.has_wildcard:
+        return result
+    suggestions = await index.suggest(scheduler, parts.name)
+    result.suggestions = [name for name, _ in suggestions]
+    confident = [name for name, score in suggestions if score >= _CONFIDENT_SCORE]
+    if len(confident) == 1:
+        corrected = await resolve(scheduler, confident[0], index=index)
+        corrected.corrected_from = subject
+        corrected.suggestions = result.suggestions
+        return corrected
+    return result

@@ -1,0 +1,121 @@
+"""Logging: structlog, JSON when not a terminal, key=value on one; secrets redacted.
+
+The redaction processor masks values whose key names a secret (password, token, key,
+secret, authorization, cookie) and, in every string value, the shapes of common secrets
+(Slack tokens, Bearer/Basic credentials, JWTs, passwords in URLs), wherever they appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Final
+
+import structlog
+
+__all__ = ["configure_logging", "redact", "redact_text"]
+
+MASK: Final = "***"
+_SECRET_KEY: Final = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|private|kek|dsn",
+    re.IGNORECASE,
+)
+# Harmless keys that merely contain a secret-sounding word.
+_NOT_SECRET: Final = frozenset({"token_count", "tokens_used", "auth_method", "key_id", "author"})
+_SECRET_SHAPES: Final = (
+    re.compile(r"xox[abpersc]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/config tokens
+    re.compile(r"xapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
+    re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWT
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+    re.compile(r"(?i)\b(password|passwd|pwd|secret|api[_-]?key|token)=([^&\s]+)"),
+    re.compile(r"\bsk-[A-Za-z0-9]{16,}"),  # OpenAI-style keys
+)
+
+
+def redact_text(text: str) -> str:
+    """Mask secret-shaped substrings of a text.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The text with secrets replaced by ``***``.
+    """
+    for shape in _SECRET_SHAPES:
+        if shape.groups >= 2:
+            text = shape.sub(lambda m: f"{m.group(1)}={MASK}", text)
+        elif shape.groups == 1:
+            text = shape.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        else:
+            text = shape.sub(MASK, text)
+    return text
+
+
+def redact(value: Any, *, key: str | None = None) -> Any:
+    """Redact a log value: mask it whole when its key names a secret, else mask shapes.
+
+    Args:
+        value: The value (nested mappings and sequences are walked).
+        key: The key it was logged under.
+
+    Returns:
+        The redacted value.
+    """
+    if key is not None and key.lower() not in _NOT_SECRET and _SECRET_KEY.search(key):
+        return MASK if value not in (None, "") else value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(item) for item in value)
+    if hasattr(value, "get_secret_value"):
+        return MASK
+    return value
+
+
+def _redact_processor(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        event_dict[key] = redact(event_dict[key], key=None if key == "event" else key)
+    return event_dict
+
+
+def configure_logging(*, level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
+    """Set up structlog and the standard library's logging for the process.
+
+    Args:
+        level: Lowest level written.
+        fmt: ``json``, ``console`` or ``auto`` (console on a terminal, JSON otherwise).
+        stream: Where to write (default standard error).
+    """
+    out = stream or sys.stderr
+    use_console = fmt == "console" or (fmt == "auto" and hasattr(out, "isatty") and out.isatty())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    numeric = logging.getLevelNamesMapping()[level]
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            _redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries log through the standard library: keep them quiet unless asked.
+    logging.basicConfig(
+        level=max(numeric, logging.WARNING), stream=out, format="%(levelname)s %(name)s %(message)s"
+    )

@@ -1,0 +1,197 @@
+"""The platform-neutral message model: what comes in (`ChatEvent`) and what goes out (`Reply`).
+
+Adapters translate Slack, Teams and terminal input into `ChatEvent` and render `Reply` back
+(house rule 1). A `Reply` holds plain text only, never markup: every renderer escapes for
+its surface, so a job name or a log line can never smuggle a mention or a link.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Actions",
+    "Actor",
+    "Block",
+    "Button",
+    "ChatEvent",
+    "Context",
+    "Fields",
+    "Paragraph",
+    "Platform",
+    "Preformatted",
+    "Reply",
+    "Table",
+    "Tone",
+]
+
+
+class Platform(StrEnum):
+    """Where a conversation happens."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Actor(_Model):
+    """A person talking to Resync.
+
+    Attributes:
+        platform: Where they talk from.
+        user_id: Their id on that platform (Slack ``U...``, Teams AAD object id).
+        display_name: What to call them.
+        email: Their e-mail or UPN, when the platform told it.
+    """
+
+    platform: Platform
+    user_id: str
+    display_name: str
+    email: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """The resolved identity that audit and approvals use: e-mail, else platform:user."""
+        return self.email.lower() if self.email else f"{self.platform.value}:{self.user_id}"
+
+
+class ChatEvent(_Model):
+    """One message from a person.
+
+    Attributes:
+        event_id: The platform's id of the delivery (dedupe key).
+        actor: Who wrote it.
+        channel_id: Channel, chat or DM id.
+        thread_id: Thread (Slack ``thread_ts``, Teams reply chain); None at top level.
+        text: What they wrote, mentions of the bot removed.
+        received_at: Server clock at arrival.
+    """
+
+    event_id: str
+    actor: Actor
+    channel_id: str
+    thread_id: str | None = None
+    text: str
+    received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def conversation_key(self) -> str:
+        """``platform:channel:thread``: one agent thread per conversation."""
+        return f"{self.actor.platform.value}:{self.channel_id}:{self.thread_id or '-'}"
+
+
+class Tone(StrEnum):
+    """How a reply should look: neutral, good news, needs attention, failed."""
+
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Paragraph(_Model):
+    """Plain text; newlines are kept."""
+
+    kind: Literal["paragraph"] = "paragraph"
+    text: str
+
+
+class Fields(_Model):
+    """Label/value pairs shown side by side."""
+
+    kind: Literal["fields"] = "fields"
+    items: tuple[tuple[str, str], ...]
+
+
+class Table(_Model):
+    """A compact table.
+
+    Attributes:
+        columns: Column headings.
+        rows: Cells as text, one tuple per row, each as long as ``columns``.
+        total: How many rows exist in all, when ``rows`` is one page of more.
+    """
+
+    kind: Literal["table"] = "table"
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    total: int | None = None
+
+
+class Preformatted(_Model):
+    """Monospaced text, e.g. lines of a job log."""
+
+    kind: Literal["preformatted"] = "preformatted"
+    text: str
+
+
+class Context(_Model):
+    """Small print: as-of time, data source."""
+
+    kind: Literal["context"] = "context"
+    items: tuple[str, ...]
+
+
+class Button(_Model):
+    """A button whose click comes back as a decision.
+
+    Attributes:
+        action_id: What the click means (e.g. ``approval.approve``).
+        label: What the button says.
+        value: Opaque payload the handler checks (never trusted as-is).
+        style: ``primary``, ``danger`` or None.
+    """
+
+    action_id: str
+    label: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+
+
+class Actions(_Model):
+    """A row of buttons."""
+
+    kind: Literal["actions"] = "actions"
+    buttons: tuple[Button, ...]
+
+
+Block = Annotated[
+    Paragraph | Fields | Table | Preformatted | Context | Actions, Field(discriminator="kind")
+]
+
+
+class Reply(_Model):
+    """What Resync says back, before rendering.
+
+    Attributes:
+        headline: One line that answers the question.
+        tone: How it should look.
+        blocks: The details, in order.
+    """
+
+    headline: str
+    tone: Tone = Tone.INFO
+    blocks: tuple[Block, ...] = ()
+
+    def plain_text(self) -> str:
+        """A plain-text fallback (notifications, Teams ``text``, logs of what was said)."""
+        parts = [self.headline]
+        for block in self.blocks:
+            if isinstance(block, Paragraph | Preformatted):
+                parts.append(block.text)
+            elif isinstance(block, Fields):
+                parts.append("\n".join(f"{label}: {value}" for label, value in block.items))
+            elif isinstance(block, Table):
+                parts.append(" | ".join(block.columns))
+                parts.extend(" | ".join(row) for row in block.rows)
+            elif isinstance(block, Context):
+                parts.append(" · ".join(block.items))
+        return "\n".join(parts)

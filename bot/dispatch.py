@@ -54,7 +54,9 @@ class AuditRecorder(Protocol):
 class Dispatcher:
     """Answers chat events for any surface, safely."""
 
-    def __init__(self, *, assistant: Asker, audit: AuditRecorder | None, answer_timeout_seconds: float = 60.0) -> None:
+    def __init__(
+        self, *, assistant: Asker, audit: AuditRecorder | None, answer_timeout_seconds: float = 60.0
+    ) -> None:
         self._assistant = assistant
         self._audit = audit
         self._timeout = answer_timeout_seconds
@@ -85,7 +87,9 @@ class Dispatcher:
             reply = reply_for_error(exc)
         except Exception as exc:  # a bug must still get a reply, and a log line with the trace
             outcome = "error"
-            log.exception("question.crashed", conversation=event.conversation_key, event_id=event.event_id)
+            log.exception(
+                "question.crashed", conversation=event.conversation_key, event_id=event.event_id
+            )
             reply = reply_for_error(exc)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(

@@ -1,0 +1,116 @@
+"""The composition root: builds the process's parts from one `Settings` (house rule 8).
+
+``runtime(settings, embedded=True)`` is the embedded default of ``resync demo``: the
+bundled TWS simulator in the same process (reached over real HTTP on a loopback port,
+with a fresh API key), SQLite checkpoints and audit log under ``data_dir``. With
+``embedded=False`` it connects to the engine at ``RESYNC_TWS_URL``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agents.assistant import Assistant
+from bot.dispatch import Dispatcher
+from config.settings import ConfigurationError, Settings
+from integrations.audit import AuditLog, open_audit_log
+from integrations.tws.client import TWSClient
+from integrations.tws.simulator import SimulatorServer
+
+__all__ = ["Runtime", "runtime"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class Runtime:
+    """The running parts of one Resync process.
+
+    Attributes:
+        settings: The effective configuration.
+        scheduler: The TWS client.
+        dispatcher: Where every surface sends chat events.
+        audit: The audit log.
+        simulator: The bundled simulator, when running the embedded default.
+    """
+
+    settings: Settings
+    scheduler: TWSClient
+    dispatcher: Dispatcher
+    audit: AuditLog
+    simulator: SimulatorServer | None
+
+
+@asynccontextmanager
+async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtime]:
+    """Start everything a surface needs and stop it again on exit.
+
+    Args:
+        settings: The effective configuration.
+        embedded: Run against the bundled simulator instead of ``RESYNC_TWS_URL``.
+
+    Yields:
+        The running parts.
+
+    Raises:
+        ConfigurationError: ``embedded`` is False and no engine is configured.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        simulator: SimulatorServer | None = None
+        if embedded:
+            api_key = secrets.token_urlsafe(32)
+            simulator = SimulatorServer(
+                scenario=settings.sim_scenario,
+                speed=settings.sim_speed,
+                api_keys=[api_key],
+            )
+            await simulator.start()
+            stack.push_async_callback(simulator.stop)
+            scheduler = TWSClient(base_url=simulator.url, api_key=api_key)
+            log.info("simulator.started", url=simulator.url, scenario=settings.sim_scenario)
+        else:
+            if settings.tws_url is None:
+                raise ConfigurationError(
+                    [
+                        "tws_url (RESYNC_TWS_URL): required to talk to an engine, "
+                        "e.g. https://twsmaster:31116 (or run `resync demo` for the bundled simulator)"
+                    ]
+                )
+            scheduler = TWSClient.from_settings(settings)
+        stack.push_async_callback(scheduler.close)
+
+        checkpointer = await stack.enter_async_context(_checkpointer(settings))
+        audit = await open_audit_log(settings)
+        stack.push_async_callback(audit.close)
+        await audit.start_checkpointer()
+
+        assistant = Assistant(scheduler=scheduler, checkpointer=checkpointer, zone=settings.zone)
+        dispatcher = Dispatcher(assistant=assistant, audit=audit)
+        yield Runtime(
+            settings=settings,
+            scheduler=scheduler,
+            dispatcher=dispatcher,
+            audit=audit,
+            simulator=simulator,
+        )
+
+
+@asynccontextmanager
+async def _checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """Durable conversation state: SQLite under ``data_dir``.
+
+    PostgreSQL checkpoints (``AsyncPostgresSaver``) for several replicas are later work;
+    until then every replica keeps its own SQLite file (see docs/architecture.md).
+    """
+    path = settings.data_dir / "checkpoints.db"
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver

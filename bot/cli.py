@@ -1,0 +1,212 @@
+"""The ``resync`` command.
+
+Commands: ``demo`` (terminal chat on the bundled simulator), ``chat`` (terminal chat on
+``RESYNC_TWS_URL``), ``ask`` (one question, one answer), ``serve`` (the HTTP server),
+``simulator`` (the bundled TWS simulator on its own), ``config show`` and ``audit ...``.
+
+Exit codes: 0 success, 1 failure at run time (e.g. audit verification), 2 bad
+configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+from aiohttp import web
+
+from bot import cli_audit
+from bot.app import Runtime, runtime
+from bot.console import run_console
+from bot.logging import configure_logging
+from bot.messages import Actor, ChatEvent, Platform
+from bot.render_text import render_text
+from config.settings import ConfigurationError, Settings, load_settings
+from integrations.tws.simulator import available_scenarios, run_simulator
+
+__all__ = ["main"]
+
+_BANNER = (
+    "Resync — ask about the TWS plan. Try: what failed tonight? · status of PAYROLL* · "
+    "why did PAYROLL_EXTRACT abend? · what is late? · help\n"
+    "Source: {source}. Type exit or press Ctrl-D to leave."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resync", description="Chat-ops for HCL Workload Automation (TWS)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="chat in the terminal against the bundled simulator")
+    demo.add_argument("--scenario", choices=available_scenarios(), help="simulator scenario")
+    demo.add_argument("--speed", type=float, help="simulated seconds per real second (0: frozen)")
+    demo.set_defaults(handler=_demo)
+
+    chat = commands.add_parser("chat", help="chat in the terminal against RESYNC_TWS_URL")
+    chat.set_defaults(handler=_chat)
+
+    ask = commands.add_parser("ask", help="ask one question and print the answer")
+    ask.add_argument("question", nargs="+", help="the question, e.g. what failed tonight?")
+    ask.add_argument("--demo", action="store_true", help="ask the bundled simulator")
+    ask.add_argument("--scenario", choices=available_scenarios(), help="simulator scenario")
+    ask.set_defaults(handler=_ask)
+
+    serve = commands.add_parser("serve", help="run the HTTP server (health, chat adapters)")
+    serve.add_argument("--demo", action="store_true", help="use the bundled simulator")
+    serve.set_defaults(handler=_serve)
+
+    simulator = commands.add_parser("simulator", help="run the bundled TWS simulator")
+    simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulator.add_argument("--port", type=int, default=31116, help="port (default 31116)")
+    simulator.add_argument("--scenario", default="normal", choices=available_scenarios())
+    simulator.add_argument("--speed", type=float, default=60.0, help="simulated s per real s")
+    simulator.add_argument(
+        "--control", action="store_true", help="enable the /_sim/ control endpoints"
+    )
+    simulator.set_defaults(handler=_simulator)
+
+    config = commands.add_parser("config", help="show the effective configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    show = config_commands.add_parser("show", help="print settings, secrets masked")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_config_show)
+
+    cli_audit.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``resync`` command.
+
+    Args:
+        argv: Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+    """
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "scenario", None) and args.command in {"demo", "ask"}:
+        overrides["sim_scenario"] = args.scenario
+    if getattr(args, "speed", None) is not None and args.command == "demo":
+        overrides["sim_speed"] = args.speed
+    try:
+        settings = load_settings(**overrides)
+    except ConfigurationError as exc:
+        print(f"resync: bad configuration\n{exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings, command=args.command)
+    try:
+        code: int = args.handler(args, settings)
+    except ConfigurationError as exc:
+        print(f"resync: bad configuration\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nbye", file=sys.stderr)
+        return 0
+    return code
+
+
+def _configure_logging(settings: Settings, *, command: str) -> None:
+    if command in {"demo", "chat", "ask"}:
+        # The terminal is the chat: structured logs go to a file beside the stores.
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        stream: IO[str] = (settings.data_dir / "resync.log").open("a", encoding="utf-8")
+        configure_logging(level=settings.log_level, fmt="json", stream=stream)
+    else:
+        configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+
+def _terminal_chat(settings: Settings, *, embedded: bool) -> int:
+    async def session() -> int:
+        async with runtime(settings, embedded=embedded) as parts:
+            return await run_console(
+                dispatcher=parts.dispatcher,
+                banner=_BANNER.format(source=_source_text(parts)),
+                out=sys.stdout,
+                interactive=sys.stdin.isatty(),
+                history_file=settings.data_dir / "history",
+            )
+
+    return asyncio.run(session())
+
+
+def _source_text(parts: Runtime) -> str:
+    if parts.simulator is not None:
+        return f"bundled TWS simulator, scenario {parts.settings.sim_scenario}"
+    return parts.scheduler.source
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    return _terminal_chat(settings, embedded=True)
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    return _terminal_chat(settings, embedded=False)
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    async def once() -> int:
+        async with runtime(settings, embedded=args.demo) as parts:
+            actor = Actor(platform=Platform.CONSOLE, user_id="cli", display_name="cli")
+            event = ChatEvent(
+                event_id="cli", actor=actor, channel_id="cli", text=" ".join(args.question)
+            )
+            reply = await parts.dispatcher.handle(event)
+            print(render_text(reply))
+            return 0
+
+    return asyncio.run(once())
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import build_web_app  # only this command needs aiohttp.web routes
+
+    async def serve() -> int:
+        async with runtime(settings, embedded=args.demo) as parts:
+            runner = web.AppRunner(build_web_app(parts))
+            await runner.setup()
+            site = web.TCPSite(runner, settings.host, settings.port)
+            await site.start()
+            print(f"resync: listening on http://{settings.host}:{settings.port}", flush=True)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        return 0
+
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(serve())
+    return 0
+
+
+def _simulator(args: argparse.Namespace, settings: Settings) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_simulator(
+                scenario=args.scenario,
+                host=args.host,
+                port=args.port,
+                control=args.control,
+                speed=args.speed,
+            )
+        )
+    return 0
+
+
+def _config_show(args: argparse.Namespace, settings: Settings) -> int:
+    shown = settings.describe()
+    if args.json:
+        print(json.dumps(shown, indent=2, default=str))
+        return 0
+    width = max(len(name) for name in shown)
+    for name, value in shown.items():
+        print(f"{name.ljust(width)}  {'' if value is None else value}")
+    return 0

@@ -210,3 +210,7 @@ def _config_show(args: argparse.Namespace, settings: Settings) -> int:
     for name, value in shown.items():
         print(f"{name.ljust(width)}  {'' if value is None else value}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

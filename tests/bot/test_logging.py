@@ -1,0 +1,33 @@
+"""The redaction processor: secrets never reach a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import structlog
+
+from bot.logging import configure_logging, redact_text
+
+
+def test_secret_shapes_are_masked_in_free_text() -> None:
+    text = (
+        "token xoxb-123456789-abcdefgh, Authorization: Bearer eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl "
+        "url https://svc:p4ssw0rd@twsmaster:31116 password=topsecret"
+    )
+    cleaned = redact_text(text)
+    for secret in ("xoxb-123456789", "eyJhbGciOi", "p4ssw0rd", "topsecret"):
+        assert secret not in cleaned
+
+
+def test_log_lines_are_json_and_redacted_by_key_and_shape() -> None:
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=out)
+    structlog.get_logger("t").info(
+        "tws.connect", password="hunter2", api_key="k-123", detail="Basic dHdzdXNlcjp0d3NwYXNz"
+    )
+    line = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert line["event"] == "tws.connect"
+    assert line["password"] == "***"
+    assert line["api_key"] == "***"
+    assert "dHdzdXNlcjp0d3NwYXNz" not in line["detail"]

@@ -90,3 +90,15 @@ def test_config_show_masks_and_bad_config_exits_2(tmp_path: Path) -> None:
     assert "RESYNC_PORT" in bad.stderr
     assert "RESYNC_TWS_VERIFY_TLS" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_env_example_lists_every_setting() -> None:
+    from config.settings import Settings
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
+    missing = [
+        f"RESYNC_{name.upper()}"
+        for name in Settings.model_fields
+        if f"RESYNC_{name.upper()}=" not in example
+    ]
+    assert missing == []

@@ -1,0 +1,124 @@
+"""The storage contract both back ends (SQLite, PostgreSQL) implement.
+
+A store knows nothing about cryptography: the log hands `append` a `Planner` that turns
+the locked head into rows, new data keys, a signed head and checkpoints, all written in
+one transaction while the writer lock is held (so the chain never forks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from integrations.audit.records import KeyRow, Row
+
+__all__ = ["AuditStore", "BatchWrite", "CheckpointRow", "Head", "Planner", "SignedHead"]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's head as seen under the writer lock."""
+
+    seq: int
+    hash: bytes
+    epoch: int
+    kek_id: str
+
+
+@dataclass(frozen=True)
+class CheckpointRow:
+    """A signed checkpoint as stored."""
+
+    seq: int
+    hash: bytes
+    time_us: int
+    statement: str
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """The head row: the head plus the signed statement written with the last commit."""
+
+    head: Head
+    statement: bytes
+    signature: bytes
+
+
+@dataclass
+class BatchWrite:
+    """Everything one transaction writes."""
+
+    rows: list[Row]
+    new_keys: list[KeyRow]
+    head: Head
+    statement: str
+    signature: bytes
+    checkpoints: list[CheckpointRow] = field(default_factory=list)
+
+
+class Planner(Protocol):
+    """Turns the locked head into a `BatchWrite` (pure, no I/O)."""
+
+    def wanted_refs(self, head: Head) -> list[str]:
+        """Subject refs whose key rows the plan needs."""
+        ...
+
+    def plan(self, head: Head, keys: dict[str, KeyRow]) -> BatchWrite:
+        """Build the batch from the head and the found key rows (by subject ref)."""
+        ...
+
+
+class AuditStore(Protocol):
+    """Durable storage of one audit log."""
+
+    description: str
+
+    async def open(self) -> None:
+        """Create the schema when missing."""
+        ...
+
+    async def meta(self) -> dict[str, str]:
+        """The log's metadata (log_id, public_key, kek_id, kek_check, ...)."""
+        ...
+
+    async def initialize(self, values: dict[str, str], head: SignedHead) -> dict[str, str]:
+        """Write metadata and the genesis head unless another writer did; return the metadata."""
+        ...
+
+    async def append(self, planner: Planner) -> BatchWrite:
+        """Write one batch in one transaction under the writer lock; durable on return."""
+        ...
+
+    def rows(
+        self, *, since_us: int | None = None, until_us: int | None = None, chunk: int = 20000
+    ) -> AsyncIterator[list[Row]]:
+        """Stored records in sequence order, in chunks (no validation)."""
+        ...
+
+    async def checkpoints(self) -> list[tuple[object, object, object, object, object]]:
+        """Raw checkpoint rows ``(seq, hash, time_us, statement, signature)`` as stored."""
+        ...
+
+    async def signed_head(self) -> tuple[object, ...] | None:
+        """The raw head row ``(seq, hash, epoch, kek_id, statement, signature)``."""
+        ...
+
+    async def key_rows(self) -> list[KeyRow]:
+        """Every data key row."""
+        ...
+
+    async def erase(self, subject_ref: str) -> int:
+        """Destroy the subject's data keys; return how many; bump the head's epoch."""
+        ...
+
+    async def rewrap(
+        self, transform: Callable[[list[KeyRow], dict[str, str]], tuple[list[KeyRow], dict[str, str]]]
+    ) -> int:
+        """Replace key rows and metadata in one locked transaction (KEK rotation)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
@@ -120,7 +121,7 @@ def tokenize(text: str) -> list[str]:
 def _features(tokens: Sequence[str]) -> Iterable[tuple[str, float]]:
     for token in tokens:
         yield "u:" + token, 1.0
-    for first, second in zip(tokens, tokens[1:], strict=False):
+    for first, second in itertools.pairwise(tokens):
         yield f"b:{first} {second}", 0.5
 
 
@@ -154,16 +155,18 @@ def _embedding_function_class() -> type[Any]:
     from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
     from chromadb.utils.embedding_functions import register_embedding_function
 
-    class HashingEmbeddingFunction(EmbeddingFunction[Documents]):  # type: ignore[misc]
+    class HashingEmbeddingFunction(EmbeddingFunction[Documents]):
         """chromadb embedding function backed by :func:`hash_embed` (offline)."""
 
         def __init__(self, dims: int = EMBEDDING_DIMS) -> None:
             self._dims = dims
 
-        def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - chromadb's name
+        def __call__(self, input: Documents) -> Embeddings:
             import numpy as np
 
-            return [np.asarray(hash_embed(text, dims=self._dims), dtype=np.float32) for text in input]
+            return [
+                np.asarray(hash_embed(text, dims=self._dims), dtype=np.float32) for text in input
+            ]
 
         @staticmethod
         def name() -> str:
@@ -182,7 +185,7 @@ def _embedding_function_class() -> type[Any]:
         def build_from_config(config: dict[str, Any]) -> HashingEmbeddingFunction:
             return HashingEmbeddingFunction(dims=int(config.get("dims", EMBEDDING_DIMS)))
 
-    register_embedding_function(HashingEmbeddingFunction)
+    register_embedding_function(HashingEmbeddingFunction)  # type: ignore[no-untyped-call]
     return HashingEmbeddingFunction
 
 

@@ -70,7 +70,9 @@ class SimState:
         anchor = self.started_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         plan_start = anchor - timedelta(hours=self.scenario.plan_offset_hours)
         self.plan: Plan = build_plan(self.scenario, plan_start, self.seed)
-        self.history = HistoryArchive(self.plan, self.seed, self.scenario.history_days)
+        self.history = HistoryArchive(
+            self.plan, self.seed, self.scenario.history_days, self.scenario.failure_rate
+        )
         self.runs: dict[str, tuple[SimJob, SimRun]] = {}
         self.sim_time = plan_start
         self._job_numbers = random.Random(self.seed * 31 + 1)

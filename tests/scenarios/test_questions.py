@@ -1,0 +1,184 @@
+"""Every question kind, end to end: Dispatcher -> graph -> TWSClient -> HTTP -> simulator.
+
+Expected values are read from the simulator over HTTP with the client itself, so the
+tests check that answers are exact, not that they match a frozen text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agents.assistant import Assistant
+from bot.dispatch import Dispatcher
+from bot.messages import Context, Reply, Table, Tone
+from integrations.tws.client import TWSClient
+from integrations.tws.models import FAILED_STATUSES, JobStatus
+
+from .conftest import Ask, RecordingAudit, make_asker
+
+
+def context_text(reply: Reply) -> str:
+    return " ".join(
+        item for block in reply.blocks if isinstance(block, Context) for item in block.items
+    )
+
+
+def table_names(reply: Reply) -> list[str]:
+    names: list[str] = []
+    for block in reply.blocks:
+        if isinstance(block, Table):
+            names.extend(row[0] for row in block.rows)
+    return names
+
+
+def assert_as_of_and_source(reply: Reply, client: TWSClient) -> None:
+    small_print = context_text(reply)
+    for expected in ("As of", "23:30", "UTC"):
+        assert expected in small_print, small_print
+    assert client.source in small_print
+
+
+async def test_what_failed_tonight_counts_exactly(ask: Ask, client: TWSClient) -> None:
+    failed = (await client.query_jobs(statuses=sorted(FAILED_STATUSES))).value
+    assert failed, "the normal scenario has failures"
+    reply = await ask("what failed tonight?")
+    assert reply.headline.startswith(f"{len(failed)} job"), reply.headline
+    listed = " ".join(table_names(reply))
+    for job in failed:
+        assert job.name in listed
+    assert_as_of_and_source(reply, client)
+
+
+async def test_status_of_a_job_takes_one_call(ask: Ask, client: TWSClient) -> None:
+    await ask("status of PAYROLL_EXTRACT")  # warm: nothing is cached per question, but be fair
+    before = client.calls_made
+    reply = await ask("status of PAYROLL_EXTRACT", channel="C-status")
+    assert client.calls_made - before == 1
+    assert "PAYROLL_EXTRACT" in reply.headline, reply.headline
+    assert "ABEND" in reply.headline, reply.headline
+    assert "12" in reply.plain_text()
+    assert reply.tone is Tone.ERROR
+    assert_as_of_and_source(reply, client)
+
+
+async def test_status_of_a_job_stream(ask: Ask, client: TWSClient) -> None:
+    jobs = (await client.query_jobs(job_stream="PAYROLL_DAILY")).value
+    reply = await ask("status of PAYROLL_DAILY")
+    assert reply.headline.startswith("Job stream PAYROLL_DAILY is"), reply.headline
+    assert f"of {len(jobs)} jobs" in reply.headline
+    assert set(table_names(reply)) >= {job.name for job in jobs}
+
+
+async def test_wildcard_status(ask: Ask, client: TWSClient) -> None:
+    jobs = (await client.query_jobs(name="PAY*")).value
+    assert len(jobs) > 1
+    reply = await ask("status of PAY*")
+    assert reply.headline.startswith(f"{len(jobs)} jobs match PAY*"), reply.headline
+
+
+async def test_fuzzy_name_is_corrected_or_suggested(ask: Ask) -> None:
+    reply = await ask("status of PAYROLL_EXTRCT")
+    assert "PAYROLL_EXTRACT" in reply.plain_text()
+    assert "PAYROLL_EXTRCT" in reply.plain_text()  # says what it corrected
+
+
+async def test_unknown_job_says_so(ask: Ask) -> None:
+    reply = await ask("status of ZZQX_NOTHING_LIKE_IT")
+    assert reply.headline == "No job or job stream named ZZQX_NOTHING_LIKE_IT in the current plan."
+
+
+async def test_why_did_it_abend(ask: Ask, client: TWSClient) -> None:
+    job = (await client.query_jobs(name="PAYROLL_EXTRACT")).value[0]
+    reply = await ask("why did PAYROLL_EXTRACT abend?")
+    text = reply.plain_text()
+    assert reply.headline.startswith("PAYROLL_EXTRACT ABEND"), reply.headline
+    assert f"{job.return_code}" in reply.headline
+    assert job.run_id is not None
+    log = (await client.job_log(job.run_id)).value
+    assert len(text) < len(log)  # the relevant lines, not the whole stdlist
+    assert "predecessor" in text.lower()
+    assert "knowledge:" in context_text(reply) or "AWS" in text
+
+
+async def test_follow_ups_keep_the_subject(ask: Ask) -> None:
+    await ask("status of PAYROLL_EXTRACT", channel="C-follow")
+    preds = await ask("and its predecessors?", channel="C-follow")
+    assert "PAYROLL_EXTRACT" in preds.headline, preds.headline
+    assert "predecessor" in preds.headline, preds.headline
+    why = await ask("why?", channel="C-follow")
+    assert why.headline.startswith("PAYROLL_EXTRACT ABEND"), why.headline
+
+
+async def test_threads_are_separate_conversations(ask: Ask) -> None:
+    await ask("status of PAYROLL_EXTRACT", channel="C-a")
+    other = await ask("and its predecessors?", channel="C-b")
+    assert other.headline.startswith("Which job"), other.headline
+
+
+async def test_follow_up_survives_a_restart(client: TWSClient, tmp_path: Path) -> None:
+    path = str(tmp_path / "cp.db")
+    async with AsyncSqliteSaver.from_conn_string(path) as saver:
+        ask = make_asker(
+            Dispatcher(
+                assistant=Assistant(scheduler=client, checkpointer=saver, zone=UTC), audit=None
+            )
+        )
+        await ask("status of PAYROLL_EXTRACT")
+    async with AsyncSqliteSaver.from_conn_string(path) as saver:
+        ask = make_asker(
+            Dispatcher(
+                assistant=Assistant(scheduler=client, checkpointer=saver, zone=UTC), audit=None
+            )
+        )
+        reply = await ask("and its successors?")
+    assert "PAYROLL_EXTRACT" in reply.headline, reply.headline
+
+
+async def test_what_depends_on_a_job(ask: Ask, client: TWSClient) -> None:
+    job = (await client.query_jobs(name="PAYROLL_EXTRACT")).value[0]
+    successors = (await client.job_successors(job.id)).value
+    reply = await ask("what depends on PAYROLL_EXTRACT?")
+    assert successors
+    text = reply.plain_text()
+    for dep in successors:
+        assert dep.name in text
+
+
+async def test_what_is_late_or_at_risk(ask: Ask, client: TWSClient) -> None:
+    reply = await ask("what will be late?")
+    assert "late" in reply.headline
+    assert_as_of_and_source(reply, client)
+
+
+async def test_workstation_status(ask: Ask, client: TWSClient) -> None:
+    stations = (await client.workstations()).value
+    reply = await ask("workstation status")
+    assert str(len(stations)) in reply.headline, reply.headline
+
+
+async def test_help_lists_examples(ask: Ask) -> None:
+    reply = await ask("help")
+    assert "what failed tonight" in reply.plain_text().lower()
+
+
+async def test_lists_by_status(ask: Ask, client: TWSClient) -> None:
+    for question, statuses in (
+        ("what is running?", [JobStatus.EXEC, JobStatus.INTRO, JobStatus.WAIT]),
+        ("show abended jobs", [JobStatus.ABEND, JobStatus.ABENP]),
+    ):
+        expected = (await client.query_jobs(statuses=statuses)).value
+        reply = await ask(question, channel=question)
+        if expected:
+            assert reply.headline.startswith(f"{len(expected)} job"), (question, reply.headline)
+        else:
+            assert reply.tone is Tone.SUCCESS or "No" in reply.headline
+
+
+async def test_every_question_is_audited(ask: Ask, audit: RecordingAudit) -> None:
+    await ask("what failed tonight?")
+    assert audit.records[-1]["action"] == "question"
+    assert audit.records[-1]["actor_identity"] == "slack:U123"
+    assert audit.records[-1]["parameters"]["text"] == "what failed tonight?"

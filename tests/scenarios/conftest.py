@@ -4,40 +4,21 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from qa_support import API_KEY, NOW, Ask, RecordingAudit, make_asker, no_sleep
 
 from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
 from bot.logging import configure_logging
-from bot.messages import Actor, ChatEvent, Platform, Reply
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
-
-NOW = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
-API_KEY = "test-api-key"
-
-Ask = Callable[..., Awaitable[Reply]]
-
-
-class RecordingAudit:
-    """Keeps what the dispatcher records (the real log is tested in tests/integrations/audit)."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    async def record(self, **fields: Any) -> None:
-        self.records.append(fields)
-
-
-async def _no_sleep(_: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -50,7 +31,7 @@ async def sim() -> AsyncIterator[SimulatorServer]:
 
 @pytest.fixture
 async def client(sim: SimulatorServer) -> AsyncIterator[TWSClient]:
-    async with TWSClient(base_url=sim.url, api_key=API_KEY, sleep=_no_sleep) as tws:
+    async with TWSClient(base_url=sim.url, api_key=API_KEY, sleep=no_sleep) as tws:
         yield tws
 
 
@@ -70,18 +51,6 @@ def read_logs() -> Iterator[Callable[[], list[dict[str, Any]]]]:
 @pytest.fixture
 async def audit() -> RecordingAudit:
     return RecordingAudit()
-
-
-def make_asker(dispatcher: Dispatcher) -> Ask:
-    actor = Actor(platform=Platform.SLACK, user_id="U123", display_name="Ops")
-
-    async def ask(text: str, *, channel: str = "C1", thread: str | None = "t1") -> Reply:
-        event = ChatEvent(
-            event_id=f"e-{text}", actor=actor, channel_id=channel, thread_id=thread, text=text
-        )
-        return await dispatcher.handle(event)
-
-    return ask
 
 
 @pytest.fixture

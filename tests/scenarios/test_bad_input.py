@@ -10,14 +10,13 @@ from typing import Any
 import aiohttp
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from qa_support import API_KEY, NOW, Ask, make_asker
 
 from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
 from bot.messages import Reply, Tone
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
-
-from .conftest import API_KEY, NOW, Ask, make_asker
 
 ReadLogs = Callable[[], list[dict[str, Any]]]
 

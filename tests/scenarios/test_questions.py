@@ -10,14 +10,13 @@ from datetime import UTC
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from qa_support import Ask, RecordingAudit, make_asker
 
 from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
 from bot.messages import Context, Reply, Table, Tone
 from integrations.tws.client import TWSClient
 from integrations.tws.models import FAILED_STATUSES, JobStatus
-
-from .conftest import Ask, RecordingAudit, make_asker
 
 
 def context_text(reply: Reply) -> str:

@@ -22,6 +22,7 @@ from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditLog, open_audit_log
+from integrations.store import Store, open_store
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
@@ -39,6 +40,7 @@ class Runtime:
         scheduler: The TWS client.
         dispatcher: Where every surface sends chat events.
         audit: The audit log.
+        store: Shared state (dedupe, leases, rate limits): in-memory or Redis.
         simulator: The bundled simulator, when running the embedded default.
     """
 
@@ -46,6 +48,7 @@ class Runtime:
     scheduler: TWSClient
     dispatcher: Dispatcher
     audit: AuditLog
+    store: Store
     simulator: SimulatorServer | None
 
 
@@ -92,6 +95,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         audit = await open_audit_log(settings)
         stack.push_async_callback(audit.close)
         await audit.start_checkpointer()
+        store = await open_store(settings)
+        stack.push_async_callback(store.close)
 
         assistant = Assistant(scheduler=scheduler, checkpointer=checkpointer, zone=settings.zone)
         dispatcher = Dispatcher(assistant=assistant, audit=audit)
@@ -100,6 +105,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             scheduler=scheduler,
             dispatcher=dispatcher,
             audit=audit,
+            store=store,
             simulator=simulator,
         )
 

@@ -40,6 +40,7 @@ class JobForecast:
         late: Already late (engine flag, or deadline passed unfinished).
         blocked_by: The unfinished predecessor that pushes its start, if any.
         blocked_by_failure: True when a failed predecessor blocks it (no end until fixed).
+        failed_root: The failed job at the root of the blocking chain, when one blocks it.
     """
 
     job: PlanJob
@@ -48,6 +49,7 @@ class JobForecast:
     late: bool
     blocked_by: str | None = None
     blocked_by_failure: bool = False
+    failed_root: str | None = None
 
     @property
     def at_risk(self) -> bool:
@@ -85,6 +87,7 @@ class Forecaster:
         self._jobs = {job.id: job for job in jobs}
         self._now = now
         self._ends: dict[str, tuple[datetime, str | None, bool]] = {}
+        self._failed_roots: dict[str, str] = {}
         self._predecessors: dict[str, list[str]] = {}
         self._limit = asyncio.Semaphore(_READ_CONCURRENCY)
 
@@ -140,6 +143,9 @@ class Forecaster:
                     pred_job = self._jobs[pred]
                     if pred_job.failed or pred_blocked:
                         blocked_by_failure = True
+                        # Name the failed job at the root of the chain, not the waiting link.
+                        root = pred_job.name if pred_job.failed else self._failed_roots.get(pred)
+                        self._failed_roots.setdefault(job_id, root or pred_job.name)
                         blocker = blocker or pred_job.name
                     if pred_end > start:
                         start, blocker = pred_end, pred_job.name
@@ -182,6 +188,7 @@ class Forecaster:
                     late=late,
                     blocked_by=blocker,
                     blocked_by_failure=blocked,
+                    failed_root=self._failed_roots.get(job_id),
                 )
             )
         results.sort(key=lambda item: item.overrun or timedelta.min, reverse=True)

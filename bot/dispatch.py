@@ -80,7 +80,7 @@ class Dispatcher:
             log.warning(
                 "question.failed",
                 error=type(exc).__name__,
-                detail=str(exc),
+                detail=str(exc) or f"no answer within {self._timeout:g} s",
                 conversation=event.conversation_key,
                 event_id=event.event_id,
             )

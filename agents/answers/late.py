@@ -18,7 +18,9 @@ COLUMNS = ("Job", "Job stream", "Status", "Deadline", "Expected end", "Why")
 def _reason(item: JobForecast) -> str:
     job = item.job
     if item.blocked_by_failure:
-        return f"blocked: {item.blocked_by or 'a predecessor'} failed"
+        root = item.failed_root or item.blocked_by or "a predecessor"
+        via = f" (via {item.blocked_by})" if item.blocked_by and item.blocked_by != root else ""
+        return f"blocked: {root} failed{via}"
     if item.blocked_by:
         reason = f"waits for {item.blocked_by}"
     elif job.started_at is not None and not job.finished:

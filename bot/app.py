@@ -66,7 +66,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
     Raises:
         ConfigurationError: ``embedded`` is False and no engine is configured.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Conversations and keys live here: readable by this user only.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
         simulator: SimulatorServer | None = None
         if embedded:

@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _configure_logging(settings: Settings, *, command: str) -> None:
     if command in {"demo", "chat", "ask"}:
         # The terminal is the chat: structured logs go to a file beside the stores.
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         stream: IO[str] = (settings.data_dir / "resync.log").open("a", encoding="utf-8")
         configure_logging(level=settings.log_level, fmt="json", stream=stream)
     else:

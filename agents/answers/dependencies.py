@@ -187,7 +187,7 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
     forecast = await forecaster.forecast(with_deadline)
     at_risk = [item for item in forecast.jobs if item.at_risk]
     headline = (
-        f"{plural(len(direct), 'job')} depend directly on {job.name}"
+        f"{plural(len(direct), 'job')} {'depends' if len(direct) == 1 else 'depend'} directly on {job.name}"
         f"{f', {len(further)} more further down' if further else ''}; "
         f"{plural(len(at_risk), 'deadline')} at risk."
     )

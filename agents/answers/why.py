@@ -60,7 +60,10 @@ def _predecessor_line(deps: list[Dependency]) -> str:
             + ", ".join(f"{d.name} ({d.status})" for d in open_deps)
             + "."
         )
-    return f"All {plural(len(deps), 'predecessor')} had finished ({', '.join(d.name for d in deps[:6])})."
+    names = ", ".join(d.name for d in deps[:6])
+    if len(deps) == 1:
+        return f"Its one predecessor had finished ({names})."
+    return f"All {len(deps)} predecessors had finished ({names})."
 
 
 async def _not_failed(ctx: AnswerContext, job: PlanJob, now: datetime) -> Answer:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from knowledge.codes import explain_codes, lookup_error_pattern
-
 from agents.answers.common import Answer, AnswerContext, as_of_line, not_found
 from agents.answers.dependencies import pick_one
 from agents.answers.status import job_fields
@@ -20,6 +18,7 @@ from agents.logscan import relevant_lines
 from agents.resolve import resolve
 from bot.messages import Block, Paragraph, Preformatted, Reply, Tone
 from integrations.tws.models import FINISHED_STATUSES, Dependency, JobRun, PlanJob
+from knowledge.codes import explain_codes, lookup_error_pattern
 
 __all__ = ["answer_why"]
 

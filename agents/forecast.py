@@ -15,14 +15,15 @@ or its deadline passed unfinished; *at risk* when its expected end is after its 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from integrations.tws.models import FINISHED_STATUSES, JobStatus, PlanJob
 from integrations.tws.scheduler import Scheduler
 
-__all__ = ["Forecast", "Forecaster", "JobForecast"]
+__all__ = ["EdgeCache", "Forecast", "Forecaster", "JobForecast"]
 
 _READ_CONCURRENCY = 8
 # Predecessor chains longer than this are cut: a forecast stays bounded on any plan.
@@ -79,10 +80,69 @@ class Forecast:
         return [item for item in self.jobs if item.at_risk and not item.late]
 
 
+class EdgeCache:
+    """Predecessor ids per plan job, kept for a few minutes across questions.
+
+    A plan's dependency graph hardly changes during a night (plan job ids are unique per
+    plan, and an operator adding or releasing a dependency is rare), while reading it costs
+    one call per job. Statuses are never cached: every forecast reads them fresh, so a
+    cached edge can at worst miss a dependency changed in the last ``ttl_seconds``.
+    """
+
+    def __init__(
+        self, *, ttl_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Create an empty cache.
+
+        Args:
+            ttl_seconds: How long a job's predecessor list is reused (0 disables caching).
+            clock: Monotonic clock in seconds (injectable for tests).
+        """
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._edges: dict[str, tuple[float, list[str]]] = {}
+
+    async def predecessors(self, scheduler: Scheduler, job_id: str) -> list[str]:
+        """The ids of the jobs this job waits for.
+
+        Args:
+            scheduler: Where to read them when not cached.
+            job_id: The job's plan id.
+
+        Returns:
+            Predecessor job ids (job streams and external dependencies left out).
+        """
+        cached = self._edges.get(job_id)
+        now = self._clock()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        deps = await scheduler.job_predecessors(job_id)
+        ids = [dep.id for dep in deps.value if dep.kind == "job"]
+        if self._ttl > 0:
+            self._edges[job_id] = (now, ids)
+        return ids
+
+
 class Forecaster:
     """Computes expected ends over one snapshot of the plan."""
 
-    def __init__(self, *, scheduler: Scheduler, jobs: Iterable[PlanJob], now: datetime) -> None:
+    def __init__(
+        self,
+        *,
+        scheduler: Scheduler,
+        jobs: Iterable[PlanJob],
+        now: datetime,
+        edges: EdgeCache | None = None,
+    ) -> None:
+        """Prepare a forecast over one snapshot of the plan.
+
+        Args:
+            scheduler: Where to read dependencies.
+            jobs: Every job of the plan (one query).
+            now: The engine's time of that snapshot.
+            edges: A dependency cache shared across questions; none: read every time.
+        """
+        self._edges = edges or EdgeCache(ttl_seconds=0)
         self._scheduler = scheduler
         self._jobs = {job.id: job for job in jobs}
         self._now = now
@@ -94,10 +154,8 @@ class Forecaster:
     async def _load_predecessors(self, job_ids: Iterable[str]) -> None:
         async def load(job_id: str) -> None:
             async with self._limit:
-                deps = await self._scheduler.job_predecessors(job_id)
-            self._predecessors[job_id] = [
-                dep.id for dep in deps.value if dep.kind == "job" and dep.id in self._jobs
-            ]
+                ids = await self._edges.predecessors(self._scheduler, job_id)
+            self._predecessors[job_id] = [dep_id for dep_id in ids if dep_id in self._jobs]
 
         todo = [job_id for job_id in job_ids if job_id not in self._predecessors]
         await asyncio.gather(*(load(job_id) for job_id in todo))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from agents.forecast import EdgeCache
 from agents.formatting import format_clock, format_duration, format_status, plural
 from agents.resolve import NameIndex, Resolution
 from bot.messages import Context, Paragraph, Reply, Table, Tone
@@ -36,6 +37,7 @@ class AnswerContext:
     scheduler: Scheduler
     names: NameIndex
     zone: ZoneInfo
+    edges: EdgeCache = field(default_factory=EdgeCache)
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,7 +177,9 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
     further = await _further_successors(ctx, job, direct)
     everything = direct + further
     plan = await ctx.scheduler.query_jobs()
-    forecaster = Forecaster(scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of)
+    forecaster = Forecaster(
+        scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of, edges=ctx.edges
+    )
     finished = {status.value for status in FINISHED_STATUSES}
     with_deadline = [
         dep.id

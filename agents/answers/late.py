@@ -73,7 +73,9 @@ async def answer_late(ctx: AnswerContext, intent: Intent) -> Answer:
     """
     del intent  # every lateness question gets the whole picture: late and at risk
     plan = await ctx.scheduler.query_jobs()
-    forecaster = Forecaster(scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of)
+    forecaster = Forecaster(
+        scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of, edges=ctx.edges
+    )
     forecast = await forecaster.forecast()
     late, at_risk = forecast.late, forecast.at_risk
     watched = len(forecast.jobs)

@@ -187,3 +187,17 @@ async def test_every_question_is_audited(ask: Ask, audit: RecordingAudit) -> Non
     assert audit.records[-1]["action"] == "question"
     assert audit.records[-1]["actor_identity"] == "slack:U123"
     assert audit.records[-1]["parameters"]["text"] == "what failed tonight?"
+
+
+async def test_late_reuses_dependency_edges_but_reads_statuses_fresh(
+    ask: Ask, client: TWSClient
+) -> None:
+    before = client.calls_made
+    first = await ask("what will be late?", channel="C-late-1")
+    cold_calls = client.calls_made - before
+    before = client.calls_made
+    second = await ask("what will be late?", channel="C-late-2")
+    warm_calls = client.calls_made - before
+    assert cold_calls > 10  # one predecessor read per unfinished job in a chain
+    assert warm_calls <= 2  # the plan (statuses) is read again; edges come from the cache
+    assert second.headline == first.headline

@@ -179,7 +179,7 @@ class SimState:
                 (p for p in job.profiles if FAILURES[p].status == forced.status),
                 "launch_fail" if forced.status == "FAIL" else "segfault",
             )
-        elif rng.random() < fail_prob:
+        elif rng.random() < fail_prob and not self.scenario.is_stable(job.stream.name):
             error = job.profiles[0] if rng.random() < 0.7 else job.profiles[-1]
             outcome = FAILURES[error].status
         if error is not None:

@@ -64,7 +64,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
-            raise OqlError(f"unexpected text at position {pos}: {text[pos:pos + 20]!r}")
+            raise OqlError(f"unexpected text at position {pos}: {text[pos : pos + 20]!r}")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         pos = match.end()

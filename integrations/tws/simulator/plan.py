@@ -29,7 +29,7 @@ def new_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-@dataclass
+@dataclass(eq=False)
 class SimWorkstation:
     """A workstation and whether jobs can run there."""
 
@@ -48,7 +48,7 @@ class SimWorkstation:
         return self.linked and self.running and self.limit > 0
 
 
-@dataclass
+@dataclass(eq=False)
 class SimRun:
     """One run of a job (current plan or archived).
 
@@ -77,7 +77,7 @@ class SimRun:
     mem_kb: int
 
 
-@dataclass
+@dataclass(eq=False)
 class SimStream:
     """A job stream instance in the plan."""
 
@@ -94,7 +94,7 @@ class SimStream:
     cancelled: bool = False
 
 
-@dataclass
+@dataclass(eq=False)
 class SimJob:
     """A job instance in the plan with its run state.
 
@@ -146,7 +146,7 @@ class SimJob:
         return self.runs[-1] if self.runs else None
 
 
-@dataclass
+@dataclass(eq=False)
 class Plan:
     """The whole plan."""
 
@@ -191,7 +191,7 @@ def _stream_specs(scenario: Scenario) -> list[StreamSpec]:
 def _job_names(spec: StreamSpec, rng: random.Random) -> list[str]:
     if spec.jobs:
         return list(spec.jobs)
-    count = rng.randint(6, 10)
+    count = rng.randint(6, 11)
     steps = ["INIT", *sorted(rng.sample(GENERIC_STEPS[1:-2], count - 3), key=GENERIC_STEPS.index)]
     steps += ["NOTIFY", "CLEANUP"]
     return [f"{spec.name}_{step}" for step in steps]
@@ -242,7 +242,7 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
         factor = scenario.duration_factor(spec.name)
         previous: list[SimJob] = []
         for position, name in enumerate(_job_names(spec, rng)):
-            mean = math.exp(rng.uniform(math.log(40), math.log(1100)))
+            mean = math.exp(rng.uniform(math.log(60), math.log(1800)))
             flaky = rng.random() < 0.08
             script, user = _script(spec, name, os_name)
             job = SimJob(
@@ -265,7 +265,7 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
             )
             # mostly a chain; sometimes a parallel branch joining later
             if previous:
-                if len(previous) >= 2 and rng.random() < 0.2:
+                if not spec.jobs and len(previous) >= 2 and rng.random() < 0.2:
                     job.preds = [previous[-2]]
                 else:
                     job.preds = [previous[-1]]

@@ -63,6 +63,8 @@ class Scenario:
         forced: Named jobs whose first run fails a given way.
         faults: Initial fault injection settings (see `faults.FaultSettings`).
         history_days: Days of archived runs per job.
+        stable: Job stream patterns that only fail when `forced` says so (keeps a
+            scenario's story predictable, e.g. the GL_CLOSE chain reaching GL_CLOSE).
     """
 
     name: str
@@ -75,6 +77,11 @@ class Scenario:
     forced: tuple[ForcedOutcome, ...] = ()
     faults: dict[str, Any] = field(default_factory=dict)
     history_days: int = 90
+    stable: tuple[str, ...] = ()
+
+    def is_stable(self, stream: str) -> bool:
+        """Whether random failures are off for this job stream."""
+        return any(fnmatch.fnmatchcase(stream, p) for p in self.stable)
 
     def duration_factor(self, stream: str) -> float:
         """The duration multiplier for a job stream (1.0 when no pattern matches)."""
@@ -162,4 +169,5 @@ def load_scenario(name: str) -> Scenario:
         forced=forced,
         faults=dict(raw.get("faults") or {}),
         history_days=int(raw.get("history_days", 90)),
+        stable=tuple(str(p) for p in raw.get("stable") or ()),
     )

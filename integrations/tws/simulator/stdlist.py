@@ -46,8 +46,8 @@ FAILURES: dict[str, Failure] = {
             "Extracting rows from PAYSTG.EMPLOYEE_PAY_ITEMS ...",
             "  fetched 1200000 rows",
             "ERROR at line 1:",
-            "ORA-01555: snapshot too old: rollback segment number 14 with name \"_SYSSMU14_1830574837$\" too small",
-            "SP2-0734: unknown command beginning \"EXIT FAILU...\" - rest of line ignored.",
+            'ORA-01555: snapshot too old: rollback segment number 14 with name "_SYSSMU14_1830574837$" too small',
+            'SP2-0734: unknown command beginning "EXIT FAILU..." - rest of line ignored.',
             "{job}: extract aborted, exit code 12",
         ),
     ),
@@ -57,7 +57,7 @@ FAILURES: dict[str, Failure] = {
         (
             "Loading batch 17/40 ...",
             "ORA-00060: deadlock detected while waiting for resource",
-            "ORA-06512: at \"BATCH.PKG_LOADER\", line 412",
+            'ORA-06512: at "BATCH.PKG_LOADER", line 412',
             "{job}: rolling back batch 17, exit code 4",
         ),
     ),
@@ -75,7 +75,7 @@ FAILURES: dict[str, Failure] = {
         1,
         (
             "Writing output to /data/out/{job_lower}.dat",
-            "Exception in thread \"main\" java.io.IOException: No space left on device",
+            'Exception in thread "main" java.io.IOException: No space left on device',
             "\tat java.base/java.io.FileOutputStream.writeBytes(Native Method)",
             "\tat java.base/java.io.FileOutputStream.write(FileOutputStream.java:349)",
             "\tat com.acme.batch.Writer.flush(Writer.java:118)",
@@ -145,15 +145,15 @@ FAILURES: dict[str, Failure] = {
         "FAIL",
         None,
         (
-            "AWSBHT001E The job \"{qualified}\" failed to launch. The following error was returned: "
-            "\"Unable to create the stdlist file: Permission denied\".",
+            'AWSBHT001E The job "{qualified}" failed to launch. The following error was returned: '
+            '"Unable to create the stdlist file: Permission denied".',
         ),
     ),
     "invalid_logon": Failure(
         "FAIL",
         None,
         (
-            "AWSBDW002E The logon user \"{user}\" of job \"{qualified}\" is not valid: "
+            'AWSBDW002E The logon user "{user}" of job "{qualified}" is not valid: '
             "the password has expired or the user does not exist.",
         ),
     ),
@@ -271,7 +271,7 @@ def render_joblog(job: SimJob, run: SimRun, now: datetime) -> str:
         if failure is not None and finished:
             lines += [line.format(**fmt) for line in failure.lines]
             lines.append(
-                f"AWSBHT045E The job \"{fmt['qualified']}\" ended abnormally with exit status "
+                f'AWSBHT045E The job "{fmt["qualified"]}" ended abnormally with exit status '
                 f"{run.return_code}."
             )
     if run.status == "EXEC":

@@ -1,0 +1,139 @@
+"""The `resync` command as a user runs it: real processes, real stdin/stdout, real signals."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+RESYNC = [sys.executable, "-m", "bot.cli"]
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
+    env.update(RESYNC_DATA_DIR=str(tmp_path / "data"), RESYNC_SIM_SPEED="0", **extra)
+    return env
+
+
+def test_demo_answers_what_failed_tonight(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*RESYNC, "demo"],
+        input="what failed tonight?\nwhy did PAYROLL_EXTRACT abend?\n",
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "failed in the current plan" in done.stdout
+    assert "PAYROLL_EXTRACT" in done.stdout
+    assert "ORA-01555" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    # The question and the answer are in the structured log file, not on the screen.
+    log = (tmp_path / "data" / "resync.log").read_text(encoding="utf-8")
+    assert '"event": "question.answered"' in log
+
+
+def test_demo_exits_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*RESYNC, "demo"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    banner = process.stdout.readline()  # the chat is up and waiting for input
+    assert banner.startswith("Resync")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+
+
+def test_chat_without_an_engine_is_a_configuration_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*RESYNC, "chat"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "RESYNC_TWS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ask_against_an_unreachable_engine_says_so(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*RESYNC, "ask", "what failed tonight?"],
+        capture_output=True,
+        text=True,
+        env=clean_env(
+            tmp_path,
+            RESYNC_TWS_URL="http://127.0.0.1:9",
+            RESYNC_TWS_RETRIES="0",
+        ),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "I could not reach TWS" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("scenario", ["agent-down"])
+def test_simulator_command_serves_the_api_with_auth(tmp_path: Path, scenario: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*RESYNC, "simulator", "--port", str(port), "--scenario", scenario, "--speed", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/twsd/api/v2/plan/workstation"
+        deadline = time.monotonic() + 30
+        status = None
+        while status is None:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                assert time.monotonic() < deadline, "simulator did not start"
+                time.sleep(0.2)
+        assert status == 401  # up, and refuses a request without credentials
+        token = base64.b64encode(b"twsuser:twspass").decode()
+        request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            body = response.read().decode()
+        assert '"linked": false' in body  # the agent-down scenario has an unlinked agent
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr

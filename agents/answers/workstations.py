@@ -71,7 +71,9 @@ async def answer_workstations(ctx: AnswerContext, intent: Intent) -> Answer:
             blocks.append(Paragraph(text=f"Engine status: {match.status_text}"))
         if not match.available and waiting.value:
             names = ", ".join(job.name for job in waiting.value[:10])
-            blocks.append(Paragraph(text=f"Stuck until it is back: {names}"))
+            more = len(waiting.value) - 10
+            names += f" and {more} more" if more > 0 else ""
+            blocks.append(Paragraph(text=f"Stuck until it is back: {names}."))
         blocks.append(as_of_line(ctx, waiting.as_of))
         tone = Tone.SUCCESS if match.available else Tone.ERROR
         return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=None)

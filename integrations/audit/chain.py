@@ -1,12 +1,12 @@
-"""The hash chain and signed checkpoints.
+r"""The hash chain and signed checkpoints.
 
 Record hash (SHA-256), over every stored field of the row, in this byte layout::
 
-    "resync-audit-record-v1\\0" || log_id(16) || seq(u64 BE) || ts_us(i64 BE)
+    "resync-audit-record-v1\0" || log_id(16) || seq(u64 BE) || ts_us(i64 BE)
       || prev_hash(32) || nonce(12) || len(key_id)(u16 BE) || key_id || ciphertext
 
 The first record's ``prev_hash`` is 32 zero bytes. A checkpoint is a signed statement
-(canonical JSON, Ed25519 over ``"resync-audit-checkpoint-v1\\n" || statement``) naming the
+(canonical JSON, Ed25519 over ``"resync-audit-checkpoint-v1\n" || statement``) naming the
 log id, a sequence number, the hash at that sequence number, the time and the public key.
 """
 
@@ -30,12 +30,12 @@ __all__ = [
     "GENESIS_HASH",
     "HASH_BYTES",
     "Statement",
+    "export_checkpoint",
+    "import_checkpoint",
     "parse_statement",
     "record_hash",
     "record_hash_prefix",
     "sign_statement",
-    "export_checkpoint",
-    "import_checkpoint",
     "verify_statement",
 ]
 
@@ -115,7 +115,12 @@ def _canonical(data: dict[str, Any]) -> str:
 
 
 def sign_statement(
-    *, key: Ed25519PrivateKey, log_id: bytes, seq: int, head_hash: bytes, when: datetime | None = None
+    *,
+    key: Ed25519PrivateKey,
+    log_id: bytes,
+    seq: int,
+    head_hash: bytes,
+    when: datetime | None = None,
 ) -> tuple[str, bytes]:
     """Build and sign a checkpoint statement.
 

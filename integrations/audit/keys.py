@@ -173,7 +173,9 @@ def load_kek(settings: Settings, *, log_exists: bool) -> Kek:
             settings.audit_key.get_secret_value(), source="audit_key (RESYNC_AUDIT_KEY)"
         )
     if settings.audit_key_file is not None:
-        return _read_kek_file(settings.audit_key_file, source="audit_key_file (RESYNC_AUDIT_KEY_FILE)")
+        return _read_kek_file(
+            settings.audit_key_file, source="audit_key_file (RESYNC_AUDIT_KEY_FILE)"
+        )
     path = settings.data_dir / DEFAULT_KEK_NAME
     if path.exists():
         return _read_kek_file(path, source="the embedded audit key")
@@ -235,9 +237,7 @@ def load_signing_key(settings: Settings, *, create: bool = True) -> Ed25519Priva
     try:
         key_obj = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        raise AuditKeyError(
-            f"{source} ({path}): not an unencrypted PEM private key"
-        ) from None
+        raise AuditKeyError(f"{source} ({path}): not an unencrypted PEM private key") from None
     if not isinstance(key_obj, Ed25519PrivateKey):
         raise AuditKeyError(f"{source} ({path}): not an Ed25519 key")
     return key_obj

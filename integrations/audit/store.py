@@ -32,7 +32,6 @@ class CheckpointRow:
 
     seq: int
     hash: bytes
-    time_us: int
     statement: str
     signature: bytes
 
@@ -97,8 +96,8 @@ class AuditStore(Protocol):
         """Stored records in sequence order, in chunks (no validation)."""
         ...
 
-    async def checkpoints(self) -> list[tuple[object, object, object, object, object]]:
-        """Raw checkpoint rows ``(seq, hash, time_us, statement, signature)`` as stored."""
+    async def checkpoints(self) -> list[tuple[object, object, object, object]]:
+        """Raw checkpoint rows ``(seq, hash, statement, signature)`` as stored."""
         ...
 
     async def signed_head(self) -> tuple[object, ...] | None:
@@ -114,7 +113,8 @@ class AuditStore(Protocol):
         ...
 
     async def rewrap(
-        self, transform: Callable[[list[KeyRow], dict[str, str]], tuple[list[KeyRow], dict[str, str]]]
+        self,
+        transform: Callable[[list[KeyRow], dict[str, str]], tuple[list[KeyRow], dict[str, str]]],
     ) -> int:
         """Replace key rows and metadata in one locked transaction (KEK rotation)."""
         ...

@@ -32,8 +32,7 @@ CREATE TABLE IF NOT EXISTS audit_keys (
     key_id TEXT PRIMARY KEY, subject_ref TEXT UNIQUE, kek_id TEXT NOT NULL, wrapped BLOB,
     created_us INTEGER NOT NULL, erased_us INTEGER);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
-    seq INTEGER NOT NULL, hash BLOB NOT NULL, time_us INTEGER NOT NULL,
-    statement TEXT NOT NULL, signature BLOB NOT NULL);
+    seq INTEGER NOT NULL, hash BLOB NOT NULL, statement TEXT NOT NULL, signature BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL,
     epoch INTEGER NOT NULL, kek_id TEXT NOT NULL, statement TEXT NOT NULL,
@@ -88,7 +87,7 @@ class SqliteStore:
 
     def _storage_error(self, exc: sqlite3.Error) -> AuditStorageError:
         text = str(exc)
-        if "disk is full" in text or isinstance(exc, sqlite3.OperationalError) and "full" in text:
+        if "full" in text:
             hint = "the disk (or the database size limit) is full; free space, nothing in this batch was recorded"
         elif "not a database" in text or "malformed" in text:
             hint = "the file is corrupted or not an audit database; restore it from a backup"
@@ -135,9 +134,7 @@ class SqliteStore:
         """The log's metadata."""
 
         def read(conn: sqlite3.Connection) -> dict[str, str]:
-            return {
-                str(n): str(v) for n, v in conn.execute("SELECT name, value FROM audit_meta")
-            }
+            return {str(n): str(v) for n, v in conn.execute("SELECT name, value FROM audit_meta")}
 
         return await self._run(read)
 
@@ -180,21 +177,23 @@ class SqliteStore:
                     if key.subject_ref is not None:
                         keys[key.subject_ref] = key
             batch = planner.plan(head, keys)
-            conn.executemany(
-                "INSERT INTO audit_keys VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (k.key_id, k.subject_ref, k.kek_id, k.wrapped, k.created_us, k.erased_us)
-                    for k in batch.new_keys
-                ],
-            )
+            if batch.new_keys:
+                conn.executemany(
+                    "INSERT INTO audit_keys VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (k.key_id, k.subject_ref, k.kek_id, k.wrapped, k.created_us, k.erased_us)
+                        for k in batch.new_keys
+                    ],
+                )
             conn.executemany(
                 "INSERT INTO audit_records VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(s, t, k.decode(), n, p, c, h) for s, t, k, n, p, c, h in batch.rows],
             )
-            conn.executemany(
-                "INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?, ?)",
-                [(c.seq, c.hash, c.time_us, c.statement, c.signature) for c in batch.checkpoints],
-            )
+            if batch.checkpoints:
+                conn.executemany(
+                    "INSERT INTO audit_checkpoints VALUES (?, ?, ?, ?)",
+                    [(c.seq, c.hash, c.statement, c.signature) for c in batch.checkpoints],
+                )
             conn.execute(
                 "UPDATE audit_head SET seq = ?, hash = ?, statement = ?, signature = ? WHERE id = 1",
                 (batch.head.seq, batch.head.hash, batch.statement, batch.signature),
@@ -216,8 +215,8 @@ class SqliteStore:
             where += " AND ts_us < ?"
             params.append(until_us)
         query = (
-            "SELECT seq, ts_us, CAST(key_id AS BLOB), nonce, prev_hash, ciphertext, hash "
-            f"FROM audit_records WHERE seq > ?{where} ORDER BY seq LIMIT ?"  # noqa: S608
+            "SELECT seq, ts_us, CAST(key_id AS BLOB), nonce, prev_hash, ciphertext, hash "  # noqa: S608
+            f"FROM audit_records WHERE seq > ?{where} ORDER BY seq LIMIT ?"
         )
         last = -(2**63)
         while True:
@@ -234,11 +233,11 @@ class SqliteStore:
                 return
             last = batch[-1][0]
 
-    async def checkpoints(self) -> list[tuple[object, object, object, object, object]]:
+    async def checkpoints(self) -> list[tuple[object, object, object, object]]:
         """Raw checkpoint rows as stored."""
         return await self._run(
             lambda conn: conn.execute(
-                "SELECT seq, hash, time_us, CAST(statement AS BLOB), signature "
+                "SELECT seq, hash, CAST(statement AS BLOB), signature "
                 "FROM audit_checkpoints ORDER BY rowid"
             ).fetchall()
         )
@@ -256,7 +255,8 @@ class SqliteStore:
         """Every data key row."""
         return await self._run(
             lambda conn: [
-                _key_row(r) for r in conn.execute(f"SELECT {_KEY_COLUMNS} FROM audit_keys")  # noqa: S608
+                _key_row(r)
+                for r in conn.execute(f"SELECT {_KEY_COLUMNS} FROM audit_keys")  # noqa: S608
             ]
         )
 

@@ -20,7 +20,7 @@ from agents.answers.lists import answer_list
 from agents.answers.status import answer_status
 from agents.answers.why import answer_why
 from agents.answers.workstations import answer_workstations
-from agents.intents import Intent, IntentKind
+from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
 from agents.state import ConversationState
 from agents.understand import understand
 from bot.messages import Reply, Tone
@@ -40,9 +40,6 @@ HANDLERS: dict[IntentKind, Handler] = {
     IntentKind.WORKSTATIONS: answer_workstations,
     IntentKind.UNKNOWN: answer_unknown,
 }
-NEEDS_SUBJECT = frozenset(
-    {IntentKind.STATUS, IntentKind.WHY, IntentKind.SUCCESSORS, IntentKind.PREDECESSORS}
-)
 
 
 class _Node(Protocol):

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from integrations.tws.models import JobStatus
 
-__all__ = ["LIST_FILTER_STATUSES", "Intent", "IntentKind", "ListFilter"]
+__all__ = ["LIST_FILTER_STATUSES", "NEEDS_SUBJECT", "Intent", "IntentKind", "ListFilter"]
 
 
 class IntentKind(StrEnum):
@@ -27,6 +27,12 @@ class IntentKind(StrEnum):
     PREDECESSORS = "predecessors"  # what JOB waits for
     WORKSTATIONS = "workstations"  # workstation status
     UNKNOWN = "unknown"
+
+
+# Kinds that cannot be answered without naming a job (or taking it from the conversation).
+NEEDS_SUBJECT = frozenset(
+    {IntentKind.STATUS, IntentKind.WHY, IntentKind.SUCCESSORS, IntentKind.PREDECESSORS}
+)
 
 
 class ListFilter(StrEnum):

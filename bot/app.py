@@ -19,9 +19,12 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.assistant import Assistant
+from agents.graph import Understander, deterministic_understander
+from agents.llm_understand import LLMUnderstander
 from bot.dispatch import Dispatcher
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditLog, open_audit_log
+from integrations.llm import LLMClient
 from integrations.store import Store, open_store
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
@@ -99,7 +102,12 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         store = await open_store(settings)
         stack.push_async_callback(store.close)
 
-        assistant = Assistant(scheduler=scheduler, checkpointer=checkpointer, zone=settings.zone)
+        assistant = Assistant(
+            scheduler=scheduler,
+            checkpointer=checkpointer,
+            zone=settings.zone,
+            understander=_understander(settings),
+        )
         dispatcher = Dispatcher(assistant=assistant, audit=audit)
         yield Runtime(
             settings=settings,
@@ -109,6 +117,15 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             store=store,
             simulator=simulator,
         )
+
+
+def _understander(settings: Settings) -> Understander:
+    """The parser alone, or the parser with the LLM for what it cannot read."""
+    llm = LLMClient.from_settings(settings)
+    if llm is None:
+        return deterministic_understander
+    log.info("llm.configured", model=llm.model)
+    return LLMUnderstander(llm=llm)
 
 
 @asynccontextmanager

@@ -1,0 +1,92 @@
+"""The understand step with an LLM: the parser first, the LLM for what the parser cannot read.
+
+"Cannot read" means: no question kind, or a kind that needs a job the parser found no name
+for ("what went wrong with the payroll extraction?").
+
+The deterministic parser answers the common questions in microseconds and never fails;
+only a message it files as UNKNOWN goes to the LLM, whose JSON is validated into an
+`Intent`. Any LLM failure (down, slow, nonsense) falls back to the parser's answer, so
+configuring an LLM can only add understanding, never take it away.
+"""
+
+from __future__ import annotations
+
+import re
+
+import structlog
+from pydantic import ValidationError
+
+from agents.intents import NEEDS_SUBJECT, Intent, IntentKind, ListFilter
+from agents.understand import understand
+from integrations.llm import LLMClient, LLMError
+
+__all__ = ["LLMUnderstander"]
+
+log = structlog.get_logger(__name__)
+
+_NAME = re.compile(r"^[A-Z0-9_#.*?@-]{1,80}$")
+
+SYSTEM_PROMPT = f"""You route questions about an HCL Workload Automation (TWS) plan.
+Answer with one JSON object and nothing else:
+{{"kind": one of {[k.value for k in IntentKind]},
+  "subject": the job, job stream or workstation name in UPPER CASE (may contain *), or null,
+  "list_filter": one of {[f.value for f in ListFilter]} or null (for kind "list" and "late"),
+  "workstation": a workstation name the question narrows to, or null}}
+Kinds: status (of a job or job stream), list (jobs by status), why (why a job failed),
+late (what is late or at risk), successors (what depends on a job), predecessors (what a job
+waits for), workstations, help, unknown (anything else: never invent an action).
+If the message refers to "it" or "that job", use the conversation subject given."""
+
+
+class LLMUnderstander:
+    """An `agents.graph.Understander` that consults the LLM only when the parser gives up."""
+
+    def __init__(self, *, llm: LLMClient) -> None:
+        """Wrap an LLM client.
+
+        Args:
+            llm: The configured LLM.
+        """
+        self._llm = llm
+
+    async def __call__(self, text: str, focus: str | None, last_kind: IntentKind | None) -> Intent:
+        """Understand one message.
+
+        Args:
+            text: The message.
+            focus: The conversation's subject so far.
+            last_kind: The previous question's kind.
+
+        Returns:
+            The parser's intent, or the LLM's when the parser found none.
+        """
+        parsed = understand(text, focus=focus, last_kind=last_kind)
+        missing_subject = parsed.kind in NEEDS_SUBJECT and parsed.subject is None
+        if parsed.kind is not IntentKind.UNKNOWN and not missing_subject:
+            return parsed
+        context = f"Conversation subject: {focus or 'none'}. Previous question kind: {last_kind or 'none'}."
+        try:
+            answer = await self._llm.complete_json(
+                system=SYSTEM_PROMPT, user=f"{context}\nMessage: {text}"
+            )
+            intent = _to_intent(answer)
+        except (LLMError, ValidationError, ValueError) as exc:
+            log.warning("llm.understand_failed", model=self._llm.model, error=str(exc)[:300])
+            return parsed
+        log.info("llm.understood", model=self._llm.model, kind=intent.kind.value)
+        return intent
+
+
+def _to_intent(answer: dict[str, object]) -> Intent:
+    """Validate the LLM's JSON; names must look like TWS names (no free text passes through)."""
+    subject = answer.get("subject")
+    workstation = answer.get("workstation")
+    for value in (subject, workstation):
+        if value is not None and (not isinstance(value, str) or not _NAME.match(value.upper())):
+            raise ValueError(f"not a TWS name: {value!r}")
+    return Intent(
+        kind=IntentKind(str(answer.get("kind", "unknown"))),
+        subject=subject.upper() if isinstance(subject, str) else None,
+        list_filter=ListFilter(str(answer["list_filter"])) if answer.get("list_filter") else None,
+        workstation=workstation.upper() if isinstance(workstation, str) else None,
+    )

@@ -1,0 +1,5 @@
+"""The optional LLM, reached through litellm (any OpenAI-compatible endpoint)."""
+
+from integrations.llm.client import LLMClient, LLMError
+
+__all__ = ["LLMClient", "LLMError"]

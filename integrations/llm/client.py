@@ -1,0 +1,114 @@
+"""`LLMClient`: one JSON-answering chat completion through litellm.
+
+litellm is imported lazily (it is slow to import and only needed when an LLM is
+configured), with ``LITELLM_LOCAL_MODEL_COST_MAP`` set first so importing it never
+reaches the network (DESIGN.md, verified pitfall).
+
+Errors::
+
+    LLMError    the call failed, timed out, or the answer was not a JSON object
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+__all__ = ["LLMClient", "LLMError"]
+
+
+class LLMError(Exception):
+    """The LLM could not give a usable answer."""
+
+
+class LLMClient:
+    """Asks an LLM for a JSON object."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        """Configure the client; nothing is imported or called yet.
+
+        Args:
+            model: litellm model name, e.g. ``openai/gpt-4o-mini``.
+            api_base: OpenAI-compatible base URL (``http://host/v1``).
+            api_key: The endpoint's key.
+            timeout_seconds: Limit for one call.
+        """
+        self._model = model
+        self._api_base = api_base
+        self._api_key = api_key
+        self._timeout = timeout_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LLMClient | None:
+        """The configured LLM, or None when ``RESYNC_LLM_MODEL`` is unset."""
+        if not settings.llm_model:
+            return None
+        return cls(
+            model=settings.llm_model,
+            api_base=settings.llm_api_base,
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+            timeout_seconds=settings.llm_timeout_seconds,
+        )
+
+    @property
+    def model(self) -> str:
+        """The model name."""
+        return self._model
+
+    async def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
+        """Ask once and parse the answer as a JSON object.
+
+        Args:
+            system: Instructions.
+            user: The user's message.
+
+        Returns:
+            The parsed object.
+
+        Raises:
+            LLMError: The call failed or the answer is not a JSON object.
+        """
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm  # only when an LLM is configured: importing it takes seconds
+
+        try:
+            response: Any = await litellm.acompletion(
+                model=self._model,
+                api_base=self._api_base,
+                api_key=self._api_key,
+                timeout=self._timeout,
+                temperature=0,
+                response_format={"type": "json_object"},
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                num_retries=0,
+            )
+            content = response.choices[0].message.content or ""
+        except Exception as exc:  # litellm raises many types; all mean "no answer"
+            raise LLMError(f"{self._model}: {type(exc).__name__}: {exc}") from exc
+        try:
+            parsed = json.loads(_strip_fences(content))
+        except ValueError as exc:
+            raise LLMError(f"{self._model}: the answer is not JSON: {content[:200]!r}") from exc
+        if not isinstance(parsed, dict):
+            raise LLMError(f"{self._model}: the answer is not a JSON object")
+        return parsed
+
+
+def _strip_fences(text: str) -> str:
+    """Models sometimes wrap JSON in a Markdown code fence."""
+    text = text.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()

@@ -1,0 +1,21 @@
+"""The Slack surface: ``POST /slack/events`` or Socket Mode in, Block Kit out.
+
+Modules, one job each::
+
+    surface.py       SlackSurface: routing, ack first, dedupe, rate limits, delivery
+    verify.py        request signatures and timestamps
+    socket_mode.py   the Socket Mode connection
+    commands.py      /tws subcommands -> questions
+    identity.py      user id -> Actor (users.info, cached)
+    blocks.py        Reply -> Block Kit pages within Slack's limits
+    escape.py        escaping of untrusted text for mrkdwn
+    interactions.py  button clicks -> Decision
+    poster.py        every Web API call, with error hints and audit
+"""
+
+from __future__ import annotations
+
+from bot.slack.interactions import Decision, DecisionHandler
+from bot.slack.surface import EVENTS_PATH, SlackSurface, slack_enabled
+
+__all__ = ["EVENTS_PATH", "Decision", "DecisionHandler", "SlackSurface", "slack_enabled"]

@@ -1,0 +1,237 @@
+"""Everything Resync says in Slack goes through `SlackPoster`: one place for errors and audit.
+
+Each call is audited as ``slack.post`` (outcome ``ok`` or the Slack error code). Slack API
+errors become one clear log line with what to do (`hint_for`); they never escape to the
+caller, who gets None/False and decides whether a waiting person must be told another way
+(``response_url``). Rate-limit answers (HTTP 429) are retried after ``Retry-After`` by the
+client's `AsyncRateLimitErrorRetryHandler` before they count as errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.dispatch import AuditRecorder
+from bot.messages import Actor
+from bot.slack.blocks import SlackMessage
+
+__all__ = ["PostContext", "SlackPoster", "hint_for"]
+
+log = structlog.get_logger(__name__)
+
+_HINTS: Final = {
+    "ratelimited": "Slack rate-limited Resync even after waiting Retry-After; the message was dropped.",
+    "channel_not_found": "The channel does not exist or is private: invite the app (/invite @resync).",
+    "not_in_channel": "Resync is not a member of the channel: invite it with /invite @resync.",
+    "is_archived": "The channel is archived.",
+    "token_revoked": "The bot token was revoked: reinstall the app and update RESYNC_SLACK_BOT_TOKEN.",
+    "invalid_auth": "The bot token is not valid: check RESYNC_SLACK_BOT_TOKEN.",
+    "not_authed": "No bot token was sent: set RESYNC_SLACK_BOT_TOKEN.",
+    "account_inactive": "The bot user was deactivated: reinstall the app.",
+    "missing_scope": "The app lacks a scope: compare its scopes with the manifest in docs/slack.md.",
+    "message_not_found": "The message to update no longer exists.",
+    "msg_too_long": "The message was too long for Slack (a rendering bug: please report it).",
+    "invalid_blocks": "Slack refused the blocks (a rendering bug: please report it).",
+}
+
+
+def hint_for(error: str) -> str:
+    """What to do about a Slack API error code.
+
+    Args:
+        error: The ``error`` field of Slack's answer.
+
+    Returns:
+        One sentence for the log or for a person.
+    """
+    return _HINTS.get(error, "Slack refused the call; see the error code in Slack's API docs.")
+
+
+@dataclass(frozen=True, slots=True)
+class PostContext:
+    """Who and what a post is for (audit correlation).
+
+    Attributes:
+        actor: The person being answered, when there is one.
+        channel: Channel id.
+        thread: Thread root ts.
+        event_id: The delivery that caused the post.
+    """
+
+    actor: Actor | None
+    channel: str | None
+    thread: str | None
+    event_id: str
+
+
+class SlackPoster:
+    """Posts, updates and responds in Slack, logging and auditing every call."""
+
+    def __init__(self, *, client: AsyncWebClient, audit: AuditRecorder) -> None:
+        """Create a poster.
+
+        Args:
+            client: The Web API client.
+            audit: The audit log.
+        """
+        self._client = client
+        self._audit = audit
+        self.last_error: str | None = None
+
+    async def post(
+        self, *, channel: str, message: SlackMessage, thread_ts: str | None, context: PostContext
+    ) -> str | None:
+        """``chat.postMessage``.
+
+        Args:
+            channel: Channel id.
+            message: What to post.
+            thread_ts: Thread to answer in, or None for top level.
+            context: Audit correlation.
+
+        Returns:
+            The new message's ts, or None when Slack refused (see `last_error`).
+        """
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        result = await self._call("chat.postMessage", kwargs, context)
+        return None if result is None else str(result.get("ts") or "") or None
+
+    async def update(
+        self, *, channel: str, ts: str, message: SlackMessage, context: PostContext
+    ) -> bool:
+        """``chat.update``.
+
+        Args:
+            channel: Channel id.
+            ts: The message to replace.
+            message: Its new content.
+            context: Audit correlation.
+
+        Returns:
+            True when Slack accepted.
+        """
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "ts": ts,
+            "text": message.text,
+            "blocks": message.blocks,
+        }
+        return await self._call("chat.update", kwargs, context) is not None
+
+    async def ephemeral(
+        self, *, channel: str, user: str, text: str, thread_ts: str | None, context: PostContext
+    ) -> bool:
+        """``chat.postEphemeral``: a note only ``user`` sees.
+
+        Args:
+            channel: Channel id.
+            user: Who sees it.
+            text: Escaped text.
+            thread_ts: Thread, or None.
+            context: Audit correlation.
+
+        Returns:
+            True when Slack accepted.
+        """
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        return await self._call("chat.postEphemeral", kwargs, context) is not None
+
+    async def respond(
+        self, *, response_url: str, message: SlackMessage, context: PostContext
+    ) -> bool:
+        """Answer through a slash command's ``response_url`` (ephemeral, works without membership).
+
+        Args:
+            response_url: From the command payload.
+            message: What to say.
+            context: Audit correlation.
+
+        Returns:
+            True when Slack accepted.
+        """
+        webhook = AsyncWebhookClient(url=response_url, timeout=10)
+        outcome = "ok"
+        try:
+            response = await webhook.send(
+                text=message.text, blocks=message.blocks or None, response_type="ephemeral"
+            )
+            if response.status_code != 200:
+                outcome = f"http_{response.status_code}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = type(exc).__name__
+        if outcome != "ok":
+            log.warning("slack.respond_failed", outcome=outcome, event_id=context.event_id)
+        await self._record("response_url", outcome, {"text": message.text[:300]}, context)
+        return outcome == "ok"
+
+    async def _call(
+        self, method: str, kwargs: dict[str, Any], context: PostContext
+    ) -> dict[str, Any] | None:
+        outcome = "ok"
+        data: dict[str, Any] | None = None
+        try:
+            response = await self._client.api_call(method, json=kwargs)
+            data = dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            outcome = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            log.warning(
+                "slack.api_error",
+                method=method,
+                error=outcome,
+                channel=kwargs.get("channel"),
+                event_id=context.event_id,
+                hint=hint_for(outcome),
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcome = type(exc).__name__
+            log.warning(
+                "slack.unreachable",
+                method=method,
+                error=outcome,
+                event_id=context.event_id,
+                hint="Check the network path to Slack (or RESYNC_SLACK_API_URL).",
+            )
+        self.last_error = None if outcome == "ok" else outcome
+        parameters: dict[str, object] = {
+            "method": method,
+            "text": str(kwargs.get("text", ""))[:300],
+        }
+        if data is not None and data.get("ts"):
+            parameters["ts"] = data["ts"]
+        if "ts" in kwargs:
+            parameters["ts"] = kwargs["ts"]
+        await self._record(method, outcome, parameters, context)
+        return data
+
+    async def _record(
+        self, method: str, outcome: str, parameters: dict[str, object], context: PostContext
+    ) -> None:
+        try:
+            await self._audit.record(
+                action="slack.post",
+                outcome=outcome,
+                actor_id=context.actor.user_id if context.actor else None,
+                actor_identity=context.actor.identity if context.actor else None,
+                platform="slack",
+                channel=context.channel,
+                thread=context.thread,
+                parameters={"method": method, **parameters},
+                correlation={"event_id": context.event_id},
+            )
+        except Exception:  # the audit log failing must not hide the answer; it is logged loudly
+            log.exception("slack.audit_failed", action="slack.post", event_id=context.event_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
@@ -129,7 +130,7 @@ def test_simulator_command_serves_the_api_with_auth(tmp_path: Path, scenario: st
         assert status == 401  # up, and refuses a request without credentials
         token = base64.b64encode(b"twsuser:twspass").decode()
         request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as response:
             body = response.read().decode()
         assert '"linked": false' in body  # the agent-down scenario has an unlinked agent
     finally:
@@ -137,3 +138,40 @@ def test_simulator_command_serves_the_api_with_auth(tmp_path: Path, scenario: st
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "Traceback" not in stderr
+
+
+def test_serve_reports_health_and_mounts_slack(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [*RESYNC, "serve", "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(
+            tmp_path,
+            RESYNC_PORT=str(port),
+            RESYNC_SLACK_BOT_TOKEN="xoxb-test-token-0000",
+            RESYNC_SLACK_SIGNING_SECRET="test-signing-secret",
+            RESYNC_SLACK_API_URL="http://127.0.0.1:9/api/",
+        ),
+    )
+    try:
+        assert process.stdout is not None
+        assert "listening on" in process.stdout.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.loads(response.read())
+        assert health["status"] == "ok"
+        assert health["surfaces"] == ["slack"]
+        assert health["tws"]["circuit"] == "closed"
+        unsigned = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events", data=b"command=%2Ftws&text=help", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned, timeout=5)
+        assert refused.value.code == 401  # an unsigned request is refused before anything else
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
+    assert "xoxb-test-token-0000" not in stderr  # secrets never logged

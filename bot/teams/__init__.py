@@ -1,0 +1,23 @@
+"""Microsoft Teams surface: ``POST /api/messages``, Adaptive Cards, proactive posts.
+
+The lead wires `TeamsSurface` into ``resync serve`` when `teams_enabled` says so. The
+Bot Framework SDK (botbuilder) stays inside this package so it can be swapped for the
+Microsoft 365 Agents SDK.
+"""
+
+from __future__ import annotations
+
+from bot.teams.cards import render_card
+from bot.teams.decision import Decision, DecisionHandler
+from bot.teams.errors import NoConversationError, TeamsError
+from bot.teams.surface import TeamsSurface, teams_enabled
+
+__all__ = [
+    "Decision",
+    "DecisionHandler",
+    "NoConversationError",
+    "TeamsError",
+    "TeamsSurface",
+    "render_card",
+    "teams_enabled",
+]

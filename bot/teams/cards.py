@@ -1,0 +1,279 @@
+"""Render a `Reply` as an Adaptive Card 1.5 for Teams.
+
+The card mirrors the reply block by block: a ``TextBlock`` headline coloured by `Tone`, a
+``FactSet`` for `Fields`, a ``Table`` element for `Table`, a monospace ``TextBlock`` for
+`Preformatted`, a small subtle ``TextBlock`` for `Context`, and an ``ActionSet`` of
+``Action.Execute`` buttons (Universal Actions; each carries an ``Action.Submit`` fallback
+for older clients). All text is escaped with `escape_markdown`.
+
+Teams refuses messages over about 28 KB, so `render_card` keeps the card JSON under a
+budget: a long table shows as many rows as fit, starting at ``offset``, and gets a
+"More" button (verb `MORE_VERB`) whose data says where the next page starts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from bot.messages import (
+    Actions,
+    Block,
+    Button,
+    Context,
+    Fields,
+    Paragraph,
+    Preformatted,
+    Reply,
+    Table,
+    Tone,
+)
+from bot.teams.escape import escape_markdown, strip_control
+
+__all__ = [
+    "CARD_BUDGET_BYTES",
+    "CARD_CONTENT_TYPE",
+    "DATA_MARKER",
+    "MORE_VERB",
+    "CardPage",
+    "card_size",
+    "render_card",
+]
+
+CARD_CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
+CARD_BUDGET_BYTES: Final = 24_000  # Teams' limit is ~28 KB for the whole activity
+MORE_VERB: Final = "resync.more"
+DATA_MARKER: Final = "resync"  # key present in every button's data: ours, not someone else's
+_MAX_PREFORMATTED: Final = 12_000
+_MAX_FALLBACK: Final = 2_000
+_COLOR: Final = {
+    Tone.INFO: "Default",
+    Tone.SUCCESS: "Good",
+    Tone.WARNING: "Warning",
+    Tone.ERROR: "Attention",
+}
+_STYLE: Final = {"primary": "positive", "danger": "destructive", None: "default"}
+
+
+@dataclass(frozen=True, slots=True)
+class CardPage:
+    """A rendered card and where its table page ends.
+
+    Attributes:
+        card: The Adaptive Card JSON (a dict ready for an attachment).
+        next_offset: Row offset of the next page of the first table, None when all shown.
+    """
+
+    card: dict[str, Any]
+    next_offset: int | None
+
+
+def card_size(card: dict[str, Any]) -> int:
+    """Bytes of the card as JSON (what counts against Teams' message size limit).
+
+    Args:
+        card: The card.
+
+    Returns:
+        The UTF-8 length of its compact JSON.
+    """
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _text(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": escape_markdown(text), "wrap": True, **extra}
+
+
+def _cell(text: str, *, header: bool = False) -> dict[str, Any]:
+    block = _text(text.replace("\n", " "))
+    if header:
+        block["weight"] = "Bolder"
+    return {"type": "TableCell", "items": [block]}
+
+
+def _row(row: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "TableRow", "cells": [_cell(c) for c in row]}
+
+
+def _table(block: Table, rows: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    return {
+        "type": "Table",
+        "firstRowAsHeader": True,
+        "showGridLines": True,
+        "columns": [{"width": 1} for _ in block.columns],
+        "rows": [
+            {"type": "TableRow", "cells": [_cell(c, header=True) for c in block.columns]},
+            *(_row(row) for row in rows),
+        ],
+    }
+
+
+def _button_data(button: Button, *, card_id: str | None) -> dict[str, Any]:
+    return {
+        DATA_MARKER: 1,
+        "card": card_id,
+        "action_id": button.action_id,
+        "value": button.value,
+    }
+
+
+def _action(title: str, verb: str, data: dict[str, Any], style: str) -> dict[str, Any]:
+    submit = {"type": "Action.Submit", "title": title, "data": {**data, "verb": verb}}
+    if style != "default":
+        submit["style"] = style
+    action: dict[str, Any] = {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": data,
+        "fallback": submit,
+    }
+    if style != "default":
+        action["style"] = style
+    return action
+
+
+def _actions(buttons: tuple[Button, ...], *, card_id: str | None) -> dict[str, Any]:
+    return {
+        "type": "ActionSet",
+        "actions": [
+            _action(
+                strip_control(b.label)[:60],
+                b.action_id,
+                _button_data(b, card_id=card_id),
+                _STYLE[b.style],
+            )
+            for b in buttons
+        ],
+    }
+
+
+def _more(*, card_id: str | None, offset: int) -> dict[str, Any]:
+    data = {DATA_MARKER: 1, "card": card_id, "action_id": MORE_VERB, "offset": offset}
+    return {"type": "ActionSet", "actions": [_action("More", MORE_VERB, data, "default")]}
+
+
+def _fallback_text(reply: Reply) -> str:
+    text = reply.plain_text()
+    if len(text) > _MAX_FALLBACK:
+        text = text[: _MAX_FALLBACK - 1] + "…"
+    return escape_markdown(text)
+
+
+def _static(block: Block, *, card_id: str | None, show_buttons: bool) -> dict[str, Any] | None:
+    if isinstance(block, Paragraph):
+        return _text(block.text)
+    if isinstance(block, Fields):
+        return {
+            "type": "FactSet",
+            "facts": [
+                {"title": escape_markdown(label), "value": escape_markdown(value)}
+                for label, value in block.items
+            ],
+        }
+    if isinstance(block, Preformatted):
+        text = block.text
+        if len(text) > _MAX_PREFORMATTED:
+            text = "…" + text[-(_MAX_PREFORMATTED - 1) :]  # the end of a log matters most
+        return _text(text, fontType="Monospace", size="Small")
+    if isinstance(block, Context):
+        return _text(" · ".join(block.items), size="Small", isSubtle=True)
+    if isinstance(block, Actions):
+        return _actions(block.buttons, card_id=card_id) if show_buttons and block.buttons else None
+    return None
+
+
+def render_card(
+    reply: Reply,
+    *,
+    card_id: str | None = None,
+    offset: int = 0,
+    footer: tuple[str, ...] = (),
+    show_buttons: bool = True,
+    budget_bytes: int = CARD_BUDGET_BYTES,
+) -> CardPage:
+    """Render a reply as an Adaptive Card 1.5 that fits Teams' size limit.
+
+    Args:
+        reply: What to show.
+        card_id: Id under which the surface stored the reply; buttons carry it back.
+        offset: First row of the first table to show (pagination).
+        footer: Extra small-print lines (e.g. who decided, after a click).
+        show_buttons: False once a decision was taken: the buttons disappear.
+        budget_bytes: Most bytes the card JSON may take.
+
+    Returns:
+        The card and the offset of the next page of the first table, if any.
+    """
+    body: list[dict[str, Any]] = [
+        _text(
+            reply.headline,
+            size="Medium",
+            weight="Bolder",
+            color=_COLOR[reply.tone],
+        )
+    ]
+    table_at: int | None = None
+    table_block: Table | None = None
+    for block in reply.blocks:
+        if isinstance(block, Table):
+            if table_block is None:
+                table_at, table_block = len(body), block
+                body.append({})  # placeholder, filled below
+            else:  # later tables: first rows only, never paginated
+                body.append(_table(block, block.rows[:20]))
+            continue
+        element = _static(block, card_id=card_id, show_buttons=show_buttons)
+        if element is not None:
+            body.append(element)
+    body.extend(_text(line, size="Small", isSubtle=True) for line in footer)
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "fallbackText": _fallback_text(reply),
+        "body": body,
+    }
+    if table_block is None or table_at is None:
+        return CardPage(card=card, next_offset=None)
+    return _fit_table(card, table_at, table_block, offset, card_id, budget_bytes)
+
+
+def _fit_table(
+    card: dict[str, Any],
+    at: int,
+    block: Table,
+    offset: int,
+    card_id: str | None,
+    budget: int,
+) -> CardPage:
+    offset = max(offset, 0)
+    rows = block.rows[offset:]
+    body: list[dict[str, Any]] = card["body"]
+    shown_of = block.total if block.total is not None else len(block.rows)
+
+    def extras(end: int) -> list[dict[str, Any]]:
+        added: list[dict[str, Any]] = []
+        if end < len(block.rows):
+            added.append(_more(card_id=card_id, offset=end))
+        if end < shown_of or offset > 0:
+            added.append(
+                _text(f"Rows {offset + 1}–{end} of {shown_of}", size="Small", isSubtle=True)
+            )
+        return added
+
+    # Size with an empty table and the largest possible extras, then add rows while they fit.
+    body[at : at + 1] = [_table(block, ()), *extras(offset)]
+    used = card_size(card)
+    del body[at + 1 : at + 1 + len(extras(offset))]
+    count = 0
+    for row in rows:
+        cost = card_size({"r": _row(row)}) - 6 + 1  # the row's JSON plus a comma
+        if count and used + cost > budget:
+            break
+        used += cost
+        count += 1
+    end = offset + count
+    body[at : at + 1] = [_table(block, rows[:count]), *extras(end)]
+    return CardPage(card=card, next_offset=end if end < len(block.rows) else None)

@@ -1,0 +1,25 @@
+"""The Teams surface's exceptions.
+
+Errors::
+
+    TeamsError                  base of everything bot/teams raises
+    ├── AuthError               (jwt_auth) the request is not from the Bot Framework
+    ├── ConnectorError          (connector) the Bot Connector failed or answered an error
+    └── NoConversationError     a proactive post names a conversation the bot never saw
+"""
+
+from __future__ import annotations
+
+__all__ = ["NoConversationError", "TeamsError"]
+
+
+class TeamsError(Exception):
+    """Base of the Teams surface's errors."""
+
+
+class NoConversationError(TeamsError):
+    """A proactive post names a conversation the bot has no reference for.
+
+    Install the app in the team (or @mention Resync once in the channel) so Teams sends
+    the bot an activity from which the reference is stored.
+    """

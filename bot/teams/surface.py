@@ -1,0 +1,669 @@
+"""`TeamsSurface`: Microsoft Teams on ``POST /api/messages`` of the one aiohttp server.
+
+What happens to a request, in order:
+
+1. The bearer token is validated (`BotFrameworkAuthenticator`) whenever an app id is
+   configured; a request without a valid token gets 401/403 before anything else. Without
+   an app id the surface runs only with ``allow_unauthenticated`` (local testing), and
+   says so loudly at start.
+2. Re-deliveries are dropped: ``store.claim("teams:activity:{id}")``.
+3. ``message``: answered in a background task (acknowledged at once with 200): the sender
+   is resolved to an `Actor`, the `Dispatcher` answers, the reply goes back through the
+   connector at the activity's ``serviceUrl`` as an Adaptive Card.
+4. ``invoke`` ``adaptiveCard/action`` (``Action.Execute``) and ``message`` with a
+   ``value`` (``Action.Submit`` fallback): a button click. It becomes a `Decision` (once
+   per card: double clicks show who decided first), the card is updated in place for
+   everyone and shows who decided what; "More" pages a long table.
+5. Every message, click and proactive post is recorded in the audit log.
+
+The Bot Framework SDK is used only for conversation-reference (de)serialization and the
+outbound app credentials; requests are handled here and connector calls are plain HTTP
+(`ConnectorClient`), so swapping to the Microsoft 365 Agents SDK touches ``bot/teams`` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import structlog
+from aiohttp import web
+
+from bot.dispatch import AuditRecorder, Dispatcher
+from bot.messages import Actions, Actor, Button, Reply
+from bot.teams.cards import (
+    CARD_BUDGET_BYTES,
+    CARD_CONTENT_TYPE,
+    DATA_MARKER,
+    MORE_VERB,
+    render_card,
+)
+from bot.teams.connector import (
+    NO_TOKENS,
+    BotFrameworkTokens,
+    ConnectorClient,
+    ConnectorError,
+    TokenSource,
+)
+from bot.teams.decision import Decision, DecisionHandler
+from bot.teams.errors import NoConversationError
+from bot.teams.escape import escape_markdown
+from bot.teams.identity import resolve_actor
+from bot.teams.inbound import conversation_of, to_chat_event
+from bot.teams.jwt_auth import (
+    BOT_FRAMEWORK_OPENID_METADATA,
+    AuthError,
+    BotFrameworkAuthenticator,
+    issuers_for,
+)
+from bot.teams.references import ConversationReferences, split_conversation_id
+from config.settings import Settings
+from integrations.store import Store
+
+__all__ = ["TeamsSurface", "teams_enabled"]
+
+log = structlog.get_logger(__name__)
+
+_DEDUPE_SECONDS: Final = 3600.0
+_CARD_SECONDS: Final = 7 * 24 * 3600.0
+_MAX_BODY: Final = 512 * 1024
+_STOP_GRACE_SECONDS: Final = 5.0
+
+
+def teams_enabled(settings: Settings) -> bool:
+    """Whether ``resync serve`` should mount the Teams surface.
+
+    Args:
+        settings: The effective configuration.
+
+    Returns:
+        True when a Teams app id is configured, or when an explicit local mode setting
+        (``teams_allow_unauthenticated``, once settings has it) is on.
+    """
+    return bool(settings.teams_app_id) or bool(
+        getattr(settings, "teams_allow_unauthenticated", False)
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _buttons(reply: Reply) -> dict[str, Button]:
+    return {
+        button.action_id: button
+        for block in reply.blocks
+        if isinstance(block, Actions)
+        for button in block.buttons
+    }
+
+
+def _attachment(card: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CARD_CONTENT_TYPE, "content": card}
+
+
+def _invoke_card(card: dict[str, Any]) -> web.Response:
+    return web.json_response({"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card})
+
+
+class TeamsSurface:
+    """Microsoft Teams for Resync: inbound activities, card clicks, proactive posts."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        audit: AuditRecorder,
+        store: Store,
+        openid_metadata_url: str | None = None,
+        allow_unauthenticated: bool = False,
+        token_source: TokenSource | None = None,
+        decisions: DecisionHandler | None = None,
+        card_budget_bytes: int = CARD_BUDGET_BYTES,
+    ) -> None:
+        """Create the surface.
+
+        Args:
+            settings: App id, password, type and tenant come from here.
+            dispatcher: Answers messages.
+            audit: Where every message, click and post is recorded.
+            store: Dedupe, conversation references, stored cards, member cache.
+            openid_metadata_url: OpenID metadata with the signing keys (tests: a local one).
+            allow_unauthenticated: Accept unsigned requests when no app id is configured
+                (local testing only; logged as a warning at start).
+            token_source: Outbound bearer tokens; default: botframework credentials from
+                the settings when an app id is configured, none otherwise.
+            decisions: Acts on button clicks (e.g. approvals); None: clicks are recorded
+                and shown on the card only.
+            card_budget_bytes: Most bytes one card may take.
+
+        Raises:
+            ValueError: No app id is configured and ``allow_unauthenticated`` is False.
+        """
+        self._settings = settings
+        self._dispatcher = dispatcher
+        self._audit = audit
+        self._store = store
+        self._decisions = decisions
+        self._budget = card_budget_bytes
+        self._refs = ConversationReferences(store=store)
+        self._tasks: set[asyncio.Task[None]] = set()
+        app_id = settings.teams_app_id
+        self._auth: BotFrameworkAuthenticator | None = None
+        if app_id:
+            tenant = settings.teams_tenant_id if settings.teams_app_type != "MultiTenant" else None
+            self._auth = BotFrameworkAuthenticator(
+                app_id=app_id,
+                openid_metadata_url=openid_metadata_url or BOT_FRAMEWORK_OPENID_METADATA,
+                issuers=issuers_for(tenant_id=tenant),
+            )
+        elif allow_unauthenticated:
+            log.warning(
+                "teams.UNAUTHENTICATED",
+                detail="No Teams app id: /api/messages accepts UNSIGNED requests from anyone. "
+                "Local testing only; set RESYNC_TEAMS_APP_ID for any real use.",
+            )
+        else:
+            raise ValueError(
+                "Teams needs RESYNC_TEAMS_APP_ID (and RESYNC_TEAMS_APP_PASSWORD); "
+                "without an app id it runs only in explicit local mode (allow_unauthenticated)."
+            )
+        if token_source is None:
+            token_source = BotFrameworkTokens(settings=settings) if app_id else NO_TOKENS
+        self._connector = ConnectorClient(tokens=token_source)
+
+    # --- wiring -----------------------------------------------------------------------------
+
+    def mount(self, app: web.Application) -> None:
+        """Add ``POST /api/messages`` to the server.
+
+        Args:
+            app: The aiohttp application of ``resync serve``.
+        """
+        app.router.add_post("/api/messages", self._handle)
+
+    async def stop(self) -> None:
+        """Let in-flight replies finish (briefly), then close HTTP sessions."""
+        pending = [task for task in self._tasks if not task.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=_STOP_GRACE_SECONDS)
+            for task in still:
+                task.cancel()
+            await asyncio.gather(*still, return_exceptions=True)
+        await self._connector.close()
+        if self._auth is not None:
+            await self._auth.close()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:  # a background task has no caller to raise to
+                log.exception("teams.task_crashed", task=name)
+
+        task = asyncio.create_task(guarded(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > _MAX_BODY:
+            return web.Response(status=413)
+        raw = await request.content.read(_MAX_BODY + 1)
+        if len(raw) > _MAX_BODY:
+            return web.Response(status=413)
+        try:
+            activity = json.loads(raw)
+        except ValueError:
+            return web.Response(status=400, text="body is not JSON")
+        if not isinstance(activity, dict):
+            return web.Response(status=400, text="body is not an activity")
+        service_url = _str(activity.get("serviceUrl"))
+        if self._auth is not None:
+            try:
+                await self._auth.authenticate(
+                    authorization=request.headers.get("Authorization"),
+                    service_url=service_url or "",
+                    channel_id=_str(activity.get("channelId")),
+                )
+            except AuthError as exc:
+                log.warning(
+                    "teams.auth_rejected",
+                    status=exc.status,
+                    reason=exc.reason,
+                    remote=request.remote,
+                )
+                return web.Response(status=exc.status)
+        if service_url is None or not service_url.startswith(("https://", "http://")):
+            return web.Response(status=400, text="activity has no serviceUrl")
+        kind = activity.get("type")
+        activity_id = _str(activity.get("id"))
+        if kind == "invoke":
+            if activity.get("name") != "adaptiveCard/action":
+                return web.Response(status=501)
+            return await self._on_execute(activity)
+        if kind == "message":
+            if activity_id is None:
+                return web.Response(status=400, text="activity has no id")
+            if not await self._store.claim(
+                f"teams:activity:{activity_id}", ttl_seconds=_DEDUPE_SECONDS
+            ):
+                log.info("teams.duplicate", activity_id=activity_id)
+                return web.Response(status=200)
+            await self._refs.remember(activity)
+            value = activity.get("value")
+            if isinstance(value, dict) and value.get(DATA_MARKER):
+                self._spawn(self._on_submit(activity, value), name=f"teams-submit-{activity_id}")
+            else:
+                self._spawn(self._on_message(activity), name=f"teams-message-{activity_id}")
+            return web.Response(status=200)
+        if kind in ("conversationUpdate", "installationUpdate"):
+            await self._refs.remember(activity)
+        return web.Response(status=200)
+
+    async def _on_message(self, activity: dict[str, Any]) -> None:
+        activity_id = str(activity.get("id"))
+        actor = await resolve_actor(activity=activity, connector=self._connector, store=self._store)
+        event = to_chat_event(activity=activity, actor=actor)
+        reply = await self._dispatcher.handle(event)
+        conversation_id = str((activity.get("conversation") or {}).get("id"))
+        outcome = "answered"
+        reply_id: str | None = None
+        try:
+            reply_id = await self._send(
+                service_url=str(activity["serviceUrl"]),
+                conversation_id=conversation_id,
+                reply=reply,
+                reply_to=activity_id,
+                bot=activity.get("recipient"),
+            )
+        except ConnectorError as exc:
+            outcome = "failed"
+            log.warning("teams.reply_failed", activity_id=activity_id, error=str(exc))
+        await self._record(
+            action="teams.message",
+            outcome=outcome,
+            actor=actor,
+            channel=event.channel_id,
+            thread=event.thread_id,
+            parameters={"text": event.text, "answer": reply.headline, "reply_id": reply_id},
+            activity_id=activity_id,
+        )
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        *,
+        service_url: str,
+        conversation_id: str,
+        reply: Reply,
+        reply_to: str | None,
+        bot: object = None,
+    ) -> str:
+        card_id = uuid.uuid4().hex
+        page = render_card(reply, card_id=card_id, budget_bytes=self._budget)
+        message: dict[str, Any] = {
+            "type": "message",
+            "summary": escape_markdown(reply.headline[:200]),
+            "attachments": [_attachment(page.card)],
+        }
+        if isinstance(bot, dict) and bot.get("id"):
+            message["from"] = {"id": bot["id"], "name": bot.get("name")}
+        if reply_to:
+            answer = await self._connector.reply_to_activity(
+                service_url=service_url,
+                conversation_id=conversation_id,
+                activity_id=reply_to,
+                activity=message,
+            )
+        else:
+            answer = await self._connector.send_to_conversation(
+                service_url=service_url, conversation_id=conversation_id, activity=message
+            )
+        sent_id = str(answer.get("id") or "")
+        await self._save_card(
+            card_id,
+            {
+                "reply": reply.model_dump(mode="json"),
+                "service_url": service_url,
+                "conversation_id": conversation_id,
+                "activity_id": sent_id,
+            },
+        )
+        return sent_id
+
+    async def post_to_channel(
+        self, *, conversation_id: str, reply: Reply, thread_id: str | None = None
+    ) -> str:
+        """Post proactively into a conversation, or into one of its threads.
+
+        In a Teams channel without ``thread_id`` this starts a new post (a new reply chain);
+        pass the returned id as ``thread_id`` to answer in that post's thread. In chats the
+        message simply goes into the chat.
+
+        Args:
+            conversation_id: The channel or chat (its id without ``;messageid=``).
+            reply: What to post.
+            thread_id: Root message id of the thread to reply in, if any.
+
+        Returns:
+            The id of the posted activity.
+
+        Raises:
+            NoConversationError: The bot never received an activity from that conversation.
+            ConnectorError: The connector refused or could not be reached.
+        """
+        reference = await self._refs.lookup(conversation_id)
+        if reference is None or reference.conversation is None:
+            await self._record(
+                action="teams.post",
+                outcome="no_conversation",
+                actor=None,
+                channel=conversation_id,
+                thread=thread_id,
+                parameters={"headline": reply.headline, "tone": reply.tone.value},
+                activity_id="",
+            )
+            raise NoConversationError(
+                f"No Teams conversation reference for {conversation_id!r}: install the Resync "
+                "app in that team or chat (or @mention Resync there once), then retry."
+            )
+        base = str(reference.conversation.id)
+        service_url = str(reference.service_url)
+        bot = {"id": reference.bot.id, "name": reference.bot.name} if reference.bot else None
+        outcome, posted = "posted", ""
+        try:
+            if thread_id:
+                posted = await self._send(
+                    service_url=service_url,
+                    conversation_id=f"{base};messageid={thread_id}",
+                    reply=reply,
+                    reply_to=None,
+                    bot=bot,
+                )
+            elif reference.conversation.conversation_type == "channel":
+                posted = await self._new_channel_post(
+                    service_url=service_url,
+                    base=base,
+                    tenant=reference.conversation.tenant_id,
+                    reply=reply,
+                    bot=bot,
+                )
+            else:
+                posted = await self._send(
+                    service_url=service_url,
+                    conversation_id=base,
+                    reply=reply,
+                    reply_to=None,
+                    bot=bot,
+                )
+        except ConnectorError:
+            outcome = "failed"
+            raise
+        finally:
+            await self._record(
+                action="teams.post",
+                outcome=outcome,
+                actor=None,
+                channel=base,
+                thread=thread_id or posted or None,
+                parameters={"headline": reply.headline, "tone": reply.tone.value},
+                activity_id=posted,
+            )
+        return posted
+
+    async def _new_channel_post(
+        self,
+        *,
+        service_url: str,
+        base: str,
+        tenant: str | None,
+        reply: Reply,
+        bot: dict[str, Any] | None,
+    ) -> str:
+        card_id = uuid.uuid4().hex
+        page = render_card(reply, card_id=card_id, budget_bytes=self._budget)
+        parameters: dict[str, Any] = {
+            "isGroup": True,
+            "channelData": {"channel": {"id": base}},
+            "activity": {
+                "type": "message",
+                "summary": escape_markdown(reply.headline[:200]),
+                "attachments": [_attachment(page.card)],
+            },
+        }
+        if bot:
+            parameters["bot"] = bot
+        if tenant:
+            parameters["tenantId"] = tenant
+            parameters["channelData"]["tenant"] = {"id": tenant}
+        answer = await self._connector.create_conversation(
+            service_url=service_url, parameters=parameters
+        )
+        thread_conversation = str(answer.get("id") or "")
+        posted = _str(answer.get("activityId")) or split_conversation_id(thread_conversation)[1]
+        posted = posted or ""
+        await self._save_card(
+            card_id,
+            {
+                "reply": reply.model_dump(mode="json"),
+                "service_url": service_url,
+                "conversation_id": thread_conversation or f"{base};messageid={posted}",
+                "activity_id": posted,
+            },
+        )
+        return posted
+
+    async def _save_card(self, card_id: str, record: dict[str, Any]) -> None:
+        await self._store.put(
+            f"teams:card:{card_id}", json.dumps(record), ttl_seconds=_CARD_SECONDS
+        )
+
+    async def _load_card(self, card_id: str) -> dict[str, Any] | None:
+        raw = await self._store.get(f"teams:card:{card_id}")
+        loaded = json.loads(raw) if raw else None
+        return loaded if isinstance(loaded, dict) else None
+
+    # --- clicks -----------------------------------------------------------------------------
+
+    async def _on_execute(self, activity: dict[str, Any]) -> web.StreamResponse:
+        invoke = activity.get("value") or {}
+        action = invoke.get("action") if isinstance(invoke, dict) else None
+        if not isinstance(action, dict):
+            return web.json_response(
+                {"statusCode": 400, "type": "application/vnd.microsoft.error", "value": {}}
+            )
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        verb = _str(action.get("verb")) or ""
+        card, updated = await self._click(activity, data=data or {}, verb=verb)
+        if updated is not None:  # a decision: everyone's copy of the card changes too
+            self._spawn(self._update_card(activity, updated), name="teams-update")
+        return _invoke_card(card)
+
+    async def _on_submit(self, activity: dict[str, Any], value: dict[str, Any]) -> None:
+        verb = _str(value.get("verb")) or _str(value.get("action_id")) or ""
+        card, _ = await self._click(activity, data=value, verb=verb, claimed=True)
+        await self._update_card(activity, card)
+
+    async def _update_card(self, activity: dict[str, Any], card: dict[str, Any]) -> None:
+        message_id = _str(activity.get("replyToId"))
+        conversation_id = str((activity.get("conversation") or {}).get("id"))
+        if message_id is None:
+            return
+        try:
+            await self._connector.update_activity(
+                service_url=str(activity["serviceUrl"]),
+                conversation_id=conversation_id,
+                activity_id=message_id,
+                activity={"type": "message", "attachments": [_attachment(card)]},
+            )
+        except ConnectorError as exc:
+            log.warning("teams.card_update_failed", activity_id=message_id, error=str(exc))
+
+    async def _click(
+        self, activity: dict[str, Any], *, data: dict[str, Any], verb: str, claimed: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Handle one click; returns the card to show, and the card for everyone if changed."""
+        activity_id = str(activity.get("id") or "")
+        first = claimed or (
+            bool(activity_id)
+            and await self._store.claim(
+                f"teams:activity:{activity_id}", ttl_seconds=_DEDUPE_SECONDS
+            )
+        )
+        card_id = _str(data.get("card"))
+        record = await self._load_card(card_id) if card_id and data.get(DATA_MARKER) else None
+        if record is None or card_id is None:
+            return _notice("This card has expired. Ask again to get a fresh one."), None
+        reply = Reply.model_validate(record["reply"])
+        if verb == MORE_VERB:
+            offset = data.get("offset")
+            page = render_card(
+                reply,
+                card_id=card_id,
+                offset=offset if isinstance(offset, int) and offset >= 0 else 0,
+                footer=_decided_footer(record),
+                show_buttons="decision" not in record,
+                budget_bytes=self._budget,
+            )
+            return page.card, None
+        actor = await resolve_actor(activity=activity, connector=self._connector, store=self._store)
+        channel, thread = conversation_of(activity)
+        button = _buttons(reply).get(_str(data.get("action_id")) or verb)
+        outcome = "decided"
+        if button is None:
+            outcome = "rejected"
+        elif not first:
+            outcome = "duplicate"
+        elif not await self._store.claim(f"teams:decision:{card_id}", ttl_seconds=_CARD_SECONDS):
+            outcome = "already_decided"
+            record = await self._load_card(card_id) or record
+        decision: Decision | None = None
+        if outcome == "decided" and button is not None:
+            decision = Decision(
+                action_id=button.action_id,
+                value=button.value,
+                label=button.label,
+                actor=actor,
+                channel_id=channel,
+                thread_id=thread,
+                card_id=card_id,
+                activity_id=activity_id,
+                decided_at=_now(),
+            )
+            record["decision"] = {
+                "action_id": button.action_id,
+                "label": button.label,
+                "name": actor.display_name,
+                "identity": actor.identity,
+                "at": decision.decided_at.isoformat(),
+            }
+            await self._save_card(card_id, record)
+        await self._record(
+            action="teams.click",
+            outcome=outcome,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            parameters={
+                "action_id": _str(data.get("action_id")) or verb,
+                "card": card_id,
+                "value": button.value if button else None,
+            },
+            activity_id=activity_id,
+        )
+        footer = _decided_footer(record)
+        if outcome == "rejected":
+            footer = (*footer, "That button is not on this card; nothing was done.")
+        page = render_card(
+            reply,
+            card_id=card_id,
+            footer=footer,
+            show_buttons="decision" not in record,
+            budget_bytes=self._budget,
+        )
+        if decision is not None and self._decisions is not None:
+            self._spawn(self._follow_up(decision, record, activity), name=f"teams-decide-{card_id}")
+        return page.card, page.card if decision is not None else None
+
+    async def _follow_up(
+        self, decision: Decision, record: dict[str, Any], activity: dict[str, Any]
+    ) -> None:
+        assert self._decisions is not None
+        try:
+            reply = await self._decisions.decide(decision)
+        except Exception:  # the person must still hear something; the trace goes to the log
+            log.exception("teams.decision_crashed", card=decision.card_id)
+            reply = Reply(
+                headline="Your choice was recorded, but acting on it failed. "
+                "Check the audit log and retry from a fresh card."
+            )
+        if reply is None:
+            return
+        conversation_id = str(
+            record.get("conversation_id") or (activity.get("conversation") or {}).get("id")
+        )
+        try:
+            await self._send(
+                service_url=str(record.get("service_url") or activity["serviceUrl"]),
+                conversation_id=conversation_id,
+                reply=reply,
+                reply_to=_str(record.get("activity_id")) or _str(activity.get("replyToId")),
+                bot=activity.get("recipient"),
+            )
+        except ConnectorError as exc:
+            log.warning("teams.decision_reply_failed", card=decision.card_id, error=str(exc))
+
+    # --- audit ------------------------------------------------------------------------------
+
+    async def _record(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        actor: Actor | None,
+        channel: str | None,
+        thread: str | None,
+        parameters: dict[str, object],
+        activity_id: str,
+    ) -> None:
+        try:
+            await self._audit.record(
+                action=action,
+                outcome=outcome,
+                actor_id=actor.user_id if actor else None,
+                actor_identity=actor.identity if actor else None,
+                platform="teams",
+                channel=channel,
+                thread=thread,
+                parameters=parameters,
+                correlation={"activity_id": activity_id},
+            )
+        except Exception:  # the audit log has its own alarms; never lose the reply for it
+            log.exception("teams.audit_failed", action=action, activity_id=activity_id)
+
+
+def _decided_footer(record: dict[str, Any]) -> tuple[str, ...]:
+    decision = record.get("decision")
+    if not isinstance(decision, dict):
+        return ()
+    at = str(decision.get("at", ""))[:16].replace("T", " ")
+    return (
+        f"✔ {decision.get('label')}: decided by {decision.get('name')} "
+        f"({decision.get('identity')}) at {at} UTC",
+    )
+
+
+def _notice(text: str) -> dict[str, Any]:
+    return render_card(Reply(headline=text)).card

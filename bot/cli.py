@@ -172,11 +172,11 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import build_web_app  # only this command needs aiohttp.web routes
+    from bot.server import serving  # only this command needs the chat surfaces
 
     async def serve() -> int:
-        async with runtime(settings, embedded=args.demo) as parts:
-            runner = web.AppRunner(build_web_app(parts))
+        async with runtime(settings, embedded=args.demo) as parts, serving(parts) as app:
+            runner = web.AppRunner(app)
             await runner.setup()
             site = web.TCPSite(runner, settings.host, settings.port)
             await site.start()

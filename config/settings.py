@@ -185,6 +185,14 @@ class Settings(BaseSettings):
     teams_tenant_id: str | None = Field(
         default=None, description="Tenant id (SingleTenant and UserAssignedMSI)."
     )
+    teams_allow_unauthenticated: bool = Field(
+        default=False,
+        description="Serve /api/messages without an app id and without token checks: local testing only.",
+    )
+    teams_openid_metadata_url: str | None = Field(
+        default=None,
+        description="OpenID metadata for inbound token checks; the Bot Framework's own when unset.",
+    )
 
     # --- bundled simulator -----------------------------------------------------------------
     sim_scenario: str = Field(
@@ -207,7 +215,7 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("tws_url", "llm_api_base", "slack_api_url")
+    @field_validator("tws_url", "llm_api_base", "slack_api_url", "teams_openid_metadata_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

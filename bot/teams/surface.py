@@ -82,11 +82,9 @@ def teams_enabled(settings: Settings) -> bool:
 
     Returns:
         True when a Teams app id is configured, or when an explicit local mode setting
-        (``teams_allow_unauthenticated``, once settings has it) is on.
+        (``RESYNC_TEAMS_ALLOW_UNAUTHENTICATED``) is on.
     """
-    return bool(settings.teams_app_id) or bool(
-        getattr(settings, "teams_allow_unauthenticated", False)
-    )
+    return bool(settings.teams_app_id) or bool(settings.teams_allow_unauthenticated)
 
 
 def _now() -> datetime:

@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.dispatch import AuditRecorder, Dispatcher
-from bot.messages import Actor, ChatEvent, Paragraph, Reply, Tone
+from bot.messages import Actor, ChatEvent, Paragraph, Platform, Reply, Tone
 from bot.slack.blocks import (
     MORE_ACTION_ID,
     SlackMessage,
@@ -50,6 +50,7 @@ from bot.slack.interactions import DecisionHandler, decision_from_action
 from bot.slack.poster import PostContext, SlackPoster, hint_for
 from bot.slack.socket_mode import SocketModeLink
 from bot.slack.verify import RequestVerifier
+from bot.surface_audit import record_surface_event
 from config.settings import Settings
 from integrations.store import Store, StoreError
 
@@ -288,20 +289,17 @@ class SlackSurface:
         parameters: dict[str, object],
         event_id: str,
     ) -> None:
-        try:
-            await self._audit.record(
-                action=action,
-                outcome=outcome,
-                actor_id=actor.user_id if actor else None,
-                actor_identity=actor.identity if actor else None,
-                platform="slack",
-                channel=channel,
-                thread=thread,
-                parameters=parameters,
-                correlation={"event_id": event_id},
-            )
-        except Exception:
-            log.exception("slack.audit_failed", action=action, event_id=event_id)
+        await record_surface_event(
+            self._audit,
+            platform=Platform.SLACK,
+            action=action,
+            outcome=outcome,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            parameters=parameters,
+            correlation={"event_id": event_id},
+        )
 
     @staticmethod
     def _note(text: str, tone: Tone = Tone.INFO) -> SlackMessage:

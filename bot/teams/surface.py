@@ -34,7 +34,8 @@ import structlog
 from aiohttp import web
 
 from bot.dispatch import AuditRecorder, Dispatcher
-from bot.messages import Actions, Actor, Button, Reply
+from bot.messages import Actions, Actor, Button, Platform, Reply
+from bot.surface_audit import record_surface_event
 from bot.teams.cards import (
     CARD_BUDGET_BYTES,
     CARD_CONTENT_TYPE,
@@ -636,20 +637,17 @@ class TeamsSurface:
         parameters: dict[str, object],
         activity_id: str,
     ) -> None:
-        try:
-            await self._audit.record(
-                action=action,
-                outcome=outcome,
-                actor_id=actor.user_id if actor else None,
-                actor_identity=actor.identity if actor else None,
-                platform="teams",
-                channel=channel,
-                thread=thread,
-                parameters=parameters,
-                correlation={"activity_id": activity_id},
-            )
-        except Exception:  # the audit log has its own alarms; never lose the reply for it
-            log.exception("teams.audit_failed", action=action, activity_id=activity_id)
+        await record_surface_event(
+            self._audit,
+            platform=Platform.TEAMS,
+            action=action,
+            outcome=outcome,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            parameters=parameters,
+            correlation={"activity_id": activity_id},
+        )
 
 
 def _decided_footer(record: dict[str, Any]) -> tuple[str, ...]:

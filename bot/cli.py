@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from aiohttp import web
 
-from bot import cli_audit
+from bot import cli_audit, cli_runbooks
 from bot.app import Runtime, runtime
 from bot.console import run_console
 from bot.logging import configure_logging
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_config_show)
 
     cli_audit.register(commands)
+    cli_runbooks.register(commands)
     return parser
 
 

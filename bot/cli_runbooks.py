@@ -24,9 +24,7 @@ def _err(message: str) -> None:
 
 
 def _configured_dir(settings: Settings) -> Path | None:
-    # `runbooks_dir` is not a setting yet (see docs/runbooks.md): read it when the lead adds it.
-    value: Any = getattr(settings, "runbooks_dir", None)
-    return Path(value) if value else None
+    return settings.runbooks_dir
 
 
 def _paths(args: argparse.Namespace, settings: Settings) -> list[Path] | None:
@@ -58,7 +56,9 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     if paths is None:
         return 2
     runbooks, problems = validate_paths(paths)
-    policy: Path = getattr(args, "policy", None) or DEFAULT_POLICY_FILE
+    policy: Path = (
+        getattr(args, "policy", None) or settings.approval_policy_file or DEFAULT_POLICY_FILE
+    )
     try:
         groups = ApprovalGroups.load(policy)
     except CatalogError as exc:

@@ -194,6 +194,23 @@ class Settings(BaseSettings):
         description="OpenID metadata for inbound token checks; the Bot Framework's own when unset.",
     )
 
+    # --- runbooks --------------------------------------------------------------------------
+    runbooks_dir: Path | None = Field(
+        default=None,
+        description="A directory of your own runbook YAML files, loaded after the shipped ones.",
+    )
+    approval_policy_file: Path | None = Field(
+        default=None,
+        description="Approval groups (YAML); the shipped config/approval_policy.yaml when unset.",
+    )
+    runbook_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Key (16+ characters, the same on every replica) that signs approval buttons; generated under data_dir when unset.",
+    )
+    runbook_lease_seconds: float = Field(
+        default=30.0, gt=0, description="Lease that makes one replica the executor of a runbook."
+    )
+
     # --- bundled simulator -----------------------------------------------------------------
     sim_scenario: str = Field(
         default="normal", description="Scenario the bundled simulator loads for `resync demo`."
@@ -254,6 +271,21 @@ class Settings(BaseSettings):
         if self.tws_ca_bundle is not None and not self.tws_ca_bundle.is_file():
             problems.append(
                 f"tws_ca_bundle (RESYNC_TWS_CA_BUNDLE): no such file {self.tws_ca_bundle}"
+            )
+        if self.runbooks_dir is not None and not self.runbooks_dir.is_dir():
+            problems.append(
+                f"runbooks_dir (RESYNC_RUNBOOKS_DIR): no such directory {self.runbooks_dir}"
+            )
+        if self.approval_policy_file is not None and not self.approval_policy_file.is_file():
+            problems.append(
+                f"approval_policy_file (RESYNC_APPROVAL_POLICY_FILE): no such file {self.approval_policy_file}"
+            )
+        if (
+            self.runbook_signing_key is not None
+            and len(self.runbook_signing_key.get_secret_value()) < 16
+        ):
+            problems.append(
+                "runbook_signing_key (RESYNC_RUNBOOK_SIGNING_KEY): at least 16 characters"
             )
         if self.audit_key is not None and self.audit_key_file is not None:
             problems.append("audit_key / audit_key_file: set one of them, not both")

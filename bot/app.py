@@ -8,10 +8,12 @@ with a fresh API key), SQLite checkpoints and audit log under ``data_dir``. With
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -21,7 +23,13 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from agents.assistant import Assistant
 from agents.graph import Understander, deterministic_understander
 from agents.llm_understand import LLMUnderstander
+from agents.runbooks.catalog import Catalog, load_catalog
+from agents.runbooks.errors import CatalogError
+from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
+from agents.runbooks.service import RunbookService
+from agents.runbooks.signing import ButtonSigner
 from bot.dispatch import Dispatcher
+from bot.progress import ProgressRouter
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditLog, open_audit_log
 from integrations.llm import LLMClient
@@ -44,6 +52,8 @@ class Runtime:
         dispatcher: Where every surface sends chat events.
         audit: The audit log.
         store: Shared state (dedupe, leases, rate limits): in-memory or Redis.
+        runbooks: Approved actions on the plan (requests, decisions, execution).
+        progress: Where runbook progress goes; each surface registers its platform.
         simulator: The bundled simulator, when running the embedded default.
     """
 
@@ -52,6 +62,8 @@ class Runtime:
     dispatcher: Dispatcher
     audit: AuditLog
     store: Store
+    runbooks: RunbookService
+    progress: ProgressRouter
     simulator: SimulatorServer | None
 
 
@@ -102,6 +114,23 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         store = await open_store(settings)
         stack.push_async_callback(store.close)
 
+        progress = ProgressRouter()
+        runbooks = RunbookService(
+            catalog=_catalog(settings),
+            groups=_approval_groups(settings),
+            scheduler=scheduler,
+            store=store,
+            checkpointer=checkpointer,
+            signer=ButtonSigner(_runbook_signing_key(settings)),
+            audit=audit,
+            progress=progress,
+            lease_seconds=settings.runbook_lease_seconds,
+        )
+        # Finish (or hand to a person) what a previous process left between approval and end.
+        resumed = await runbooks.recover()
+        if resumed:
+            log.info("runbooks.recovered", requests=resumed)
+
         assistant = Assistant(
             scheduler=scheduler,
             checkpointer=checkpointer,
@@ -115,8 +144,44 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             dispatcher=dispatcher,
             audit=audit,
             store=store,
+            runbooks=runbooks,
+            progress=progress,
             simulator=simulator,
         )
+
+
+def _catalog(settings: Settings) -> Catalog:
+    extra = [settings.runbooks_dir] if settings.runbooks_dir else []
+    try:
+        return load_catalog(extra)
+    except CatalogError as exc:
+        raise ConfigurationError([f"runbooks: {problem}" for problem in exc.problems]) from None
+
+
+def _approval_groups(settings: Settings) -> ApprovalGroups:
+    try:
+        return ApprovalGroups.load(settings.approval_policy_file or DEFAULT_POLICY_FILE)
+    except CatalogError as exc:
+        raise ConfigurationError(
+            [f"approval policy: {problem}" for problem in exc.problems]
+        ) from None
+
+
+def _runbook_signing_key(settings: Settings) -> bytes:
+    """The configured key, or one generated once under ``data_dir`` (single replica only)."""
+    if settings.runbook_signing_key is not None:
+        return settings.runbook_signing_key.get_secret_value().encode()
+    path: Path = settings.data_dir / "runbook-signing.key"
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        log.warning(
+            "runbooks.signing_key_generated",
+            path=str(path),
+            hint="several replicas must share RESYNC_RUNBOOK_SIGNING_KEY",
+        )
+    return path.read_text(encoding="ascii").strip().encode()
 
 
 def _understander(settings: Settings) -> Understander:

@@ -60,9 +60,15 @@ class ProgressSink(Protocol):
     """Where progress and outcomes of a request are posted (the chat thread of the request)."""
 
     async def __call__(
-        self, reply: Reply, *, request_id: str, channel: str | None, thread: str | None
+        self,
+        reply: Reply,
+        *,
+        request_id: str,
+        platform: str,
+        channel: str | None,
+        thread: str | None,
     ) -> None:
-        """Post one reply in the request's thread."""
+        """Post one reply in the request's thread (on the platform it was asked from)."""
         ...
 
 
@@ -223,7 +229,11 @@ class Executor:
     async def _post(self, record: RequestRecord, reply: Reply) -> None:
         if self._progress is not None:
             await self._progress(
-                reply, request_id=record.id, channel=record.channel, thread=record.thread
+                reply,
+                request_id=record.id,
+                platform=record.requester_platform,
+                channel=record.channel,
+                thread=record.thread,
             )
 
     async def _renew(self, request_id: str) -> None:

@@ -757,6 +757,7 @@ class RunbookService:
             await self._progress(
                 self._card(current, runbook),
                 request_id=request_id,
+                platform=current.requester_platform,
                 channel=current.channel,
                 thread=current.thread,
             )
@@ -832,6 +833,7 @@ class RunbookService:
                 await self._progress(
                     await self._final_reply(record, runbook),
                     request_id=request_id,
+                    platform=record.requester_platform,
                     channel=record.channel,
                     thread=record.thread,
                 )

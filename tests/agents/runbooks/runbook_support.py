@@ -113,11 +113,19 @@ class Posts:
     """A progress sink that keeps what was posted."""
 
     replies: list[tuple[str, Reply]] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
 
     async def __call__(
-        self, reply: Reply, *, request_id: str, channel: str | None, thread: str | None
+        self,
+        reply: Reply,
+        *,
+        request_id: str,
+        platform: str,
+        channel: str | None,
+        thread: str | None,
     ) -> None:
         self.replies.append((request_id, reply))
+        self.platforms.append(platform)
 
 
 async def redis_store(prefix: str | None = None) -> RedisStore:

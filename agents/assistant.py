@@ -9,6 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agents.answers.common import AnswerContext
+from agents.answers.runbook import RunbookRequester
 from agents.graph import Understander, build_graph, deterministic_understander
 from agents.resolve import NameIndex
 from agents.state import ConversationState
@@ -28,8 +29,20 @@ class Assistant:
         checkpointer: BaseCheckpointSaver[Any],
         zone: ZoneInfo,
         understander: Understander = deterministic_understander,
+        runbooks: RunbookRequester | None = None,
     ) -> None:
-        context = AnswerContext(scheduler=scheduler, names=NameIndex(), zone=zone)
+        """Build the graph over one engine.
+
+        Args:
+            scheduler: The engine (read only here).
+            checkpointer: Where conversation threads are kept.
+            zone: The time zone answers show times in.
+            understander: The understand step (the parser, or the parser with an LLM).
+            runbooks: Where requests to change the plan go; None: such requests are refused.
+        """
+        context = AnswerContext(
+            scheduler=scheduler, names=NameIndex(), zone=zone, runbooks=runbooks
+        )
         self._graph = build_graph(context=context, understander=understander).compile(
             checkpointer=checkpointer
         )
@@ -48,6 +61,11 @@ class Assistant:
                 into words for the person.
         """
         config: RunnableConfig = {"configurable": {"thread_id": event.conversation_key}}
-        message: ConversationState = {"text": event.text}
+        message: ConversationState = {
+            "text": event.text,
+            "actor": event.actor.model_dump(mode="json"),
+            "channel": event.channel_id,
+            "thread": event.thread_id,
+        }
         state = await self._graph.ainvoke(message, config)
         return Reply.model_validate(state["reply"])

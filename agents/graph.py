@@ -7,7 +7,7 @@ thread) selects the checkpointed state, so follow-ups keep their context across 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
@@ -17,13 +17,14 @@ from agents.answers.dependencies import answer_predecessors, answer_successors
 from agents.answers.help import answer_help, answer_unknown
 from agents.answers.late import answer_late
 from agents.answers.lists import answer_list
+from agents.answers.runbook import answer_runbook
 from agents.answers.status import answer_status
 from agents.answers.why import answer_why
 from agents.answers.workstations import answer_workstations
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
 from agents.state import ConversationState
 from agents.understand import understand
-from bot.messages import Reply, Tone
+from bot.messages import Actor, Platform, Reply, Tone
 
 __all__ = ["build_graph"]
 
@@ -40,6 +41,7 @@ HANDLERS: dict[IntentKind, Handler] = {
     IntentKind.WORKSTATIONS: answer_workstations,
     IntentKind.UNKNOWN: answer_unknown,
 }
+# RUNBOOK is answered by its own node: it needs who asks and where, not only the intent.
 
 
 class _Node(Protocol):
@@ -117,14 +119,42 @@ def build_graph(
         answer_node.__name__ = f"answer_{kind.value}"
         return answer_node
 
+    async def runbook_node(state: ConversationState) -> dict[str, Any]:
+        intent = Intent.model_validate(state["intent"])
+        actor = (
+            Actor.model_validate(state["actor"])
+            if state.get("actor")
+            else Actor(platform=Platform.CONSOLE, user_id="unknown", display_name="unknown")
+        )
+        answer = await answer_runbook(
+            context,
+            intent,
+            actor=actor,
+            channel=state.get("channel") or "-",
+            thread=state.get("thread"),
+        )
+        update: dict[str, Any] = {
+            "reply": answer.reply.model_dump(mode="json"),
+            "last_kind": IntentKind.RUNBOOK.value,
+            "turns": [{"user": state["text"], "bot": answer.reply.headline}],
+        }
+        if answer.focus:
+            update["focus"] = answer.focus
+        return update
+
     graph.add_node("understand", understand_node)
     for kind, handler in HANDLERS.items():
         graph.add_node(kind.value, make_answer_node(kind, handler))
         graph.add_edge(kind.value, END)
+    graph.add_node(IntentKind.RUNBOOK.value, runbook_node)
+    graph.add_edge(IntentKind.RUNBOOK.value, END)
     graph.add_edge(START, "understand")
 
     def route(state: ConversationState) -> str:
         return str(state["intent"]["kind"])
 
-    graph.add_conditional_edges("understand", route, {kind.value: kind.value for kind in HANDLERS})
+    routes: dict[Hashable, str] = {
+        kind.value: kind.value for kind in (*HANDLERS, IntentKind.RUNBOOK)
+    }
+    graph.add_conditional_edges("understand", route, routes)
     return graph

@@ -26,6 +26,7 @@ class IntentKind(StrEnum):
     SUCCESSORS = "successors"  # what depends on JOB
     PREDECESSORS = "predecessors"  # what JOB waits for
     WORKSTATIONS = "workstations"  # workstation status
+    RUNBOOK = "runbook"  # a request to change the plan, through an approved runbook
     UNKNOWN = "unknown"
 
 
@@ -78,6 +79,8 @@ class Intent(BaseModel):
         list_filter: For LIST: which group of jobs.
         workstation: A workstation the question narrows to, if any.
         follow_up: True when the subject came from the conversation, not the text.
+        runbook: For RUNBOOK: the runbook id.
+        arguments: For RUNBOOK: its parameters as typed (``job`` may be a bare job name).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -87,3 +90,5 @@ class Intent(BaseModel):
     list_filter: ListFilter | None = None
     workstation: str | None = None
     follow_up: bool = False
+    runbook: str | None = None
+    arguments: dict[str, str] = {}

@@ -38,6 +38,9 @@ class ConversationState(TypedDict, total=False):
         last_kind: The previous question's kind.
         reply: The `Reply` to send (as JSON).
         turns: Recent (question, headline) pairs.
+        actor: Who wrote the message being answered (an `Actor` as JSON).
+        channel: Where it was written.
+        thread: Its thread, if any.
     """
 
     text: str
@@ -46,3 +49,6 @@ class ConversationState(TypedDict, total=False):
     last_kind: str | None
     reply: dict[str, Any]
     turns: Annotated[list[dict[str, str]], keep_recent]
+    actor: dict[str, Any]
+    channel: str
+    thread: str | None

@@ -17,6 +17,7 @@ import re
 from typing import Final
 
 from agents.intents import Intent, IntentKind, ListFilter
+from agents.understand_actions import understand_action
 
 __all__ = ["understand"]
 
@@ -158,6 +159,9 @@ def understand(
         The intent; `IntentKind.UNKNOWN` when nothing matched.
     """
     text = text.strip()
+    action = understand_action(text, focus=focus)
+    if action is not None:
+        return action
     text = re.sub(r"^/\w+\s*", "", text)  # a slash command's own name
     if not text or _HELP.search(text):
         return Intent(kind=IntentKind.HELP)

@@ -136,6 +136,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             checkpointer=checkpointer,
             zone=settings.zone,
             understander=_understander(settings),
+            runbooks=runbooks,
         )
         dispatcher = Dispatcher(assistant=assistant, audit=audit)
         yield Runtime(

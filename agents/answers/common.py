@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agents.forecast import EdgeCache
@@ -12,6 +13,9 @@ from agents.resolve import NameIndex, Resolution
 from bot.messages import Context, Paragraph, Reply, Table, Tone
 from integrations.tws.models import PlanJob
 from integrations.tws.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from agents.answers.runbook import RunbookRequester
 
 __all__ = [
     "MAX_ROWS",
@@ -38,6 +42,7 @@ class AnswerContext:
     names: NameIndex
     zone: ZoneInfo
     edges: EdgeCache = field(default_factory=EdgeCache)
+    runbooks: RunbookRequester | None = None
 
 
 @dataclass(frozen=True, slots=True)

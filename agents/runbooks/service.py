@@ -27,7 +27,7 @@ from langgraph.types import Command
 from agents.forecast import Forecaster
 from agents.runbooks.actions import RunbookActions, SchedulerActions
 from agents.runbooks.cards import approval_card, describe_step, dry_run_reply, outcome_reply
-from agents.runbooks.catalog import ActionStep, Catalog, ParamType, Runbook
+from agents.runbooks.catalog import ActionStep, Catalog, CheckStep, ParamType, Runbook
 from agents.runbooks.decisions import Decision, DecisionKind, DecisionResult, DecisionStatus
 from agents.runbooks.errors import FencedOutError, ParameterError
 from agents.runbooks.executor import Executor, PhaseHook, ProgressSink, record_audit
@@ -232,6 +232,13 @@ class RunbookService:
                 _refusal(f"Cannot run {runbook.id} with these parameters", exc.problems),
             )
         plan = await read_plan_state(scheduler=self._scheduler, params=params)
+        unmet = _unmet_preconditions(runbook, params, plan.items)
+        if unmet:
+            # Asking colleagues to approve what the plan already rules out wastes their time.
+            await self._audit_invalid(runbook, values, actor, channel, thread, unmet)
+            return RequestResult(
+                False, None, _refusal(f"{runbook.id} does not apply right now", unmet)
+            )
         now = self._clock()
         expires = now + timedelta(
             minutes=runbook.approval.expires_minutes if runbook.approval else 5
@@ -838,3 +845,26 @@ class RunbookService:
                     thread=record.thread,
                 )
         await self.journal.set_active(request_id, active=False)
+
+
+def _unmet_preconditions(
+    runbook: Runbook,
+    params: Mapping[str, ResolvedParam],
+    items: Mapping[str, Mapping[str, object]],
+) -> list[str]:
+    """Status checks before the first action that the live plan already fails.
+
+    Only checks that stop the run count (``on_fail: stop``); the executor re-checks every one
+    at run time, since the plan moves while a request waits for approval.
+    """
+    problems: list[str] = []
+    for step in runbook.steps:
+        if isinstance(step, ActionStep):
+            break
+        if not isinstance(step, CheckStep) or not step.status or step.on_fail != "stop":
+            continue
+        status = items.get(step.target, {}).get("status")
+        if status is not None and status not in step.status:
+            shown = params[step.target].display if step.target in params else step.target
+            problems.append(f"{shown} is {status}; this runbook needs {' or '.join(step.status)}")
+    return problems

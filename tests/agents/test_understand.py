@@ -83,3 +83,59 @@ def test_slash_command_name_is_ignored() -> None:
     intent = understand("/tws status of PAYROLL_EXTRACT")
     assert intent.kind is IntentKind.STATUS
     assert intent.subject == "PAYROLL_EXTRACT"
+
+
+@pytest.mark.parametrize(
+    ("text", "runbook", "arguments"),
+    [
+        ("rerun PAYROLL_EXTRACT", "rerun-abended-job", {"job": "PAYROLL_EXTRACT"}),
+        ("please re-run the job payroll_extract", "rerun-abended-job", {"job": "PAYROLL_EXTRACT"}),
+        ("kill GL_CLOSE_INIT", "kill-job", {"job": "GL_CLOSE_INIT"}),
+        (
+            "cancel PAYROLL_DAILY.PAYROLL_EXTRACT",
+            "cancel-job",
+            {"job": "PAYROLL_DAILY.PAYROLL_EXTRACT"},
+        ),
+        ("confirm PAYROLL_EXTRACT as successful", "confirm-succ", {"job": "PAYROLL_EXTRACT"}),
+        (
+            "release the dependencies of GL_CLOSE_POST",
+            "release-dependencies",
+            {"job": "GL_CLOSE_POST"},
+        ),
+        ("hold job stream PAYROLL_DAILY", "hold-job-stream", {"stream": "PAYROLL_DAILY"}),
+        (
+            "restart the failed chain from PAYROLL_EXTRACT",
+            "restart-failed-chain",
+            {"job": "PAYROLL_EXTRACT"},
+        ),
+        ("diagnose AGT_LNX02", "workstation-down", {"workstation": "AGT_LNX02"}),
+        (
+            "/tws run rerun-abended-job job=PAYROLL_DAILY.PAYROLL_EXTRACT",
+            "rerun-abended-job",
+            {"job": "PAYROLL_DAILY.PAYROLL_EXTRACT"},
+        ),
+        ("run kill-job job=X.Y", "kill-job", {"job": "X.Y"}),
+    ],
+)
+def test_requests_to_change_the_plan_name_a_runbook(
+    text: str, runbook: str, arguments: dict[str, str]
+) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.RUNBOOK
+    assert intent.runbook == runbook
+    assert intent.arguments == arguments
+
+
+def test_rerun_it_takes_the_conversation_subject() -> None:
+    intent = understand("rerun it", focus="PAYROLL_DAILY.PAYROLL_EXTRACT", last_kind=IntentKind.WHY)
+    assert intent.kind is IntentKind.RUNBOOK
+    assert intent.arguments == {"job": "PAYROLL_DAILY.PAYROLL_EXTRACT"}
+    assert intent.follow_up
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["which jobs are cancelled?", "why was PAYROLL_EXTRACT killed?", "what did the rerun do"],
+)
+def test_questions_that_mention_actions_stay_questions(text: str) -> None:
+    assert understand(text).kind is not IntentKind.RUNBOOK

@@ -312,18 +312,15 @@ async def test_job_stream_runbook_is_refused_until_the_scheduler_has_stream_acti
     assert "jobstream-hold is not available" in result.reply.plain_text()
 
 
-async def test_a_failed_step_stops_and_is_not_retried(env: Env) -> None:
+async def test_a_request_the_plan_already_rules_out_is_refused_upfront(env: Env) -> None:
     jid = await job_id(env.client)
-    await env.client.job_action(jid, JobAction.RERUN)  # now EXEC: the check step fails
-    card = (
-        await env.service.request_text(
-            text=f"/tws run rerun-then-confirm job={JOB}", actor=REQUESTER
-        )
-    ).reply
-    answer = await click(env.service, card, "Approve", actor("approver1"))
-    assert answer.status == DecisionStatus.EXECUTED
-    assert answer.outcome is not None
-    assert "check failed" in answer.outcome.plain_text()
+    await env.client.job_action(jid, JobAction.RERUN)  # now EXEC: the first check would fail
+    result = await env.service.request_text(
+        text=f"/tws run rerun-then-confirm job={JOB}", actor=REQUESTER
+    )
+    assert not result.accepted
+    assert result.request_id is None  # nothing queued, nobody asked to approve
+    assert "is EXEC; this runbook needs" in result.reply.plain_text()
     job = (await env.client.get_job(jid)).value
     assert job.status == JobStatus.EXEC
     assert job.rerun_count == 1

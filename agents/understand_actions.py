@@ -1,0 +1,83 @@
+"""Requests to change the plan, in the words operators use, mapped to runbooks.
+
+Only imperative requests at the start of a message count ("rerun PAYROLL_EXTRACT",
+"please kill GL_CLOSE_INIT", "run cancel-job job=X"); questions that merely mention a word
+("which jobs are cancelled?") stay questions. The runbook itself decides what is allowed:
+this only names which one, and with what.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agents.intents import Intent, IntentKind
+
+__all__ = ["understand_action"]
+
+_NAME = r"([A-Za-z0-9_#.*-]+)"
+_IT = re.compile(r"^(it|that|this|that job|this job|the job)$", re.IGNORECASE)
+_POLITE = r"^(?:please\s+|can you\s+|could you\s+|go ahead and\s+)?"
+
+# (pattern, runbook id, parameter name); the first group is the object.
+_ACTIONS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(_POLITE + pattern + r"\s*[.!?]?\s*(?:please)?\s*$", re.IGNORECASE), runbook, param)
+    for pattern, runbook, param in (
+        (
+            r"re-?run\s+(?:the\s+)?(?:failed\s+|abended\s+)?(?:job\s+)?" + _NAME,
+            "rerun-abended-job",
+            "job",
+        ),
+        (
+            r"restart\s+(?:the\s+)?(?:failed\s+)?chain\s+(?:from|of|at)\s+" + _NAME,
+            "restart-failed-chain",
+            "job",
+        ),
+        (r"cancel\s+(?:the\s+)?(?:job\s+)?" + _NAME, "cancel-job", "job"),
+        (r"kill\s+(?:the\s+)?(?:job\s+)?" + _NAME, "kill-job", "job"),
+        (r"confirm\s+" + _NAME + r"\s+(?:as\s+)?succ(?:essful)?", "confirm-succ", "job"),
+        (r"release\s+(?:the\s+)?dependencies\s+of\s+" + _NAME, "release-dependencies", "job"),
+        (r"hold\s+(?:the\s+)?(?:job\s*)?stream\s+" + _NAME, "hold-job-stream", "stream"),
+        (r"release\s+(?:the\s+)?(?:job\s*)?stream\s+" + _NAME, "release-job-stream", "stream"),
+        (r"diagnose\s+(?:the\s+)?(?:workstation\s+)?" + _NAME, "workstation-down", "workstation"),
+    )
+)
+_RUN = re.compile(r"^(?:/\w+\s+)?run\s+([a-z0-9][a-z0-9-]*)((?:\s+\S+=\S+)*)\s*$", re.IGNORECASE)
+
+
+def understand_action(text: str, *, focus: str | None) -> Intent | None:
+    """A RUNBOOK intent when the message asks to change the plan, else None.
+
+    Args:
+        text: The message (bot mention removed).
+        focus: The conversation's subject, for "rerun it".
+
+    Returns:
+        The intent, or None when the message is not such a request.
+    """
+    text = text.strip()
+    run = _RUN.match(text)
+    if run is not None:
+        arguments = dict(pair.split("=", 1) for pair in run.group(2).split())
+        return Intent(
+            kind=IntentKind.RUNBOOK,
+            runbook=run.group(1).lower(),
+            arguments={key.lower(): value for key, value in arguments.items()},
+        )
+    for pattern, runbook, param in _ACTIONS:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        target = match.group(1)
+        follow_up = False
+        if _IT.match(target) or target.lower() in {"it", "that", "this"}:
+            if focus is None:
+                return Intent(kind=IntentKind.RUNBOOK, runbook=runbook)
+            target, follow_up = focus, True
+        return Intent(
+            kind=IntentKind.RUNBOOK,
+            runbook=runbook,
+            arguments={param: target.upper()},
+            subject=target.upper(),
+            follow_up=follow_up,
+        )
+    return None

@@ -21,6 +21,10 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
     ("Late and at risk", "what is late? · what will be late? · at risk"),
     ("Dependencies", "what depends on PAYROLL_EXTRACT? · and its predecessors?"),
     ("Workstations", "workstation status · is AGT_WIN01 up?"),
+    (
+        "Change the plan (colleagues approve first)",
+        "rerun PAYROLL_EXTRACT · kill GL_CLOSE_INIT · run cancel-job job=STREAM.JOB",
+    ),
 )
 
 

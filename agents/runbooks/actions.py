@@ -1,9 +1,8 @@
 """`RunbookActions`: the write capability runbook steps need, and its adapter over `Scheduler`.
 
-`Scheduler` offers job actions only (``job_action``). Job stream hold / release / cancel and
-job stream submit are not in it yet: `RunbookActions` names them so that `TWSClient` can
-satisfy the protocol later; `SchedulerActions` reports them unsupported until then, and a
-request for such a runbook is refused before anything is queued.
+`Scheduler` offers job actions (``job_action``) and job stream hold / release / cancel
+(``job_stream_action``). Job stream submit is not in it yet: `SchedulerActions` reports it
+unsupported, and a request for such a runbook is refused before anything is queued.
 """
 
 from __future__ import annotations
@@ -13,13 +12,16 @@ from typing import Protocol
 from agents.runbooks.catalog import ActionKind
 from agents.runbooks.errors import UnsupportedActionError
 from integrations.tws import paths
-from integrations.tws.models import JobAction
+from integrations.tws.models import JobAction, JobStreamAction
 from integrations.tws.scheduler import Scheduler
 
 __all__ = ["RunbookActions", "SchedulerActions", "describe_call"]
 
 _JOB_ACTIONS: dict[ActionKind, JobAction] = {
     ActionKind(action.value): action for action in JobAction
+}
+_STREAM_ACTIONS: dict[ActionKind, JobStreamAction] = {
+    ActionKind(f"jobstream-{action.value}"): action for action in JobStreamAction
 }
 
 
@@ -56,13 +58,14 @@ def describe_call(*, action: ActionKind, ref: str) -> str:
     if action == ActionKind.STREAM_SUBMIT:
         # TWS-API.md: POST /plan/jobstream/{model_jobstream_id}/submit (doc)
         return f"POST {paths.V2}/plan/jobstream/{ref}/submit"
-    verb = action.value.removeprefix("jobstream-")
-    # TWS-API.md: PUT /plan/jobstream/{id}/action/{hold,release,cancel} (guess); not in paths.py yet
-    return f"PUT {paths.jobstream(ref)}/action/{verb}"
+    stream_action = _STREAM_ACTIONS.get(action)
+    if stream_action is not None:
+        return f"PUT {paths.jobstream_action(ref, stream_action)}"
+    raise ValueError(f"no TWS call known for {action.value}")
 
 
 class SchedulerActions:
-    """`RunbookActions` over today's `Scheduler`: job actions only."""
+    """`RunbookActions` over `Scheduler`: job and job stream actions (not submit yet)."""
 
     def __init__(self, scheduler: Scheduler) -> None:
         """Wrap a scheduler.
@@ -73,19 +76,24 @@ class SchedulerActions:
         self._scheduler = scheduler
 
     def supports(self, action: ActionKind) -> bool:
-        """Job actions only (job stream actions and submit are not in `Scheduler` yet)."""
-        return action in _JOB_ACTIONS
+        """Job and job stream actions (job stream submit is not in `Scheduler` yet)."""
+        return action in _JOB_ACTIONS or action in _STREAM_ACTIONS
 
     async def perform(self, *, action: ActionKind, ref: str) -> None:
-        """Perform a job action through ``Scheduler.job_action``.
+        """Perform a job or job stream action through the `Scheduler`.
 
         Raises:
-            UnsupportedActionError: A job stream action or submit.
+            UnsupportedActionError: Job stream submit.
         """
         job_action = _JOB_ACTIONS.get(action)
-        if job_action is None:
-            raise UnsupportedActionError(
-                f"{action.value} is not available: the Scheduler interface has no job stream "
-                f"actions yet ({describe_call(action=action, ref=ref)})"
-            )
-        await self._scheduler.job_action(ref, job_action)
+        if job_action is not None:
+            await self._scheduler.job_action(ref, job_action)
+            return
+        stream_action = _STREAM_ACTIONS.get(action)
+        if stream_action is not None:
+            await self._scheduler.job_stream_action(ref, stream_action)
+            return
+        raise UnsupportedActionError(
+            f"{action.value} is not available: the Scheduler interface has no job stream "
+            f"submit yet (POST {paths.V2}/plan/jobstream/{ref}/submit)"
+        )

@@ -44,6 +44,7 @@ from integrations.tws.models import (
     JobAction,
     JobRun,
     JobStatus,
+    JobStreamAction,
     JobStreamStatus,
     PlanJob,
     PlanJobStream,
@@ -318,6 +319,26 @@ class TWSClient:
         """
         await self._call("PUT", paths.job_action(job_id, action), json_body={}, idempotent=False)
         return await self.get_job(job_id)
+
+    async def job_stream_action(
+        self, job_stream_id: str, action: JobStreamAction
+    ) -> Snapshot[PlanJobStream]:
+        """Hold, release or cancel a job stream instance, once (never retried).
+
+        Args:
+            job_stream_id: The job stream's plan UUID.
+            action: What to do.
+
+        Returns:
+            The job stream as the engine shows it after the action.
+
+        Raises:
+            TWSActionRejectedError: The engine refused.
+        """
+        await self._call(
+            "PUT", paths.jobstream_action(job_stream_id, action), json_body={}, idempotent=False
+        )
+        return await self.get_job_stream(job_stream_id)
 
     # --- plumbing ---------------------------------------------------------------------------
 

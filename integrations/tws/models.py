@@ -102,6 +102,14 @@ class JobAction(StrEnum):
     RELEASE_DEPENDENCIES = "release-dependencies"
 
 
+class JobStreamAction(StrEnum):
+    """Actions on a job stream instance (v2 ``/plan/jobstream/{id}/action/{action}``, guess)."""
+
+    HOLD = "hold"
+    RELEASE = "release"
+    CANCEL = "cancel"
+
+
 FAILED_STATUSES: frozenset[JobStatus] = frozenset(
     {JobStatus.ABEND, JobStatus.FAIL, JobStatus.ERROR}
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from integrations.tws.models import JobAction
+from integrations.tws.models import JobAction, JobStreamAction
 
 __all__ = [
     "ENGINE_INFO",
@@ -37,6 +37,7 @@ __all__ = [
     "job_predecessors",
     "job_successors",
     "jobstream",
+    "jobstream_action",
     "jobstream_predecessors",
     "jobstream_successors",
 ]
@@ -96,3 +97,8 @@ def jobstream_predecessors(jobstream_id: str) -> str:
 def jobstream_successors(jobstream_id: str) -> str:
     """``GET`` a job stream's successors (lab)."""
     return f"{jobstream(jobstream_id)}/successors"
+
+
+def jobstream_action(jobstream_id: str, action: JobStreamAction) -> str:
+    """``PUT`` with body ``{}``: hold, release or cancel a job stream instance (guess)."""
+    return f"{jobstream(jobstream_id)}/action/{action.value}"

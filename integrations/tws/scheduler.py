@@ -21,6 +21,7 @@ from integrations.tws.models import (
     JobAction,
     JobRun,
     JobStatus,
+    JobStreamAction,
     JobStreamStatus,
     PlanJob,
     PlanJobStream,
@@ -120,4 +121,10 @@ class Scheduler(Protocol):
 
     async def job_action(self, job_id: str, action: JobAction) -> Snapshot[PlanJob]:
         """Perform an action on a job (never retried); returns the job after it."""
+        ...
+
+    async def job_stream_action(
+        self, job_stream_id: str, action: JobStreamAction
+    ) -> Snapshot[PlanJobStream]:
+        """Perform an action on a job stream (never retried); returns it after the action."""
         ...

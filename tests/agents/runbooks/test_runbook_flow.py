@@ -302,14 +302,23 @@ async def test_read_only_runbook_runs_without_approval(env: Env) -> None:
     assert any("Workstation AGT_LNX01" in r.headline for _, r in env.posts.replies)
 
 
-async def test_job_stream_runbook_is_refused_until_the_scheduler_has_stream_actions(
-    env: Env,
-) -> None:
-    result = await env.service.request_text(
+async def test_job_stream_hold_and_release_runbooks(env: Env) -> None:
+    held = await env.service.request_text(
         text="/tws run hold-job-stream stream=PAYROLL_DAILY", actor=REQUESTER
     )
-    assert not result.accepted
-    assert "jobstream-hold is not available" in result.reply.plain_text()
+    assert held.accepted, held.reply.plain_text()
+    assert "/action/hold" in held.reply.plain_text()  # the exact call, on the card
+    answer = await click(env.service, held.reply, "Approve", actor("approver1"))
+    assert answer.status == DecisionStatus.EXECUTED
+    stream = (await env.client.query_job_streams(name="PAYROLL_DAILY")).value[0]
+    assert stream.status.value == "HOLD"
+    released = await env.service.request_text(
+        text="/tws run release-job-stream stream=PAYROLL_DAILY", actor=REQUESTER
+    )
+    answer = await click(env.service, released.reply, "Approve", actor("approver1"))
+    assert answer.status == DecisionStatus.EXECUTED
+    stream = (await env.client.query_job_streams(name="PAYROLL_DAILY")).value[0]
+    assert stream.status.value != "HOLD"
 
 
 async def test_a_request_the_plan_already_rules_out_is_refused_upfront(env: Env) -> None:

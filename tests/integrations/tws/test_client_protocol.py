@@ -25,7 +25,7 @@ from integrations.tws.errors import (
     TWSRequestError,
     TWSUnavailableError,
 )
-from integrations.tws.models import JobAction, JobStatus
+from integrations.tws.models import JobAction, JobStatus, JobStreamAction
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ENGINE_NOW = datetime(2026, 11, 23, 23, 15, 0, tzinfo=UTC)
@@ -316,3 +316,29 @@ async def test_job_log_is_text(engine: Engine) -> None:
         snap = await client.job_log("r1")
     assert "Exit Status : 12" in snap.value
     assert snap.as_of == ENGINE_NOW
+
+
+async def test_job_stream_action_puts_once_then_reads_the_stream(engine: Engine) -> None:
+    async def hold(request: web.Request) -> web.Response:
+        assert await request.json() == {}
+        return web.json_response({})
+
+    async def stream(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "id": "js-1",
+                "name": "PAYROLL_DAILY",
+                "workstation": "MASTER",
+                "status": {"internalStatus": "HOLD"},
+            }
+        )
+
+    engine.on("PUT", "/twsd/api/v2/plan/jobstream/js-1/action/hold", hold)
+    engine.on("GET", "/twsd/api/v2/plan/jobstream/js-1", stream)
+    async with client_for(engine) as client:
+        snap = await client.job_stream_action("js-1", JobStreamAction.HOLD)
+    assert snap.value.status.value == "HOLD"
+    assert [(r.method, r.path) for r in engine.requests] == [
+        ("PUT", "/twsd/api/v2/plan/jobstream/js-1/action/hold"),
+        ("GET", "/twsd/api/v2/plan/jobstream/js-1"),
+    ]

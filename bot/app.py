@@ -126,10 +126,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             progress=progress,
             lease_seconds=settings.runbook_lease_seconds,
         )
-        # Finish (or hand to a person) what a previous process left between approval and end.
-        resumed = await runbooks.recover()
-        if resumed:
-            log.info("runbooks.recovered", requests=resumed)
+        # Recovery of requests a previous process left half-done runs in `bot.server.serving`,
+        # once the surfaces can post the outcome in the request's thread.
 
         assistant = Assistant(
             scheduler=scheduler,

@@ -4,24 +4,42 @@
 HEALTHCHECK and load balancers). The chat surfaces that are configured mount their routes
 on the same application: Slack on ``POST /slack/events`` (or Socket Mode, no route), Teams
 on ``POST /api/messages``.
+
+Runbooks: both surfaces send ``runbook.*`` clicks to one `RunbookDecisions` (the service
+decides), each registers its thread poster with ``runtime.progress`` (step progress and
+outcomes go to the requester's thread), and a background task calls
+``runtime.runbooks.recover()`` every `RECOVER_INTERVAL_SECONDS` (expiry of pending requests,
+takeover of runs whose replica died).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Final, Protocol
 
 import structlog
 from aiohttp import web
 
+from agents.runbooks.service import RunbookService
 from bot.app import Runtime
+from bot.runbook_clicks import RunbookDecisions
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
 
-__all__ = ["RUNTIME_KEY", "build_web_app", "serving"]
+__all__ = [
+    "RECOVER_INTERVAL_SECONDS",
+    "RUNTIME_KEY",
+    "build_web_app",
+    "recover_periodically",
+    "serving",
+]
 
 log = structlog.get_logger(__name__)
+
+RECOVER_INTERVAL_SECONDS: Final = 60.0
 
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 SURFACES_KEY: web.AppKey[list[str]] = web.AppKey("surfaces", list)
@@ -59,19 +77,49 @@ def build_web_app(runtime: Runtime) -> web.Application:
     return app
 
 
+async def recover_periodically(
+    runbooks: RunbookService, *, interval_seconds: float = RECOVER_INTERVAL_SECONDS
+) -> None:
+    """Call ``runbooks.recover()`` now and then every ``interval_seconds``, until cancelled.
+
+    Expiry of pending requests and takeover of stalled runs depend on it. A failing round is
+    logged and the next one tried.
+
+    Args:
+        runbooks: The runbook service.
+        interval_seconds: Pause between rounds.
+    """
+    while True:
+        try:
+            driven = await runbooks.recover()
+            if driven:
+                log.info("runbooks.recovered", requests=driven)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("runbooks.recover_failed")
+        await asyncio.sleep(interval_seconds)
+
+
 @asynccontextmanager
-async def serving(runtime: Runtime) -> AsyncIterator[web.Application]:
+async def serving(
+    runtime: Runtime, *, recover_interval_seconds: float = RECOVER_INTERVAL_SECONDS
+) -> AsyncIterator[web.Application]:
     """The application with every configured chat surface mounted and started.
 
     Args:
         runtime: The running parts.
+        recover_interval_seconds: Pause between ``runtime.runbooks.recover()`` rounds.
 
     Yields:
-        The application; surfaces stop (letting answers in progress finish) on exit.
+        The application; surfaces stop (letting answers in progress finish) and the
+        recovery task is cancelled on exit.
     """
     app = build_web_app(runtime)
     surfaces: list[_Surface] = []
     settings = runtime.settings
+    decisions = RunbookDecisions(runtime.runbooks, audit=runtime.audit)
+    recovery: asyncio.Task[None] | None = None
     try:
         if slack_enabled(settings):
             slack = SlackSurface(
@@ -79,10 +127,12 @@ async def serving(runtime: Runtime) -> AsyncIterator[web.Application]:
                 dispatcher=runtime.dispatcher,
                 audit=runtime.audit,
                 store=runtime.store,
+                on_decision=decisions,
             )
             slack.mount(app)
             await slack.start()
             surfaces.append(slack)
+            runtime.progress.register("slack", slack.post_in_thread)
             app[SURFACES_KEY].append("slack")
         if teams_enabled(settings):
             teams = TeamsSurface(
@@ -92,16 +142,27 @@ async def serving(runtime: Runtime) -> AsyncIterator[web.Application]:
                 store=runtime.store,
                 openid_metadata_url=settings.teams_openid_metadata_url,
                 allow_unauthenticated=settings.teams_allow_unauthenticated,
+                decisions=decisions,
             )
             teams.mount(app)
             surfaces.append(teams)
+            runtime.progress.register("teams", teams.post_in_thread)
             app[SURFACES_KEY].append("teams")
         if not surfaces:
             log.warning(
                 "serve.no_surfaces",
                 hint="set RESYNC_SLACK_* or RESYNC_TEAMS_* to answer in Slack or Teams",
             )
+        # After the posters are registered: outcomes of recovered runs reach their threads.
+        recovery = asyncio.create_task(
+            recover_periodically(runtime.runbooks, interval_seconds=recover_interval_seconds),
+            name="runbooks-recover",
+        )
         yield app
     finally:
+        if recovery is not None:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
         for surface in reversed(surfaces):
             await surface.stop()

@@ -1,7 +1,9 @@
 """The slash command's words: ``/tws status PAYROLL*`` becomes the question "status of PAYROLL*".
 
-Subcommands mirror the agent's question kinds; anything else goes to the agent as written
-(it answers "I did not understand" with help when it cannot).
+Subcommands mirror the agent's question kinds; ``/tws run RUNBOOK key=value`` reaches the
+agent as "run RUNBOOK key=value" (a runbook request, answered with an approval card);
+anything else goes to the agent as written (it answers "I did not understand" with help when
+it cannot).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ SUBCOMMANDS: Final[dict[str, Callable[[str], str]]] = {
     "deps": _with_subject("what depends on {}", "what depends on it"),
     "preds": _with_subject("predecessors of {}", "predecessors"),
     "ws": _with_subject("workstation status {}", "workstation status"),
+    # Runbook requests: the agent reads "run RUNBOOK key=value ..." as it is typed.
+    "run": lambda rest: f"run {rest}".strip(),
 }
 
 

@@ -132,21 +132,31 @@ class SlackPoster:
         return await self._call("chat.update", kwargs, context) is not None
 
     async def ephemeral(
-        self, *, channel: str, user: str, text: str, thread_ts: str | None, context: PostContext
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        thread_ts: str | None,
+        context: PostContext,
+        blocks: list[dict[str, Any]] | None = None,
     ) -> bool:
         """``chat.postEphemeral``: a note only ``user`` sees.
 
         Args:
             channel: Channel id.
             user: Who sees it.
-            text: Escaped text.
+            text: Escaped text (the notification text when ``blocks`` are given).
             thread_ts: Thread, or None.
             context: Audit correlation.
+            blocks: Block Kit blocks, optional.
 
         Returns:
             True when Slack accepted.
         """
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
         return await self._call("chat.postEphemeral", kwargs, context) is not None

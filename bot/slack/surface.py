@@ -12,6 +12,11 @@ Task path (never in the request path)::
       -> post "Looking up …" -> Dispatcher.handle -> chat.update with the answer's page 1
       (further pages stored behind a "More" button)
 
+Clicks (``block_actions``): deduped per click, audited ``slack.click``; More pages a long
+answer; ``runbook.*`` buttons go to the `bot.decisions.DecisionHandler` in their own task
+(every click: the runbook service decides, the card changes only with its answer); other
+buttons lose their buttons on the first click, then reach the handler.
+
 Errors: nothing raises out of a task; Slack API errors are logged with a hint by
 `bot.slack.poster.SlackPoster`, and a person waiting on a slash command hears about them
 through the command's ``response_url``.
@@ -34,6 +39,7 @@ from aiohttp import web
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.decisions import Decision, DecisionOutcome, is_runbook_action
 from bot.dispatch import AuditRecorder, Dispatcher
 from bot.messages import Actor, ChatEvent, Paragraph, Platform, Reply, Tone
 from bot.slack.blocks import (
@@ -68,6 +74,11 @@ RATE_WINDOW_SECONDS: Final = 60.0
 MAX_CONCURRENT_WORK: Final = 16
 _DEFAULT_API: Final = "https://slack.com/api/"
 _MENTION: Final = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CLICK_FAILED: Final = Reply(
+    headline="I could not act on that click.",
+    tone=Tone.ERROR,
+    blocks=(Paragraph(text="The error is in the log; try again or ask an administrator."),),
+)
 
 
 def slack_enabled(settings: Settings) -> bool:
@@ -243,10 +254,23 @@ class SlackSurface:
         elif kind == "interactive" and payload.get("type") == "block_actions":
             self._spawn(self._on_actions(payload))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(self._guard(work))
+    def _spawn(self, work: Coroutine[Any, Any, None], *, bounded: bool = True) -> None:
+        """Run ``work`` in a tracked task; ``bounded`` work waits for one of the slots."""
+        guarded = self._guard(work) if bounded else self._unbounded(work)
+        task = asyncio.get_running_loop().create_task(guarded)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _unbounded(self, work: Coroutine[Any, Any, None]) -> None:
+        """Like `_guard` without a slot: runbook decisions may run for minutes (wait steps)."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("slack.task_crashed")
+        finally:
+            work.close()
 
     async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
         try:
@@ -561,6 +585,11 @@ class SlackSurface:
                 )
                 continue
             decision = decision_from_action(payload=payload, action=action, actor=actor)
+            if is_runbook_action(action_id):
+                # Not "first click wins": every click goes to the handler, which decides;
+                # the approval that completes the policy runs the steps (minutes, at worst).
+                self._spawn(self._runbook_click(decision, context), bounded=False)
+                continue
             note = (
                 f"{decision.label or decision.verb} — by {actor.display_name}"
                 f" at {decision.decided_at.astimezone(UTC):%H:%M} UTC"
@@ -576,25 +605,89 @@ class SlackSurface:
                 )
             if self._on_decision is not None:
                 try:
-                    reply = await self._on_decision(decision)
+                    answer = await self._on_decision(decision)
                 except Exception:
                     log.exception("slack.decision_failed", action_id=action_id, event_id=event_id)
-                    reply = Reply(
-                        headline="I could not act on that click.",
-                        tone=Tone.ERROR,
-                        blocks=(
-                            Paragraph(
-                                text="The error is in the log; try again or ask an administrator."
-                            ),
-                        ),
-                    )
-                if reply is not None:
-                    await self._poster.post(
-                        channel=channel,
-                        message=await self._paged(reply),
-                        thread_ts=thread_ts,
-                        context=context,
-                    )
+                    answer = DecisionOutcome(thread_reply=_CLICK_FAILED)
+                if answer is not None:
+                    await self._deliver(decision, answer, context)
+
+    async def _runbook_click(self, decision: Decision, context: PostContext) -> None:
+        """One click on a runbook card: the handler decides, the card changes only if it says so."""
+        if self._on_decision is None:
+            outcome: DecisionOutcome | None = DecisionOutcome(
+                reply_for_clicker=Reply(
+                    headline="Approvals are not enabled on this Resync; nothing was done.",
+                    tone=Tone.WARNING,
+                )
+            )
+        else:
+            try:
+                outcome = await self._on_decision(decision)
+            except Exception:
+                log.exception(
+                    "slack.decision_failed",
+                    action_id=decision.action_id,
+                    event_id=context.event_id,
+                )
+                outcome = DecisionOutcome(reply_for_clicker=_CLICK_FAILED)
+        if outcome is not None:
+            await self._deliver(decision, outcome, context)
+
+    async def _deliver(
+        self, decision: Decision, outcome: DecisionOutcome, context: PostContext
+    ) -> None:
+        """Show a decision's outcome: card for everyone, private note, thread reply."""
+        channel, thread_ts = decision.channel_id, decision.thread_id
+        if outcome.updated_message is not None and decision.message_id:
+            await self._poster.update(
+                channel=channel,
+                ts=decision.message_id,
+                message=await self._paged(outcome.updated_message),
+                context=context,
+            )
+        if outcome.reply_for_clicker is not None:
+            note = render_pages(outcome.reply_for_clicker)[0]
+            await self._poster.ephemeral(
+                channel=channel,
+                user=decision.actor.user_id,
+                text=note.text,
+                blocks=note.blocks,
+                thread_ts=thread_ts,
+                context=context,
+            )
+        if outcome.thread_reply is not None:
+            await self._poster.post(
+                channel=channel,
+                message=await self._paged(outcome.thread_reply),
+                thread_ts=thread_ts,
+                context=context,
+            )
+
+    # --- progress --------------------------------------------------------------------------
+
+    async def post_in_thread(
+        self, reply: Reply, *, request_id: str, channel: str | None, thread: str | None
+    ) -> None:
+        """Post a reply into a channel's thread (a `bot.progress.ThreadPoster` for Slack).
+
+        Runbook progress and outcomes arrive here through `bot.progress.ProgressRouter`.
+
+        Args:
+            reply: What to post (rendered as Block Kit; long replies get a More button).
+            request_id: The runbook request (audit correlation).
+            channel: Channel id; nothing is posted without one.
+            thread: Thread root ``ts``; None posts at top level.
+        """
+        if not channel:
+            log.warning("slack.progress_without_channel", request_id=request_id)
+            return
+        context = PostContext(
+            actor=None, channel=channel, thread=thread, event_id=f"runbook:{request_id}"
+        )
+        await self._poster.post(
+            channel=channel, message=await self._paged(reply), thread_ts=thread, context=context
+        )
 
     async def _more(
         self,

@@ -11,9 +11,13 @@ What happens to a request, in order:
    is resolved to an `Actor`, the `Dispatcher` answers, the reply goes back through the
    connector at the activity's ``serviceUrl`` as an Adaptive Card.
 4. ``invoke`` ``adaptiveCard/action`` (``Action.Execute``) and ``message`` with a
-   ``value`` (``Action.Submit`` fallback): a button click. It becomes a `Decision` (once
-   per card: double clicks show who decided first), the card is updated in place for
-   everyone and shows who decided what; "More" pages a long table.
+   ``value`` (``Action.Submit`` fallback): a button click. It becomes a
+   `bot.decisions.Decision`. ``runbook.*`` buttons: every click goes to the handler (only
+   re-deliveries are dropped), whose `DecisionOutcome` is the clicker's view (invoke
+   response; "working…" when it takes longer than ``decision_wait_seconds``) and the card
+   for everyone (PUT). Other buttons: once per card (double clicks show who decided first),
+   the card is updated in place for everyone and shows who decided what. "More" pages a
+   long table.
 5. Every message, click and proactive post is recorded in the audit log.
 
 The Bot Framework SDK is used only for conversation-reference (de)serialization and the
@@ -33,8 +37,9 @@ from typing import Any, Final
 import structlog
 from aiohttp import web
 
+from bot.decisions import Decision, DecisionHandler, DecisionOutcome, is_runbook_action
 from bot.dispatch import AuditRecorder, Dispatcher
-from bot.messages import Actions, Actor, Button, Platform, Reply
+from bot.messages import Actions, Actor, Button, Platform, Reply, Tone
 from bot.surface_audit import record_surface_event
 from bot.teams.cards import (
     CARD_BUDGET_BYTES,
@@ -50,7 +55,6 @@ from bot.teams.connector import (
     ConnectorError,
     TokenSource,
 )
-from bot.teams.decision import Decision, DecisionHandler
 from bot.teams.errors import NoConversationError
 from bot.teams.escape import escape_markdown
 from bot.teams.identity import resolve_actor
@@ -73,6 +77,12 @@ _DEDUPE_SECONDS: Final = 3600.0
 _CARD_SECONDS: Final = 7 * 24 * 3600.0
 _MAX_BODY: Final = 512 * 1024
 _STOP_GRACE_SECONDS: Final = 5.0
+# Teams wants an invoke answered within ~10 s (15 s hard): wait this long for the decision,
+# then answer "working…" and update the card when the handler is done.
+DECISION_WAIT_SECONDS: Final = 5.0
+_CLICK_FAILED: Final = (
+    "I could not act on that click; the error is in the log. Nothing else was done."
+)
 
 
 def teams_enabled(settings: Settings) -> bool:
@@ -128,6 +138,7 @@ class TeamsSurface:
         token_source: TokenSource | None = None,
         decisions: DecisionHandler | None = None,
         card_budget_bytes: int = CARD_BUDGET_BYTES,
+        decision_wait_seconds: float = DECISION_WAIT_SECONDS,
     ) -> None:
         """Create the surface.
 
@@ -141,9 +152,12 @@ class TeamsSurface:
                 (local testing only; logged as a warning at start).
             token_source: Outbound bearer tokens; default: botframework credentials from
                 the settings when an app id is configured, none otherwise.
-            decisions: Acts on button clicks (e.g. approvals); None: clicks are recorded
-                and shown on the card only.
+            decisions: Acts on button clicks (e.g. `bot.runbook_clicks.RunbookDecisions`);
+                None: clicks are recorded and shown on the card only (``runbook.*`` clicks
+                are refused).
             card_budget_bytes: Most bytes one card may take.
+            decision_wait_seconds: How long an ``Action.Execute`` invoke waits for the
+                handler of a ``runbook.*`` click before answering "working…".
 
         Raises:
             ValueError: No app id is configured and ``allow_unauthenticated`` is False.
@@ -154,8 +168,9 @@ class TeamsSurface:
         self._store = store
         self._decisions = decisions
         self._budget = card_budget_bytes
+        self._decision_wait = decision_wait_seconds
         self._refs = ConversationReferences(store=store)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         app_id = settings.teams_app_id
         self._auth: BotFrameworkAuthenticator | None = None
         if app_id:
@@ -492,6 +507,10 @@ class TeamsSurface:
 
     async def _on_submit(self, activity: dict[str, Any], value: dict[str, Any]) -> None:
         verb = _str(value.get("verb")) or _str(value.get("action_id")) or ""
+        if is_runbook_action(_str(value.get("action_id")) or verb):
+            # No invoke to answer: the runbook path updates the card and tells the clicker.
+            await self._click(activity, data=value, verb=verb, claimed=True, wait=None)
+            return
         card, _ = await self._click(activity, data=value, verb=verb, claimed=True)
         await self._update_card(activity, card)
 
@@ -511,9 +530,19 @@ class TeamsSurface:
             log.warning("teams.card_update_failed", activity_id=message_id, error=str(exc))
 
     async def _click(
-        self, activity: dict[str, Any], *, data: dict[str, Any], verb: str, claimed: bool = False
+        self,
+        activity: dict[str, Any],
+        *,
+        data: dict[str, Any],
+        verb: str,
+        claimed: bool = False,
+        wait: float | None = -1.0,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """Handle one click; returns the card to show, and the card for everyone if changed."""
+        """Handle one click; returns the card to show, and the card for everyone if changed.
+
+        ``wait`` applies to ``runbook.*`` buttons only: seconds to wait for the handler
+        before answering "working…" (negative: the surface's default; None: until done).
+        """
         activity_id = str(activity.get("id") or "")
         first = claimed or (
             bool(activity_id)
@@ -540,6 +569,17 @@ class TeamsSurface:
         actor = await resolve_actor(activity=activity, connector=self._connector, store=self._store)
         channel, thread = conversation_of(activity)
         button = _buttons(reply).get(_str(data.get("action_id")) or verb)
+        if button is not None and is_runbook_action(button.action_id):
+            card = await self._runbook_click(
+                activity,
+                first=first,
+                record=record,
+                card_id=card_id,
+                button=button,
+                actor=actor,
+                wait=self._decision_wait if wait is not None and wait < 0 else wait,
+            )
+            return card, None
         outcome = "decided"
         if button is None:
             outcome = "rejected"
@@ -551,14 +591,14 @@ class TeamsSurface:
         decision: Decision | None = None
         if outcome == "decided" and button is not None:
             decision = Decision(
+                decision_id=activity_id,
                 action_id=button.action_id,
                 value=button.value,
                 label=button.label,
                 actor=actor,
                 channel_id=channel,
                 thread_id=thread,
-                card_id=card_id,
-                activity_id=activity_id,
+                message_id=_str(record.get("activity_id")) or _str(activity.get("replyToId")),
                 decided_at=_now(),
             )
             record["decision"] = {
@@ -593,36 +633,222 @@ class TeamsSurface:
             budget_bytes=self._budget,
         )
         if decision is not None and self._decisions is not None:
-            self._spawn(self._follow_up(decision, record, activity), name=f"teams-decide-{card_id}")
+            self._spawn(
+                self._follow_up(decision, record, activity, card_id),
+                name=f"teams-decide-{card_id}",
+            )
         return page.card, page.card if decision is not None else None
 
     async def _follow_up(
-        self, decision: Decision, record: dict[str, Any], activity: dict[str, Any]
+        self, decision: Decision, record: dict[str, Any], activity: dict[str, Any], card_id: str
     ) -> None:
         assert self._decisions is not None
         try:
-            reply = await self._decisions.decide(decision)
+            outcome = await self._decisions(decision)
         except Exception:  # the person must still hear something; the trace goes to the log
-            log.exception("teams.decision_crashed", card=decision.card_id)
-            reply = Reply(
-                headline="Your choice was recorded, but acting on it failed. "
-                "Check the audit log and retry from a fresh card."
+            log.exception("teams.decision_crashed", card=card_id)
+            outcome = DecisionOutcome(
+                thread_reply=Reply(
+                    headline="Your choice was recorded, but acting on it failed. "
+                    "Check the audit log and retry from a fresh card."
+                )
             )
-        if reply is None:
+        if outcome is not None:
+            await self._deliver(
+                activity, record, card_id, outcome, clicker=decision.actor, update=True
+            )
+
+    # --- runbook clicks ---------------------------------------------------------------------
+
+    async def _runbook_click(
+        self,
+        activity: dict[str, Any],
+        *,
+        first: bool,
+        record: dict[str, Any],
+        card_id: str,
+        button: Button,
+        actor: Actor,
+        wait: float | None,
+    ) -> dict[str, Any]:
+        """A click on a runbook card: every click goes to the handler, which decides.
+
+        Only an exact re-delivery (same activity id) is dropped. The clicker's card shows the
+        handler's answer when it comes within ``wait`` seconds; otherwise "working…", and the
+        card is updated for everyone (and the clicker told in the thread) when it is done.
+
+        Returns:
+            The card for the invoke response (the clicker's view).
+        """
+        activity_id = str(activity.get("id") or "")
+        channel, thread = conversation_of(activity)
+        reply = Reply.model_validate(record["reply"])
+        outcome = "forwarded"
+        if not first:
+            outcome = "duplicate"
+        elif self._decisions is None:
+            outcome = "no_handler"
+        await self._record(
+            action="teams.click",
+            outcome=outcome,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            parameters={"action_id": button.action_id, "card": card_id, "value": button.value},
+            activity_id=activity_id,
+        )
+        if outcome == "duplicate":
+            return self._runbook_card(reply, card_id)
+        if self._decisions is None:
+            return self._runbook_card(
+                reply, card_id, ("Approvals are not enabled on this Resync; nothing was done.",)
+            )
+        decision = Decision(
+            decision_id=activity_id,
+            action_id=button.action_id,
+            value=button.value,
+            label=button.label,
+            actor=actor,
+            channel_id=channel,
+            thread_id=thread,
+            message_id=_str(record.get("activity_id")) or _str(activity.get("replyToId")),
+            decided_at=_now(),
+        )
+        task = asyncio.create_task(self._ask(decision), name=f"teams-runbook-{activity_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if wait is None:
+            await self._deliver(activity, record, card_id, await task, clicker=actor, update=True)
+            return self._runbook_card(reply, card_id)
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if task not in done:
+
+            def later(finished: asyncio.Task[DecisionOutcome | None]) -> None:
+                if finished.cancelled():
+                    return
+                self._spawn(
+                    self._deliver(
+                        activity, record, card_id, finished.result(), clicker=actor, update=True
+                    ),
+                    name=f"teams-runbook-done-{activity_id}",
+                )
+
+            task.add_done_callback(later)
+            return self._runbook_card(
+                reply, card_id, (f"⏳ {button.label} by {actor.display_name}: working…",)
+            )
+        answer = task.result()
+        if answer is None:
+            return self._runbook_card(reply, card_id)
+        shown = answer.updated_message or reply
+        if answer.updated_message is not None or answer.thread_reply is not None:
+            # Everyone's copy changes (PUT); the private note stays in the clicker's view only.
+            self._spawn(
+                self._deliver(
+                    activity,
+                    record,
+                    card_id,
+                    answer.model_copy(update={"reply_for_clicker": None}),
+                    clicker=actor,
+                    update=True,
+                ),
+                name=f"teams-runbook-update-{activity_id}",
+            )
+        note = _note_lines(answer.reply_for_clicker)
+        return self._runbook_card(shown, card_id, note)
+
+    async def _ask(self, decision: Decision) -> DecisionOutcome | None:
+        """The handler's answer; a crash becomes a note for the clicker (trace in the log)."""
+        assert self._decisions is not None
+        try:
+            return await self._decisions(decision)
+        except Exception:
+            log.exception("teams.decision_crashed", action_id=decision.action_id)
+            return DecisionOutcome(reply_for_clicker=Reply(headline=_CLICK_FAILED, tone=Tone.ERROR))
+
+    def _runbook_card(
+        self, reply: Reply, card_id: str, footer: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        return render_card(reply, card_id=card_id, footer=footer, budget_bytes=self._budget).card
+
+    async def _deliver(
+        self,
+        activity: dict[str, Any],
+        record: dict[str, Any],
+        card_id: str,
+        outcome: DecisionOutcome | None,
+        *,
+        clicker: Actor,
+        update: bool,
+    ) -> None:
+        """Show a handler's answer after the invoke was answered.
+
+        The updated card replaces the clicked one for everyone (and is stored, so later clicks
+        are checked against its buttons); the clicker's note, which can no longer be private,
+        goes into the thread addressed to them; the thread reply follows.
+        """
+        if outcome is None:
             return
+        if outcome.updated_message is not None and update:
+            current = await self._load_card(card_id) or record
+            current["reply"] = outcome.updated_message.model_dump(mode="json")
+            await self._save_card(card_id, current)
+            await self._update_card(activity, self._runbook_card(outcome.updated_message, card_id))
+        replies: list[Reply] = []
+        if outcome.reply_for_clicker is not None:
+            note = outcome.reply_for_clicker
+            replies.append(
+                note.model_copy(update={"headline": f"{clicker.display_name}: {note.headline}"})
+            )
+        if outcome.thread_reply is not None:
+            replies.append(outcome.thread_reply)
         conversation_id = str(
             record.get("conversation_id") or (activity.get("conversation") or {}).get("id")
         )
+        for reply in replies:
+            try:
+                await self._send(
+                    service_url=str(record.get("service_url") or activity["serviceUrl"]),
+                    conversation_id=conversation_id,
+                    reply=reply,
+                    reply_to=_str(record.get("activity_id")) or _str(activity.get("replyToId")),
+                    bot=activity.get("recipient"),
+                )
+            except ConnectorError as exc:
+                log.warning("teams.decision_reply_failed", card=card_id, error=str(exc))
+
+    # --- progress ---------------------------------------------------------------------------
+
+    async def post_in_thread(
+        self, reply: Reply, *, request_id: str, channel: str | None, thread: str | None
+    ) -> None:
+        """Post a reply into a conversation's thread (a `bot.progress.ThreadPoster` for Teams).
+
+        Runbook progress and outcomes arrive here through `bot.progress.ProgressRouter`. In a
+        channel the reply goes into the thread whose root is ``thread``; in chats (no threads)
+        into the chat. Failures are logged: progress never stops a run.
+
+        Args:
+            reply: What to post.
+            request_id: The runbook request (for the log).
+            channel: The conversation id without ``;messageid=``; nothing is posted without one.
+            thread: Root message id of the thread, if any.
+        """
+        if not channel:
+            log.warning("teams.progress_without_channel", request_id=request_id)
+            return
+        reference = await self._refs.lookup(channel)
+        in_channel = (
+            reference is not None
+            and reference.conversation is not None
+            and reference.conversation.conversation_type == "channel"
+        )
         try:
-            await self._send(
-                service_url=str(record.get("service_url") or activity["serviceUrl"]),
-                conversation_id=conversation_id,
-                reply=reply,
-                reply_to=_str(record.get("activity_id")) or _str(activity.get("replyToId")),
-                bot=activity.get("recipient"),
+            await self.post_to_channel(
+                conversation_id=channel, reply=reply, thread_id=thread if in_channel else None
             )
-        except ConnectorError as exc:
-            log.warning("teams.decision_reply_failed", card=decision.card_id, error=str(exc))
+        except (NoConversationError, ConnectorError) as exc:
+            log.warning("teams.progress_failed", request_id=request_id, error=str(exc))
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -659,6 +885,13 @@ def _decided_footer(record: dict[str, Any]) -> tuple[str, ...]:
         f"✔ {decision.get('label')}: decided by {decision.get('name')} "
         f"({decision.get('identity')}) at {at} UTC",
     )
+
+
+def _note_lines(note: Reply | None) -> tuple[str, ...]:
+    if note is None:
+        return ()
+    marker = "⚠ " if note.tone in (Tone.WARNING, Tone.ERROR) else ""
+    return (f"{marker}{note.headline}",)
 
 
 def _notice(text: str) -> dict[str, Any]:

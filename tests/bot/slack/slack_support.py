@@ -22,10 +22,10 @@ from aiohttp import web
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.decisions import DecisionHandler
 from bot.dispatch import Dispatcher
 from bot.messages import ChatEvent, Reply
 from bot.slack import SlackSurface
-from bot.slack.interactions import DecisionHandler
 from bot.slack.verify import sign
 from config.settings import Settings
 from integrations.store import MemoryStore

@@ -15,6 +15,7 @@ from slack_support import (
     slack_harness,
 )
 
+from bot.decisions import DecisionOutcome
 from bot.messages import Actions, Button, ChatEvent, Reply
 
 
@@ -177,9 +178,11 @@ async def test_rate_limit_tells_the_person_privately() -> None:
 async def test_button_click_becomes_a_decision_and_updates_the_message() -> None:
     decisions: list[Any] = []
 
-    async def on_decision(decision: Any) -> Reply | None:
+    async def on_decision(decision: Any) -> DecisionOutcome | None:
         decisions.append(decision)
-        return Reply(headline=f"{decision.verb}d by {decision.actor.identity}")
+        return DecisionOutcome(
+            thread_reply=Reply(headline=f"{decision.verb}d by {decision.actor.identity}")
+        )
 
     def answer(event: ChatEvent) -> Reply:
         buttons = (

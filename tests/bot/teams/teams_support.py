@@ -23,6 +23,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from bot.decisions import Decision, DecisionHandler, DecisionOutcome
 from bot.dispatch import Dispatcher
 from bot.messages import (
     Actions,
@@ -38,7 +39,6 @@ from bot.messages import (
 )
 from bot.teams import TeamsSurface
 from bot.teams.connector import TokenSource
-from bot.teams.decision import DecisionHandler
 from config.settings import Settings
 from integrations.store import MemoryStore
 
@@ -436,14 +436,16 @@ class EchoAsker:
 
 
 class RecordingDecisions:
-    """A decision handler that remembers decisions and answers each one."""
+    """A decision handler that remembers decisions and answers each one in the thread."""
 
     def __init__(self) -> None:
         self.decisions: list[Any] = []
 
-    async def decide(self, decision: Any) -> Reply | None:
+    async def __call__(self, decision: Decision) -> DecisionOutcome | None:
         self.decisions.append(decision)
-        return Reply(headline=f"{decision.label} by {decision.actor.display_name}: done")
+        return DecisionOutcome(
+            thread_reply=Reply(headline=f"{decision.label} by {decision.actor.display_name}: done")
+        )
 
 
 @dataclass
@@ -490,6 +492,7 @@ async def running_bot(
     decisions: DecisionHandler | None = None,
     members: dict[str, dict[str, Any]] | None = None,
     card_budget_bytes: int | None = None,
+    decision_wait_seconds: float | None = None,
 ) -> AsyncIterator[Harness]:
     """Run the Teams surface on 127.0.0.1:0 with a fake connector beside it."""
     connector = FakeConnector(
@@ -518,6 +521,8 @@ async def running_bot(
     extra: dict[str, Any] = {}
     if card_budget_bytes is not None:
         extra["card_budget_bytes"] = card_budget_bytes
+    if decision_wait_seconds is not None:
+        extra["decision_wait_seconds"] = decision_wait_seconds
     surface = TeamsSurface(
         settings=settings,
         dispatcher=Dispatcher(assistant=asker, audit=audit, answer_timeout_seconds=10),

@@ -1,0 +1,143 @@
+"""`RunbookDecisions`: the `bot.decisions.DecisionHandler` for runbook approval cards.
+
+Slack and Teams hand every click on a ``runbook.*`` button here; the `RunbookService`
+decides (signature, nonce, policy, expiry, exactly-once execution) and this adapter maps its
+answer to what the surface shows::
+
+    Decision --decision_from_click--> agents Decision --decide--> DecisionResult
+        result.message -> reply_for_clicker   (private: "someone else must approve it", ...)
+        result.card    -> updated_message     (the card for everyone: who approved, status)
+        dry run        -> thread_reply        (what the run would do)
+
+The run's progress and outcome are posted in the request's thread by the service's progress
+sink (`bot.progress.ProgressRouter`), not here. The winning approval runs the steps inside
+``decide`` (wait steps may take minutes): surfaces call this handler after acknowledging the
+click, in a background task.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import structlog
+
+from agents.runbooks.decisions import DecisionResult, DecisionStatus
+from agents.runbooks.service import RunbookService
+from agents.runbooks.signing import ForgedValueError
+from bot.decisions import Decision, DecisionOutcome, is_runbook_action
+from bot.dispatch import AuditRecorder
+from bot.messages import Reply, Tone
+from bot.surface_audit import record_surface_event
+
+__all__ = ["FORGED_NOTE", "RunbookDecisions"]
+
+log = structlog.get_logger(__name__)
+
+FORGED_NOTE: Final = "That button was altered; nothing was done."
+
+_TONES: Final = {
+    DecisionStatus.REFUSED: Tone.WARNING,
+    DecisionStatus.EXPIRED: Tone.WARNING,
+    DecisionStatus.UNKNOWN: Tone.WARNING,
+    DecisionStatus.ALREADY: Tone.INFO,
+    DecisionStatus.REJECTED: Tone.INFO,
+    DecisionStatus.APPROVED: Tone.SUCCESS,
+    DecisionStatus.EXECUTED: Tone.SUCCESS,
+}
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+class RunbookDecisions:
+    """Runbook button clicks, decided by the `RunbookService` (a `DecisionHandler`)."""
+
+    def __init__(self, service: RunbookService, *, audit: AuditRecorder | None = None) -> None:
+        """Wrap the service.
+
+        Args:
+            service: Decides and runs.
+            audit: Where forged clicks are recorded (``runbook.forged_click``); the service
+                audits every decision it takes itself, but a value that does not even parse
+                never reaches it.
+        """
+        self._service = service
+        self._audit = audit
+
+    async def __call__(self, decision: Decision) -> DecisionOutcome | None:
+        """Decide on one click.
+
+        Args:
+            decision: The click, as a surface built it.
+
+        Returns:
+            What to show; None for buttons that are not runbook buttons.
+        """
+        if not is_runbook_action(decision.action_id):
+            return None
+        try:
+            click = self._service.decision_from_click(
+                action_id=decision.action_id,
+                value=decision.value,
+                actor=decision.actor,
+                received_at=decision.decided_at,
+            )
+        except ForgedValueError as exc:
+            log.warning(
+                "runbook.forged_click",
+                action_id=decision.action_id,
+                actor=decision.actor.identity,
+                decision_id=decision.decision_id,
+                reason=str(exc)[:200],
+            )
+            if self._audit is not None:
+                await record_surface_event(
+                    self._audit,
+                    platform=decision.actor.platform,
+                    action="runbook.forged_click",
+                    outcome="refused",
+                    actor=decision.actor,
+                    channel=decision.channel_id,
+                    thread=decision.thread_id,
+                    parameters={
+                        "action_id": decision.action_id,
+                        "value": decision.value[:200],
+                        "reason": str(exc)[:200],
+                    },
+                    correlation={"decision_id": decision.decision_id},
+                )
+            return DecisionOutcome(reply_for_clicker=Reply(headline=FORGED_NOTE, tone=Tone.ERROR))
+        result = await self._service.decide(click)
+        return self.outcome_of(result)
+
+    async def decide(self, decision: Decision) -> DecisionOutcome | None:
+        """Same as calling the handler (for callers that expect a ``decide`` method).
+
+        Args:
+            decision: The click.
+
+        Returns:
+            What to show, or None.
+        """
+        return await self(decision)
+
+    @staticmethod
+    def outcome_of(result: DecisionResult) -> DecisionOutcome:
+        """Map the service's answer to what a surface shows.
+
+        Args:
+            result: The service's answer.
+
+        Returns:
+            The clicker's note, the updated card (none when the click was refused), and a
+            dry run's report for the thread.
+        """
+        note = Reply(
+            headline=_sentence(result.message),
+            tone=_TONES.get(result.status, Tone.INFO),
+        )
+        thread = result.outcome if result.status == DecisionStatus.DRY_RUN else None
+        # A refused click changed nothing: the card stays as everyone sees it.
+        card = None if result.status == DecisionStatus.REFUSED else result.card
+        return DecisionOutcome(reply_for_clicker=note, updated_message=card, thread_reply=thread)

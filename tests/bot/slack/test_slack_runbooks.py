@@ -1,0 +1,195 @@
+"""Runbook approvals in Slack, end to end with the real stack.
+
+Simulator over HTTP + TWSClient + RunbookService (shipped catalog) + the Slack surface
+against a mock Slack. Every click goes to the service; only its answer changes the card;
+private notes are ephemeral; the approved run happens exactly once at the simulator and its
+progress is posted in the card's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from runbook_stack import JOB, RUNBOOK, AuditTrail, Stack, card_buttons, forge, runbook_stack
+from slack_support import EchoAsker, Harness, assert_valid_blocks, slack_harness
+
+from bot.messages import Actor, Platform
+from bot.runbook_clicks import FORGED_NOTE, RunbookDecisions
+from bot.slack.commands import command_question
+
+REQUESTER = Actor(
+    platform=Platform.SLACK, user_id="UREQ", display_name="Person UREQ", email="ureq@example.com"
+)
+ROOT_TS = "1690000000.000100"
+
+
+async def _card(stack: Stack, h: Harness) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Request a run as the requester and post its card in the thread; (request id, message, buttons)."""
+    result = await stack.service.request(
+        runbook_id=RUNBOOK,
+        values={"job": JOB},
+        actor=REQUESTER,
+        channel="C1",
+        thread=ROOT_TS,
+    )
+    assert result.accepted
+    assert result.request_id is not None
+    await h.surface.post_in_thread(
+        result.reply, request_id=result.request_id, channel="C1", thread=ROOT_TS
+    )
+    (post,) = h.mock.of("chat.postMessage")
+    assert post["thread_ts"] == ROOT_TS
+    assert_valid_blocks(post["blocks"])
+    ts = h.audit.actions("slack.post")[-1]["parameters"]["ts"]
+    message = {"ts": ts, "thread_ts": ROOT_TS, "text": post["text"], "blocks": post["blocks"]}
+    buttons = {
+        e["text"]["text"]: e
+        for b in post["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("runbook.")
+    }
+    assert set(buttons) >= {"Approve", "Reject", "Dry run"}
+    assert {b.action_id for b in card_buttons(result.reply).values()} == {
+        e["action_id"] for e in buttons.values()
+    }
+    return result.request_id, message, buttons
+
+
+def _ephemerals(h: Harness, user: str) -> list[str]:
+    return [c["text"] for c in h.mock.of("chat.postEphemeral") if c["user"] == user]
+
+
+async def test_slack_approval_flow_with_the_real_stack() -> None:
+    async with runbook_stack() as stack:
+        trail = AuditTrail()
+        decisions = RunbookDecisions(stack.service, audit=trail)
+        async with slack_harness(asker=EchoAsker(), on_decision=decisions) as h:
+            stack.progress.register("slack", h.surface.post_in_thread)
+            request_id, message, buttons = await _card(stack, h)
+            approve = buttons["Approve"]
+            before = await stack.rerun_count()
+
+            # The requester cannot approve their own request: private note, nothing changes.
+            await h.click(
+                action_id=approve["action_id"],
+                value=approve["value"],
+                message=message,
+                user="UREQ",
+                trigger="t-self",
+            )
+            # Someone outside the approval group is refused.
+            await h.click(
+                action_id=approve["action_id"],
+                value=approve["value"],
+                message=message,
+                user="U9",
+                trigger="t-outsider",
+            )
+            # A forged value is refused (and audited) before the service acts on it.
+            await h.click(
+                action_id=approve["action_id"],
+                value=forge(approve["value"]),
+                message=message,
+                user="APPROVER1",
+                trigger="t-forged",
+            )
+            await h.settle()
+            assert "self-approval" in " ".join(_ephemerals(h, "UREQ"))
+            assert "not an approver" in " ".join(_ephemerals(h, "U9"))
+            assert FORGED_NOTE in _ephemerals(h, "APPROVER1")
+            assert h.mock.of("chat.update") == []  # no click changed the card
+            assert await stack.rerun_count() == before
+            assert await stack.status(request_id) == "pending"
+            (forged,) = trail.actions("runbook.forged_click")
+            assert forged["actor_identity"] == "approver1@example.com"
+            refused = [r["outcome"] for r in stack.audit.actions("runbook.decision")]
+            assert refused == ["refused", "refused"]
+
+            # An eligible approver double-clicks, and Slack re-delivers one click: one run.
+            clicks = [
+                {"trigger": "t-a1", "action_ts": "1700000002.1"},
+                {"trigger": "t-a1", "action_ts": "1700000002.1"},  # re-delivery: dropped
+                {"trigger": "t-a2", "action_ts": "1700000002.2"},  # second click: to the service
+            ]
+            await asyncio.gather(
+                *(
+                    h.click(
+                        action_id=approve["action_id"],
+                        value=approve["value"],
+                        message=message,
+                        user="APPROVER1",
+                        **c,
+                    )
+                    for c in clicks
+                )
+            )
+            await h.settle()
+            assert await stack.rerun_count() == before + 1
+            assert await stack.status(request_id) == "succeeded"
+            assert len(h.audit.actions("slack.click")) == 5  # the re-delivery is not a click
+
+            # The card was replaced for everyone, and shows who approved.
+            updates = [u for u in h.mock.of("chat.update") if u["ts"] == message["ts"]]
+            assert updates
+            final = updates[-1]
+            assert_valid_blocks(final["blocks"])
+            shown = str(final["blocks"])
+            assert "Person APPROVER1" in shown
+            assert not any(
+                e.get("action_id", "").startswith("runbook.")
+                for b in final["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+            )
+            notes = _ephemerals(h, "APPROVER1")
+            assert any("Run finished" in n for n in notes)
+            assert any("already" in n.lower() for n in notes)
+
+            # Progress and the outcome went into the card's thread.
+            thread_posts = [
+                p["text"] for p in h.mock.of("chat.postMessage")[1:] if p["thread_ts"] == ROOT_TS
+            ]
+            assert any("step 2/4" in t and "rerun the job" in t for t in thread_posts)
+            assert any(f"Runbook {RUNBOOK}: done" in t for t in thread_posts)
+            executed = [r for r in stack.audit.actions("runbook.tws_call") if r["outcome"] == "ok"]
+            assert len(executed) == 1
+
+
+async def test_dry_run_and_reject_by_the_requester() -> None:
+    async with runbook_stack() as stack:
+        decisions = RunbookDecisions(stack.service)
+        async with slack_harness(on_decision=decisions) as h:
+            stack.progress.register("slack", h.surface.post_in_thread)
+            request_id, message, buttons = await _card(stack, h)
+            dry = buttons["Dry run"]
+            await h.click(
+                action_id=dry["action_id"], value=dry["value"], message=message, user="U9"
+            )
+            await h.settle()
+            posts = h.mock.of("chat.postMessage")
+            assert len(posts) == 2
+            assert posts[-1]["thread_ts"] == ROOT_TS
+            assert "would call" in str(posts[-1]["blocks"])
+            reject = buttons["Reject"]
+            await h.click(
+                action_id=reject["action_id"],
+                value=reject["value"],
+                message=message,
+                user="UREQ",
+                trigger="t-withdraw",
+            )
+            await h.settle()
+            assert await stack.status(request_id) == "rejected"
+            assert any("Rejected" in n for n in _ephemerals(h, "UREQ"))
+            (update,) = h.mock.of("chat.update")
+            assert "rejected" in str(update["blocks"]).lower()
+            assert await stack.rerun_count() == 0
+
+
+def test_tws_run_reaches_the_agent_as_run() -> None:
+    assert command_question("run rerun-abended-job job=PAYROLL_EXTRACT") == (
+        "run rerun-abended-job job=PAYROLL_EXTRACT"
+    )
+    assert command_question("RUN rerun-abended-job job=X") == "run rerun-abended-job job=X"

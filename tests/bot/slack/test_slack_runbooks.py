@@ -9,11 +9,15 @@ progress is posted in the card's thread.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from typing import Any
 
+from langgraph.checkpoint.memory import InMemorySaver
 from runbook_stack import JOB, RUNBOOK, AuditTrail, Stack, card_buttons, forge, runbook_stack
 from slack_support import EchoAsker, Harness, assert_valid_blocks, slack_harness
 
+from agents.assistant import Assistant
+from bot.dispatch import Dispatcher
 from bot.messages import Actor, Platform
 from bot.runbook_clicks import FORGED_NOTE, RunbookDecisions
 from bot.slack.commands import command_question
@@ -193,3 +197,44 @@ def test_tws_run_reaches_the_agent_as_run() -> None:
         "run rerun-abended-job job=PAYROLL_EXTRACT"
     )
     assert command_question("RUN rerun-abended-job job=X") == "run rerun-abended-job job=X"
+
+
+async def test_rerun_asked_in_words_through_the_agent_then_approved_by_a_colleague() -> None:
+    """/tws rerun PAYROLL_EXTRACT -> agent -> approval card -> colleague approves -> one rerun."""
+    async with runbook_stack() as stack:
+        assistant = Assistant(
+            scheduler=stack.client, checkpointer=InMemorySaver(), zone=UTC, runbooks=stack.service
+        )
+        dispatcher = Dispatcher(assistant=assistant, audit=None)
+        decisions = RunbookDecisions(stack.service)
+        async with slack_harness(dispatcher=dispatcher, on_decision=decisions) as h:
+            stack.progress.register("slack", h.surface.post_in_thread)
+            before = await stack.rerun_count()
+            status, _ = await h.command("rerun PAYROLL_EXTRACT", user="U1")
+            assert status == 200
+            await h.settle()
+            (answer,) = h.mock.of("chat.update")  # "Looking up ..." replaced by the card
+            assert_valid_blocks(answer["blocks"])
+            assert "waiting for approval" in answer["text"]
+            approve = next(
+                e
+                for b in answer["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+                if e["action_id"] == "runbook.approve"
+            )
+            message = {"ts": answer["ts"], "text": answer["text"], "blocks": answer["blocks"]}
+            await h.click(
+                action_id="runbook.approve", value=approve["value"], message=message, user="U1"
+            )
+            await h.settle()
+            assert await stack.rerun_count() == before  # the requester cannot approve
+            await h.click(
+                action_id="runbook.approve",
+                value=approve["value"],
+                message=message,
+                user="APPROVER2",
+                trigger="t-colleague",
+            )
+            await h.settle()
+            assert await stack.rerun_count() == before + 1

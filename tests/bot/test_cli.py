@@ -175,3 +175,33 @@ def test_serve_reports_health_and_mounts_slack(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert "Traceback" not in stderr
     assert "xoxb-test-token-0000" not in stderr  # secrets never logged
+
+
+def test_runbooks_validate_names_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(
+        "id: bad-one\ntitle: Broken\ndescription: x\nversion: 1\nrisk: extreme\n"
+        "parameters: []\nsteps:\n  - {kind: message, text: hi}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [*RESYNC, "runbooks", "validate", str(folder)],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{folder / 'bad.yaml'}:5: risk:" in done.stdout + done.stderr
+    shipped = subprocess.run(
+        [*RESYNC, "runbooks", "list"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert shipped.returncode == 0
+    assert "rerun-abended-job" in shipped.stdout

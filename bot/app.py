@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.assistant import Assistant
@@ -37,7 +38,7 @@ from integrations.store import Store, open_store
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
-__all__ = ["Runtime", "runtime"]
+__all__ = ["Runtime", "open_checkpointer", "runtime"]
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +108,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             scheduler = TWSClient.from_settings(settings)
         stack.push_async_callback(scheduler.close)
 
-        checkpointer = await stack.enter_async_context(_checkpointer(settings))
+        checkpointer = await stack.enter_async_context(open_checkpointer(settings))
         audit = await open_audit_log(settings)
         stack.push_async_callback(audit.close)
         await audit.start_checkpointer()
@@ -193,12 +194,19 @@ def _understander(settings: Settings) -> Understander:
 
 
 @asynccontextmanager
-async def _checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """Durable conversation state: SQLite under ``data_dir``.
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """Durable conversation and approval state.
 
-    PostgreSQL checkpoints (``AsyncPostgresSaver``) for several replicas are later work;
-    until then every replica keeps its own SQLite file (see docs/architecture.md).
+    PostgreSQL when ``RESYNC_DATABASE_URL`` is set, so every replica sees the same threads
+    and runbook requests (plain Redis cannot host LangGraph checkpoints); SQLite under
+    ``data_dir`` otherwise.
     """
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()  # creates or migrates its tables; safe to repeat
+            yield saver
+        return
     path = settings.data_dir / "checkpoints.db"
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver

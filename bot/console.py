@@ -17,12 +17,16 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.dispatch import Dispatcher
-from bot.messages import Actor, ChatEvent, Platform
+from bot.messages import Actions, Actor, ChatEvent, Platform
 from bot.render_text import render_text
 
 __all__ = ["run_console"]
 
 _QUIT = frozenset({"exit", "quit", "bye", ":q"})
+_BUTTONS_HINT = (
+    "(The buttons work in Slack and Teams, where colleagues approve; "
+    "the terminal shows the card only.)"
+)
 _HISTORY_LINES = 1000
 
 
@@ -101,6 +105,9 @@ async def run_console(
         event = ChatEvent(event_id=uuid.uuid4().hex, actor=actor, channel_id=channel, text=text)
         reply = await dispatcher.handle(event)
         print(render_text(reply), file=out, end="\n\n", flush=True)
+        if any(isinstance(block, Actions) for block in reply.blocks):
+            # Approvals are four-eyes decisions by colleagues; a terminal has one person.
+            print(_BUTTONS_HINT, file=out, end="\n\n", flush=True)
     if interactive:
         print("bye", file=out, flush=True)
     return 0

@@ -28,7 +28,7 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_demo_answers_what_failed_tonight(tmp_path: Path) -> None:
     done = subprocess.run(
         [*RESYNC, "demo"],
-        input="what failed tonight?\nwhy did PAYROLL_EXTRACT abend?\n",
+        input="what failed tonight?\nwhy did PAYROLL_EXTRACT abend?\nrerun it\n",
         capture_output=True,
         text=True,
         env=clean_env(tmp_path),
@@ -40,6 +40,8 @@ def test_demo_answers_what_failed_tonight(tmp_path: Path) -> None:
     assert "failed in the current plan" in done.stdout
     assert "PAYROLL_EXTRACT" in done.stdout
     assert "ORA-01555" in done.stdout
+    assert "waiting for approval" in done.stdout  # "rerun it": the approval card ...
+    assert "the terminal shows the card only" in done.stdout  # ... approved in Slack or Teams
     assert "Traceback" not in done.stdout + done.stderr
     # The question and the answer are in the structured log file, not on the screen.
     log = (tmp_path / "data" / "resync.log").read_text(encoding="utf-8")

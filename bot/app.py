@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import structlog
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -32,15 +33,33 @@ from agents.runbooks.signing import ButtonSigner
 from bot.dispatch import Dispatcher
 from bot.progress import ProgressRouter
 from config.settings import ConfigurationError, Settings
-from integrations.audit import AuditLog, open_audit_log
+from integrations.audit import AuditError, AuditLog, open_audit_log
 from integrations.llm import LLMClient
-from integrations.store import Store, open_store
+from integrations.store import Store, StoreError, open_store
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
-__all__ = ["Runtime", "open_checkpointer", "runtime"]
+__all__ = ["Runtime", "StartupError", "open_checkpointer", "runtime"]
 
 log = structlog.get_logger(__name__)
+
+
+class StartupError(Exception):
+    """A part the process needs could not start; the message says which and why."""
+
+    def __init__(self, part: str, detail: str) -> None:
+        self.part = part
+        self.detail = detail
+        super().__init__(f"{part}: {detail}")
+
+
+@asynccontextmanager
+async def _starting(part: str) -> AsyncIterator[None]:
+    """Turn a failure while starting ``part`` into one `StartupError` a person can act on."""
+    try:
+        yield
+    except (AuditError, StoreError, psycopg.Error, OSError) as exc:
+        raise StartupError(part, str(exc) or type(exc).__name__) from exc
 
 
 @dataclass(slots=True)
@@ -81,6 +100,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
 
     Raises:
         ConfigurationError: ``embedded`` is False and no engine is configured.
+        StartupError: The simulator, a store, the audit log or the checkpoints could not start.
     """
     # Conversations and keys live here: readable by this user only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -93,7 +113,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
                 speed=settings.sim_speed,
                 api_keys=[api_key],
             )
-            await simulator.start()
+            async with _starting("bundled TWS simulator"):
+                await simulator.start()
             stack.push_async_callback(simulator.stop)
             scheduler = TWSClient(base_url=simulator.url, api_key=api_key)
             log.info("simulator.started", url=simulator.url, scenario=settings.sim_scenario)
@@ -108,11 +129,14 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             scheduler = TWSClient.from_settings(settings)
         stack.push_async_callback(scheduler.close)
 
-        checkpointer = await stack.enter_async_context(open_checkpointer(settings))
-        audit = await open_audit_log(settings)
+        async with _starting("conversation checkpoints"):
+            checkpointer = await stack.enter_async_context(open_checkpointer(settings))
+        async with _starting("audit log"):
+            audit = await open_audit_log(settings)
         stack.push_async_callback(audit.close)
         await audit.start_checkpointer()
-        store = await open_store(settings)
+        async with _starting("shared store (RESYNC_REDIS_URL)"):
+            store = await open_store(settings)
         stack.push_async_callback(store.close)
 
         progress = ProgressRouter()

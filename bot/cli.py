@@ -22,7 +22,7 @@ from typing import IO, Any
 from aiohttp import web
 
 from bot import cli_audit, cli_runbooks
-from bot.app import Runtime, runtime
+from bot.app import Runtime, StartupError, runtime
 from bot.console import run_console
 from bot.logging import configure_logging
 from bot.messages import Actor, ChatEvent, Platform
@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"resync: bad configuration\n{exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"resync: cannot start the {exc.part}: {exc.detail}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nbye", file=sys.stderr)
         return 0

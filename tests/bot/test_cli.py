@@ -207,3 +207,42 @@ def test_runbooks_validate_names_file_and_line(tmp_path: Path) -> None:
     )
     assert shipped.returncode == 0
     assert "rerun-abended-job" in shipped.stdout
+
+
+def test_unreachable_redis_stops_start_with_one_clear_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*RESYNC, "ask", "--demo", "help"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path, RESYNC_REDIS_URL="redis://127.0.0.1:9/0"),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot start the shared store (RESYNC_REDIS_URL)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_wrong_audit_key_stops_start_with_one_clear_line(tmp_path: Path) -> None:
+    first = subprocess.run(
+        [*RESYNC, "ask", "--demo", "help"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr  # the log now exists under a generated key
+    other_key = base64.b64encode(bytes(range(32))).decode()
+    second = subprocess.run(
+        [*RESYNC, "ask", "--demo", "help"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path, RESYNC_AUDIT_KEY=other_key),
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert "cannot start the audit log: wrong key-encryption key" in second.stderr
+    assert other_key not in second.stderr + second.stdout  # never print a key
+    assert "Traceback" not in second.stderr

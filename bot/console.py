@@ -14,6 +14,7 @@ import getpass
 import threading
 import uuid
 from pathlib import Path
+from types import ModuleType
 from typing import TextIO
 
 from bot.dispatch import Dispatcher
@@ -44,9 +45,9 @@ def _enable_history(path: Path | None) -> None:
     atexit.register(lambda: _save_history(readline, path))
 
 
-def _save_history(readline: object, path: Path) -> None:
+def _save_history(readline: ModuleType, path: Path) -> None:
     with contextlib.suppress(OSError):
-        readline.write_history_file(str(path))  # type: ignore[attr-defined]
+        readline.write_history_file(str(path))
 
 
 def _reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None], prompt: str) -> None:

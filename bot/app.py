@@ -30,6 +30,7 @@ from agents.runbooks.errors import CatalogError
 from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
+from bot.directory import GroupDirectoryRouter
 from bot.dispatch import Dispatcher
 from bot.progress import ProgressRouter
 from config.settings import ConfigurationError, Settings
@@ -74,6 +75,8 @@ class Runtime:
         store: Shared state (dedupe, leases, rate limits): in-memory or Redis.
         runbooks: Approved actions on the plan (requests, decisions, execution).
         progress: Where runbook progress goes; each surface registers its platform.
+        directory: Resolves group references of the approval policy (``slack-usergroup:S…``);
+            each surface registers its platform's directory.
         simulator: The bundled simulator, when running the embedded default.
     """
 
@@ -84,6 +87,7 @@ class Runtime:
     store: Store
     runbooks: RunbookService
     progress: ProgressRouter
+    directory: GroupDirectoryRouter
     simulator: SimulatorServer | None
 
 
@@ -140,6 +144,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         stack.push_async_callback(store.close)
 
         progress = ProgressRouter()
+        directory = GroupDirectoryRouter()
         runbooks = RunbookService(
             catalog=_catalog(settings),
             groups=_approval_groups(settings),
@@ -150,6 +155,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             audit=audit,
             progress=progress,
             lease_seconds=settings.runbook_lease_seconds,
+            directory=directory,
         )
         # Recovery of requests a previous process left half-done runs in `bot.server.serving`,
         # once the surfaces can post the outcome in the request's thread.
@@ -170,6 +176,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             store=store,
             runbooks=runbooks,
             progress=progress,
+            directory=directory,
             simulator=simulator,
         )
 

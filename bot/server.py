@@ -7,7 +7,8 @@ on ``POST /api/messages``.
 
 Runbooks: both surfaces send ``runbook.*`` clicks to one `RunbookDecisions` (the service
 decides), each registers its thread poster with ``runtime.progress`` (step progress and
-outcomes go to the requester's thread), and a background task calls
+outcomes go to the requester's thread), Slack registers its user groups with
+``runtime.directory`` (approval groups may name ``slack-usergroup:S…``), and a background task calls
 ``runtime.runbooks.recover()`` every `RECOVER_INTERVAL_SECONDS` (expiry of pending requests,
 takeover of runs whose replica died).
 """
@@ -23,6 +24,7 @@ from typing import Final, Protocol
 import structlog
 from aiohttp import web
 
+from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
 from agents.runbooks.service import RunbookService
 from bot.app import Runtime
 from bot.runbook_clicks import RunbookDecisions
@@ -133,6 +135,7 @@ async def serving(
             await slack.start()
             surfaces.append(slack)
             runtime.progress.register("slack", slack.post_in_thread)
+            runtime.directory.register(SLACK_USERGROUP_PREFIX, slack.usergroups)
             app[SURFACES_KEY].append("slack")
         if teams_enabled(settings):
             teams = TeamsSurface(

@@ -14,7 +14,8 @@ Errors::
     ├── CatalogError           a runbook file is broken (each problem names file and line)
     ├── ParameterError         request parameters do not resolve against the live plan
     ├── UnsupportedActionError the engine connection cannot perform a step's action yet
-    └── FencedOutError         another executor took over this request (stale fencing token)
+    ├── FencedOutError         another executor took over this request (stale fencing token)
+    └── GroupLookupError       a group reference of the policy (Slack user group) did not resolve
 """
 
 from __future__ import annotations

@@ -17,7 +17,12 @@ from agents.runbooks.catalog import (
 from agents.runbooks.decisions import DecisionKind
 from agents.runbooks.journal import RequestRecord, RequestStatus
 from agents.runbooks.params import ResolvedParam
-from agents.runbooks.policy import ApprovalGroups, eligible_approvers
+from agents.runbooks.policy import (
+    ApprovalGroups,
+    describe_reference,
+    eligible_approvers,
+    group_references,
+)
 from agents.runbooks.signing import ACTION_IDS, ButtonSigner
 from bot.messages import Actions, Block, Button, Context, Fields, Paragraph, Reply, Table, Tone
 
@@ -73,8 +78,11 @@ def _who_may_approve(runbook: Runbook, groups: ApprovalGroups) -> str:
         return "no approval needed (read only)"
     names = [*(f"group {g}" for g in spec.groups), *spec.users]
     count = len(eligible_approvers(spec=spec, groups=groups))
+    # A user group can hold thousands of people: show the reference, not the names.
+    references = [describe_reference(r) for r in group_references(spec=spec, groups=groups)]
+    people = f"{count} people" + (f" + members of {', '.join(references)}" if references else "")
     return (
-        f"{', '.join(names)} ({count} people); {spec.min_approvers} distinct approver(s); "
+        f"{', '.join(names)} ({people}); {spec.min_approvers} distinct approver(s); "
         "never the requester"
     )
 

@@ -349,6 +349,15 @@ def _semantic(runbook: Runbook) -> list[tuple[list[str | int], str]]:
         found.append((["approval"], "a runbook that changes the plan needs an approval policy"))
     if runbook.approval is not None and not (runbook.approval.groups or runbook.approval.users):
         found.append((["approval"], "name at least one approver group or user"))
+    for index, user in enumerate(runbook.approval.users if runbook.approval else ()):
+        if user.startswith("slack-usergroup:"):
+            found.append(
+                (
+                    ["approval", "users", index],
+                    "a Slack user group belongs in the approval policy file "
+                    "(groups: {name: [slack-usergroup:S…]}); name that group in approval.groups",
+                )
+            )
     if runbook.reversible and runbook.undo is None:
         found.append(
             (["reversible"], "a reversible runbook must say how to undo it (undo.runbook)")

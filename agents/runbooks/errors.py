@@ -7,6 +7,7 @@ from dataclasses import dataclass
 __all__ = [
     "CatalogError",
     "FencedOutError",
+    "GroupLookupError",
     "ParameterError",
     "Problem",
     "RunbookError",
@@ -64,3 +65,17 @@ class UnsupportedActionError(RunbookError):
 
 class FencedOutError(RunbookError):
     """Another executor holds a newer fencing token for this request: stop at once."""
+
+
+class GroupLookupError(RunbookError):
+    """A group reference of the approval policy could not be resolved (platform error, scope).
+
+    Attributes:
+        reference: The reference, e.g. ``slack-usergroup:S0123ABCD``.
+        reason: What went wrong (e.g. the platform's error code).
+    """
+
+    def __init__(self, reference: str, reason: str) -> None:
+        self.reference = reference
+        self.reason = reason
+        super().__init__(f"cannot resolve {reference}: {reason}")

@@ -1,32 +1,115 @@
 """Approval groups and who may approve a runbook request.
 
-Groups come from ``config/approval_policy.yaml`` (``groups: {name: [identity, ...]}``);
-identities are e-mail addresses or ``slack:U…`` / ``teams:…`` ids, compared case-blind.
-Self-approval is never allowed, whatever the policy says.
+Groups come from ``config/approval_policy.yaml`` (``groups: {name: [entry, ...]}``). An entry
+is an identity (an e-mail address or a ``slack:U…`` / ``teams:…`` id, compared case-blind) or
+a reference to a group kept elsewhere, resolved at click time through a `GroupDirectory`:
+``slack-usergroup:S0123ABCD`` (the members of that Slack user group). Self-approval is never
+allowed, whatever the policy says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final, Protocol
 
+import structlog
 import yaml
 
-from agents.runbooks.catalog import ApprovalSpec
-from agents.runbooks.errors import CatalogError, Problem
+from agents.runbooks.catalog import ApprovalSpec, _line_of
+from agents.runbooks.errors import CatalogError, GroupLookupError, Problem
 
-__all__ = ["DEFAULT_POLICY_FILE", "ApprovalGroups", "eligible_approvers", "may_approve"]
+__all__ = [
+    "DEFAULT_POLICY_FILE",
+    "SLACK_USERGROUP_PREFIX",
+    "ApprovalGroups",
+    "GroupDirectory",
+    "GroupLookupError",
+    "check_approver",
+    "describe_reference",
+    "eligible_approvers",
+    "group_references",
+    "may_approve",
+    "slack_usergroup_id",
+]
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "config" / "approval_policy.yaml"
 
+SLACK_USERGROUP_PREFIX: Final = "slack-usergroup:"
+_SLACK_USERGROUP_ID: Final = re.compile(r"S[A-Z0-9]+")
+
+
+def slack_usergroup_id(reference: str) -> str | None:
+    """The Slack user group id of a ``slack-usergroup:S…`` reference, or None.
+
+    Args:
+        reference: A policy entry.
+
+    Returns:
+        The id (``S0123ABCD``) when the entry is a well-formed Slack user group reference.
+    """
+    text = reference.strip()
+    if not text.lower().startswith(SLACK_USERGROUP_PREFIX):
+        return None
+    group_id = text[len(SLACK_USERGROUP_PREFIX) :].strip()
+    return group_id if _SLACK_USERGROUP_ID.fullmatch(group_id) else None
+
+
+def _is_reference(entry: str) -> bool:
+    return entry.strip().lower().startswith(SLACK_USERGROUP_PREFIX)
+
+
+def describe_reference(reference: str) -> str:
+    """A reference as people read it, e.g. ``Slack user group S0123ABCD``."""
+    group_id = slack_usergroup_id(reference)
+    return f"Slack user group {group_id}" if group_id else reference
+
+
+class GroupDirectory(Protocol):
+    """Resolves a group reference of the policy (``slack-usergroup:S…``) to its members.
+
+    Implementations: `bot.slack.usergroups.SlackUserGroups`, `bot.directory.GroupDirectoryRouter`.
+    """
+
+    async def members(self, reference: str) -> frozenset[str] | None:
+        """The member identities (lower-cased e-mails or ``slack:U…`` ids).
+
+        Args:
+            reference: A group reference as written in the policy.
+
+        Returns:
+            The members, or None when this deployment cannot resolve such references
+            (e.g. Slack is not configured here).
+
+        Raises:
+            GroupLookupError: The reference should resolve but the lookup failed (platform
+                error, missing scope, rate limit).
+        """
+        ...
+
 
 class ApprovalGroups:
-    """Named lists of identities."""
+    """Named lists of identities and group references."""
 
-    def __init__(self, groups: Mapping[str, list[str]]) -> None:
-        """Keep the groups (identities lower-cased)."""
+    def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
+        """Keep the groups (identities lower-cased; references normalised, order kept)."""
         self._groups = {
-            name: frozenset(member.strip().lower() for member in members)
+            name: frozenset(
+                member.strip().lower() for member in members if not _is_reference(member)
+            )
+            for name, members in groups.items()
+        }
+        self._references = {
+            name: tuple(
+                dict.fromkeys(
+                    SLACK_USERGROUP_PREFIX + (slack_usergroup_id(member) or "")
+                    for member in members
+                    if _is_reference(member) and slack_usergroup_id(member)
+                )
+            )
             for name, members in groups.items()
         }
 
@@ -35,31 +118,66 @@ class ApprovalGroups:
         """Read a policy file.
 
         Args:
-            path: A YAML file with ``groups: {name: [identity, ...]}``.
+            path: A YAML file with ``groups: {name: [identity or reference, ...]}``.
 
         Returns:
             The groups.
 
         Raises:
-            CatalogError: The file is unreadable or not of that shape.
+            CatalogError: The file is unreadable, not of that shape, or names a malformed
+                group reference (each problem with its line).
         """
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = path.read_text(encoding="utf-8")
+            data = yaml.safe_load(text) or {}
+            root = yaml.compose(text)
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError([Problem(str(path), 0, "", f"cannot read: {exc}")]) from None
         groups = data.get("groups") if isinstance(data, dict) else None
         if not isinstance(groups, dict) or not all(
-            isinstance(members, list) and all(isinstance(m, str) for m in members)
-            for members in groups.values()
+            isinstance(members, list) for members in groups.values()
         ):
             raise CatalogError(
                 [Problem(str(path), 1, "groups", "expected groups: {name: [identity, ...]}")]
             )
+        problems = [
+            Problem(
+                str(path),
+                _line_of(root, ["groups", name, index]),
+                f"groups.{name}[{index}]",
+                "expected an identity or slack-usergroup:<ID> (text; quote an entry "
+                "that holds ': ')",
+            )
+            for name, members in groups.items()
+            for index, member in enumerate(members)
+            if not isinstance(member, str)
+        ]
+        if problems:
+            raise CatalogError(problems)
+        problems = [
+            Problem(
+                str(path),
+                _line_of(root, ["groups", name, index]),
+                f"groups.{name}[{index}]",
+                f"{member.strip()!r} is not a Slack user group reference: expected "
+                f"{SLACK_USERGROUP_PREFIX}<ID> with an ID like S0123ABCD (S, then capital "
+                "letters and digits)",
+            )
+            for name, members in groups.items()
+            for index, member in enumerate(members)
+            if _is_reference(member) and slack_usergroup_id(member) is None
+        ]
+        if problems:
+            raise CatalogError(problems)
         return cls(groups)
 
     def members(self, group: str) -> frozenset[str]:
-        """Identities in a group (empty when unknown)."""
+        """Identities listed in a group (empty when unknown); references are not included."""
         return self._groups.get(group, frozenset())
+
+    def references(self, group: str) -> tuple[str, ...]:
+        """Group references (``slack-usergroup:S…``) listed in a group."""
+        return self._references.get(group, ())
 
     def names(self) -> list[str]:
         """The group names."""
@@ -67,17 +185,37 @@ class ApprovalGroups:
 
 
 def eligible_approvers(*, spec: ApprovalSpec, groups: ApprovalGroups) -> frozenset[str]:
-    """Every identity the policy names (users and group members)."""
+    """Every identity the policy names (users and group members; references not resolved)."""
     found = set(spec.users)
     for group in spec.groups:
         found |= groups.members(group)
     return frozenset(found)
 
 
+def group_references(*, spec: ApprovalSpec, groups: ApprovalGroups) -> tuple[str, ...]:
+    """The group references (``slack-usergroup:S…``) of the policy's groups, in order."""
+    return tuple(dict.fromkeys(r for group in spec.groups for r in groups.references(group)))
+
+
+def _self_approval(who: str, requester: str) -> str | None:
+    if who == requester.strip().lower():
+        return (
+            "you asked for this run: someone else must approve it (self-approval is never allowed)"
+        )
+    return None
+
+
+def _not_an_approver(spec: ApprovalSpec) -> str:
+    allowed = ", ".join([*(f"group {g}" for g in spec.groups), *spec.users])
+    return f"you are not an approver for this runbook (allowed: {allowed})"
+
+
 def may_approve(
     *, identity: str, requester: str, spec: ApprovalSpec, groups: ApprovalGroups
 ) -> str | None:
-    """Why ``identity`` may not approve, or None when it may.
+    """Why ``identity`` may not approve, or None when it may (listed identities only).
+
+    Group references are not resolved here; `check_approver` resolves them.
 
     Args:
         identity: The clicker's resolved identity.
@@ -89,11 +227,78 @@ def may_approve(
         A reason for a refusal, or None.
     """
     who = identity.strip().lower()
-    if who == requester.strip().lower():
-        return (
-            "you asked for this run: someone else must approve it (self-approval is never allowed)"
-        )
+    reason = _self_approval(who, requester)
+    if reason is not None:
+        return reason
     if who not in eligible_approvers(spec=spec, groups=groups):
-        allowed = ", ".join([*(f"group {g}" for g in spec.groups), *spec.users])
-        return f"you are not an approver for this runbook (allowed: {allowed})"
+        return _not_an_approver(spec)
     return None
+
+
+async def check_approver(
+    *,
+    identity: str,
+    requester: str,
+    spec: ApprovalSpec,
+    groups: ApprovalGroups,
+    directory: GroupDirectory | None,
+) -> str | None:
+    """Why ``identity`` may not approve, or None when it may, resolving group references.
+
+    Eligible: named in the policy (users, group members), or a member of a group reference
+    that ``directory`` resolves. The directory is asked only when the listed identities do
+    not already decide. A failed lookup counts as "not a member" and, when nothing else makes
+    the person eligible, the reason says the membership could not be checked.
+
+    Args:
+        identity: The clicker's resolved identity.
+        requester: The requester's identity.
+        spec: The runbook's approval policy.
+        groups: The approval groups.
+        directory: Resolves group references; None resolves none.
+
+    Returns:
+        A reason for a refusal, or None.
+    """
+    reason = may_approve(identity=identity, requester=requester, spec=spec, groups=groups)
+    references = group_references(spec=spec, groups=groups)
+    if reason is None or not references or _self_approval(identity.strip().lower(), requester):
+        return reason
+    who = identity.strip().lower()
+    failed: list[str] = []
+    for reference in references:
+        if directory is None:
+            log.warning(
+                "runbook.group_unresolvable",
+                reference=reference,
+                hint="no group directory is configured: only listed identities can approve",
+            )
+            continue
+        try:
+            found = await directory.members(reference)
+        except GroupLookupError as exc:
+            log.warning(
+                "runbook.group_lookup_failed",
+                reference=reference,
+                identity=who,
+                error=exc.reason,
+                hint="the person is treated as not a member of this group",
+            )
+            failed.append(reference)
+            continue
+        if found is None:
+            log.warning(
+                "runbook.group_unresolvable",
+                reference=reference,
+                hint="this deployment cannot resolve the reference (is its platform enabled?)",
+            )
+            continue
+        if who in found:
+            return None
+    if failed:
+        names = ", ".join(describe_reference(r) for r in failed)
+        return (
+            f"could not check your membership of the {names}; ask an admin "
+            "(the lookup failed, see the log; nothing was done)"
+        )
+    return reason

@@ -42,7 +42,7 @@ from agents.runbooks.journal import (
 )
 from agents.runbooks.params import ResolvedParam, parse_command, resolve_parameters
 from agents.runbooks.planstate import binding_hash, read_plan_state
-from agents.runbooks.policy import ApprovalGroups, may_approve
+from agents.runbooks.policy import ApprovalGroups, GroupDirectory, check_approver
 from agents.runbooks.signing import ButtonSigner
 from bot.dispatch import AuditRecorder
 from bot.messages import Actor, Paragraph, Reply, Tone
@@ -68,6 +68,9 @@ class RequestResult:
     accepted: bool
     request_id: str | None
     reply: Reply
+
+
+_CHECK_AGAIN = "the request changed while your click was checked; click again"
 
 
 def _refusal(headline: str, problems: list[str]) -> Reply:
@@ -98,6 +101,7 @@ class RunbookService:
         poll_seconds: float = 5.0,
         clock: Callable[[], datetime] | None = None,
         on_phase: PhaseHook | None = None,
+        directory: GroupDirectory | None = None,
     ) -> None:
         """Wire the service.
 
@@ -116,9 +120,12 @@ class RunbookService:
             poll_seconds: Pause between reads in wait steps.
             clock: Server time (UTC), injectable for expiry tests.
             on_phase: Test hook (see `agents.runbooks.executor.PhaseHook`).
+            directory: Resolves group references of the policy (``slack-usergroup:S…``)
+                when checking who may decide; None: only listed identities are eligible.
         """
         self._catalog = catalog
         self._groups = groups
+        self._directory = directory
         self._scheduler = scheduler
         self._actions = actions or SchedulerActions(scheduler)
         self._signer = signer
@@ -425,9 +432,11 @@ class RunbookService:
             current = await self.journal.load(rid)
             return current is not None and current.status != RequestStatus.PENDING
 
+        # Eligibility may ask a directory (Slack): done before the short lock is taken.
+        refusal = await self._refusal(decision)
         try:
             status, message, winner, ended, record, runbook = await self._decide_locked(
-                decision, settled
+                decision, settled, refusal
             )
         except LockSkippedError:  # decided meanwhile: answer without waiting for the lock
             record = await self.journal.load(rid)
@@ -474,8 +483,43 @@ class RunbookService:
             status=status, message=message, card=self._card(record, runbook), outcome=outcome
         )
 
+    async def _refusal(self, decision: Decision) -> str | None:
+        """Why the clicker may not approve (or reject) this request, or None when they may.
+
+        The requester and the runbook's policy never change for a request, so this is
+        decided from a read without the lock. The requester may always reject (withdraw).
+        """
+        if decision.decision == DecisionKind.DRY_RUN:
+            return None
+        record = await self.journal.load(decision.request_id)
+        runbook = self._catalog.get(record.runbook_id) if record else None
+        if record is None or runbook is None:
+            return None  # answered as unknown under the lock
+        if record.status != RequestStatus.PENDING:
+            # Answered as "already …" under the lock, without asking a directory. Should the
+            # request be pending again by then, this click is from an older card anyway.
+            return _CHECK_AGAIN
+        spec = runbook.approval
+        if decision.decision == DecisionKind.REJECT:
+            if spec is None or (
+                decision.actor_identity.lower() == record.requester_identity.lower()
+            ):
+                return None
+        elif spec is None:
+            return "this runbook needs no approval"
+        return await check_approver(
+            identity=decision.actor_identity,
+            requester=record.requester_identity,
+            spec=spec,
+            groups=self._groups,
+            directory=self._directory,
+        )
+
     async def _decide_locked(
-        self, decision: Decision, settled: Callable[[], Awaitable[bool]]
+        self,
+        decision: Decision,
+        settled: Callable[[], Awaitable[bool]],
+        refusal: str | None,
     ) -> tuple[DecisionStatus, str, bool, bool, RequestRecord | None, Runbook | None]:
         rid = decision.request_id
         who = decision.actor_name or decision.actor_identity
@@ -513,20 +557,11 @@ class RunbookService:
             elif decision.decision == DecisionKind.DRY_RUN:
                 status = DecisionStatus.DRY_RUN
             elif decision.decision == DecisionKind.REJECT:
-                reason = None
-                if decision.actor_identity.lower() != record.requester_identity.lower():
-                    reason = (
-                        may_approve(
-                            identity=decision.actor_identity,
-                            requester=record.requester_identity,
-                            spec=runbook.approval,
-                            groups=self._groups,
-                        )
-                        if runbook.approval
-                        else None
+                if refusal is not None:
+                    status, message = (
+                        DecisionStatus.REFUSED,
+                        f"you may not reject this request: {refusal}",
                     )
-                if reason is not None:
-                    status, message = DecisionStatus.REFUSED, reason.replace("approve", "decide on")
                 else:
                     record.status = RequestStatus.REJECTED
                     record.history.append(HistoryEntry(at=now, who=who, what="rejected"))
@@ -538,18 +573,8 @@ class RunbookService:
                     )
             else:
                 spec = runbook.approval
-                reason = (
-                    may_approve(
-                        identity=decision.actor_identity,
-                        requester=record.requester_identity,
-                        spec=spec,
-                        groups=self._groups,
-                    )
-                    if spec
-                    else "this runbook needs no approval"
-                )
-                if reason is not None:
-                    status, message = DecisionStatus.REFUSED, reason
+                if refusal is not None:
+                    status, message = DecisionStatus.REFUSED, refusal
                 elif any(a.identity == decision.actor_identity.lower() for a in record.approvals):
                     status, message = DecisionStatus.ALREADY, "Your approval is already counted."
                 else:

@@ -7,6 +7,7 @@ Modules, one job each::
     socket_mode.py   the Socket Mode connection
     commands.py      /tws subcommands -> questions
     identity.py      user id -> Actor (users.info, cached)
+    usergroups.py    slack-usergroup:S… -> member identities (approval groups, cached)
     blocks.py        Reply -> Block Kit pages within Slack's limits
     escape.py        escaping of untrusted text for mrkdwn
     interactions.py  button clicks -> Decision

@@ -55,6 +55,7 @@ from bot.slack.identity import IdentityResolver
 from bot.slack.interactions import DecisionHandler, decision_from_action
 from bot.slack.poster import PostContext, SlackPoster, hint_for
 from bot.slack.socket_mode import SocketModeLink
+from bot.slack.usergroups import SlackUserGroups
 from bot.slack.verify import RequestVerifier
 from bot.surface_audit import record_surface_event
 from config.settings import Settings
@@ -149,6 +150,8 @@ class SlackSurface:
             self._client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
         self._poster = SlackPoster(client=self._client, audit=audit)
         self._identity = IdentityResolver(client=self._client, store=store)
+        # Approval groups may name Slack user groups: resolved on the same client and cache.
+        self.usergroups = SlackUserGroups(client=self._client, store=store, identity=self._identity)
         secret = _secret(settings.slack_signing_secret)
         self._verifier = RequestVerifier(signing_secret=secret) if secret else None
         self._on_decision = on_decision

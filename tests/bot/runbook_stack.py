@@ -16,7 +16,7 @@ from typing import Any
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.runbooks.catalog import load_catalog
-from agents.runbooks.policy import ApprovalGroups
+from agents.runbooks.policy import ApprovalGroups, GroupDirectory
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
 from bot.messages import Actions, Button, Reply
@@ -69,15 +69,21 @@ class Stack:
 
 
 @asynccontextmanager
-async def runbook_stack() -> AsyncIterator[Stack]:
-    """Simulator (frozen clock, API key ``k``) + TWSClient + RunbookService over MemoryStore."""
+async def runbook_stack(
+    *, groups: ApprovalGroups | None = None, directory: GroupDirectory | None = None
+) -> AsyncIterator[Stack]:
+    """Simulator (frozen clock, API key ``k``) + TWSClient + RunbookService over MemoryStore.
+
+    ``groups`` replaces the default approval groups; ``directory`` resolves group references.
+    """
     async with SimulatorServer(scenario="normal", speed=0, api_keys=["k"], now=SIM_NOW) as sim:
         client = TWSClient(base_url=sim.url, api_key="k", retries=0)
         audit = AuditTrail()
         progress = ProgressRouter()
         service = RunbookService(
             catalog=load_catalog([]),
-            groups=ApprovalGroups({"tws-operators": list(APPROVERS), "tws-admins": ["x@y.z"]}),
+            groups=groups
+            or ApprovalGroups({"tws-operators": list(APPROVERS), "tws-admins": ["x@y.z"]}),
             scheduler=client,
             store=MemoryStore(),
             checkpointer=InMemorySaver(),
@@ -85,6 +91,7 @@ async def runbook_stack() -> AsyncIterator[Stack]:
             audit=audit,
             progress=progress,
             poll_seconds=0.01,
+            directory=directory,
         )
         try:
             yield Stack(sim, client, service, progress, audit)

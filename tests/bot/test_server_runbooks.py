@@ -6,7 +6,9 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
 from bot.decisions import Decision
+from bot.directory import GroupDirectoryRouter
 from bot.dispatch import Dispatcher
 from bot.messages import Actor, Platform, Reply
 from bot.progress import ProgressRouter
@@ -44,6 +46,7 @@ async def test_serving_registers_posters_and_recovers_periodically() -> None:
     audit = SimpleNamespace(record=lambda **_: asyncio.sleep(0))
     runbooks = FakeRunbooks()
     progress = ProgressRouter()
+    directory = GroupDirectoryRouter()
     runtime: Any = SimpleNamespace(
         settings=settings,
         dispatcher=Dispatcher(assistant=NoAsker(), audit=None),
@@ -51,12 +54,14 @@ async def test_serving_registers_posters_and_recovers_periodically() -> None:
         store=MemoryStore(),
         runbooks=runbooks,
         progress=progress,
+        directory=directory,
         scheduler=None,
         simulator=None,
     )
     async with serving(runtime, recover_interval_seconds=0.01) as app:
         await asyncio.sleep(0.1)
         assert set(progress._posters) == {"slack", "teams"}
+        assert directory.prefixes() == [SLACK_USERGROUP_PREFIX]  # Slack user groups resolvable
         assert runbooks.rounds >= 3  # kept going after the failing first round
         routes = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
         assert {"/slack/events", "/api/messages"} <= routes

@@ -9,11 +9,17 @@ import pytest
 
 from agents.runbooks.catalog import SHIPPED_DIR, ActionKind, load_catalog, validate_paths
 from agents.runbooks.decisions import DecisionKind
-from agents.runbooks.errors import CatalogError, ParameterError
+from agents.runbooks.errors import CatalogError, GroupLookupError, ParameterError
 from agents.runbooks.params import parse_command
-from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups, may_approve
+from agents.runbooks.policy import (
+    DEFAULT_POLICY_FILE,
+    ApprovalGroups,
+    check_approver,
+    may_approve,
+)
 from agents.runbooks.signing import ButtonSigner, ForgedValueError
 from bot import cli_runbooks
+from bot.directory import GroupDirectoryRouter
 from config.settings import Settings
 
 BROKEN = """\
@@ -218,3 +224,103 @@ def test_action_kinds_cover_the_scheduler_job_actions() -> None:
     from integrations.tws.models import JobAction
 
     assert {a.value for a in JobAction} <= {a.value for a in ActionKind}
+
+
+POLICY_WITH_USERGROUPS = """\
+groups:
+  tws-operators:
+    - ops.lead@example.com
+    - slack-usergroup:S0OPS
+  tws-admins:
+    - tws.admin@example.com
+    - slack-usergroup:s0admins
+    - slack-usergroup:G0123
+    - slack-usergroup: S0OPS
+"""
+
+
+def test_policy_accepts_slack_user_groups_and_reports_malformed_ones_with_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(POLICY_WITH_USERGROUPS.rsplit("    - slack-usergroup:s0admins", 1)[0])
+    groups = ApprovalGroups.load(good)
+    assert groups.members("tws-operators") == {"ops.lead@example.com"}
+    assert groups.references("tws-operators") == ("slack-usergroup:S0OPS",)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(POLICY_WITH_USERGROUPS)
+    with pytest.raises(CatalogError) as caught:
+        ApprovalGroups.load(bad)
+    text = [str(p) for p in caught.value.problems]
+    assert len(text) == 1  # shape first: the mapping in line 9
+    assert text[0].startswith(f"{bad}:9: groups.tws-admins[3]: expected an identity")
+    bad.write_text(POLICY_WITH_USERGROUPS.replace("- slack-usergroup: S0OPS", "- x@example.com"))
+    with pytest.raises(CatalogError) as caught:
+        ApprovalGroups.load(bad)
+    text = [str(p) for p in caught.value.problems]
+    assert len(text) == 2
+    assert text[0].startswith(f"{bad}:7: groups.tws-admins[1]: 'slack-usergroup:s0admins'")
+    assert text[1].startswith(f"{bad}:8: groups.tws-admins[2]: 'slack-usergroup:G0123'")
+    parser = argparse.ArgumentParser()
+    cli_runbooks.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["runbooks", "validate", "--policy", str(bad)])
+    assert args.handler(args, _settings(tmp_path)) == 1
+    assert f"{bad}:7: groups.tws-admins[1]" in capsys.readouterr().out
+
+
+class FakeDirectory:
+    def __init__(self, members: frozenset[str] | None = None, fail: bool = False) -> None:
+        self.asked: list[str] = []
+        self._members = members
+        self._fail = fail
+
+    async def members(self, reference: str) -> frozenset[str] | None:
+        self.asked.append(reference)
+        if self._fail:
+            raise GroupLookupError(reference, "missing_scope")
+        return self._members
+
+
+async def test_check_approver_resolves_group_references_through_the_directory() -> None:
+    spec = load_catalog().get("rerun-abended-job").approval  # type: ignore[union-attr]
+    assert spec is not None
+    groups = ApprovalGroups({"tws-operators": ["ops.lead@example.com", "slack-usergroup:S0OPS"]})
+
+    async def check(identity: str, directory: object) -> str | None:
+        return await check_approver(
+            identity=identity,
+            requester="req@example.com",
+            spec=spec,
+            groups=groups,
+            directory=directory,  # type: ignore[arg-type]
+        )
+
+    members = FakeDirectory(frozenset({"member@example.com"}))
+    assert await check("Member@Example.com", members) is None
+    assert "not an approver" in (await check("x@example.com", members) or "")
+    assert await check("ops.lead@example.com", members) is None
+    assert members.asked == ["slack-usergroup:S0OPS"] * 2  # listed people need no lookup
+    assert "self-approval" in (await check("req@example.com", members) or "")
+    failing = FakeDirectory(fail=True)
+    assert "could not check your membership of the Slack user group S0OPS; ask an admin" in (
+        await check("member@example.com", failing) or ""
+    )
+    assert "not an approver" in (await check("member@example.com", None) or "")
+    router = GroupDirectoryRouter()  # nothing registered: not resolvable on this deployment
+    assert "not an approver" in (await check("member@example.com", router) or "")
+    router.register("slack-usergroup:", members)
+    assert await check("member@example.com", router) is None
+
+
+def test_slack_user_groups_in_a_runbook_users_list_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ug.yaml"
+    path.write_text(
+        (SHIPPED_DIR / "kill_job.yaml")
+        .read_text()
+        .replace("id: kill-job", "id: kill-job-ug")
+        .replace("{groups: [tws-admins],", "{groups: [tws-admins], users: [slack-usergroup:S0OPS],")
+    )
+    _, problems = validate_paths([path])
+    assert any("approval.users[0]: a Slack user group belongs in" in str(p) for p in problems), [
+        str(p) for p in problems
+    ]

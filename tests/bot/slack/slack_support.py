@@ -52,6 +52,8 @@ class MockSlack:
     envelopes: deque[dict[str, Any]] = field(default_factory=deque)
     acks: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    # Slack user groups: id -> member user ids (usergroups.users.list); others: no_such_subteam.
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
 
     def fail(
@@ -127,6 +129,11 @@ class MockSlack:
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(str(args.get("usergroup")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": members}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link"}
         return {"ok": True}

@@ -9,6 +9,7 @@ progress is posted in the card's thread.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC
 from typing import Any
 
@@ -17,6 +18,8 @@ from runbook_stack import JOB, RUNBOOK, AuditTrail, Stack, card_buttons, forge, 
 from slack_support import EchoAsker, Harness, assert_valid_blocks, slack_harness
 
 from agents.assistant import Assistant
+from agents.runbooks.policy import SLACK_USERGROUP_PREFIX, ApprovalGroups
+from bot.directory import GroupDirectoryRouter
 from bot.dispatch import Dispatcher
 from bot.messages import Actor, Platform
 from bot.runbook_clicks import FORGED_NOTE, RunbookDecisions
@@ -238,3 +241,95 @@ async def test_rerun_asked_in_words_through_the_agent_then_approved_by_a_colleag
             )
             await h.settle()
             assert await stack.rerun_count() == before + 1
+
+
+# --- approval groups fed by a Slack user group ---------------------------------------------
+
+OPS_GROUPS = ApprovalGroups(
+    {"tws-operators": ["ops.lead@example.com", "slack-usergroup:S0OPS"], "tws-admins": ["x@y.z"]}
+)
+
+
+async def _click_approve(
+    h: Harness, buttons: dict[str, Any], message: dict[str, Any], user: str
+) -> None:
+    approve = buttons["Approve"]
+    await h.click(
+        action_id=approve["action_id"],
+        value=approve["value"],
+        message=message,
+        user=user,
+        trigger=f"t-{user}",
+        action_ts=f"1700000003.{len(h.mock.calls)}",
+    )
+    await h.settle()
+
+
+async def test_a_member_of_the_slack_user_group_approves_and_a_non_member_is_refused() -> None:
+    directory = GroupDirectoryRouter()
+    async with (
+        runbook_stack(groups=OPS_GROUPS, directory=directory) as stack,
+        slack_harness(on_decision=RunbookDecisions(stack.service)) as h,
+    ):
+        h.mock.usergroups["S0OPS"] = ["UOPS1", "UOPS2"]
+        directory.register(SLACK_USERGROUP_PREFIX, h.surface.usergroups)  # as serving does
+        stack.progress.register("slack", h.surface.post_in_thread)
+        request_id, message, buttons = await _card(stack, h)
+        who = str(message["blocks"])
+        assert "members of Slack user group S0OPS" in who  # the reference, not the names
+        assert "uops1@example.com" not in who
+        before = await stack.rerun_count()
+
+        await _click_approve(h, buttons, message, "U9")  # not in the list nor the group
+        assert "not an approver" in " ".join(_ephemerals(h, "U9"))
+        assert await stack.status(request_id) == "pending"
+
+        await _click_approve(h, buttons, message, "UOPS1")  # uops1@example.com, via S0OPS
+        assert await stack.status(request_id) == "succeeded"
+        assert await stack.rerun_count() == before + 1
+        assert any("Run finished" in n for n in _ephemerals(h, "UOPS1"))
+        # Both clicks needed the member list: Slack was asked once (store cache).
+        (lookup,) = h.mock.of("usergroups.users.list")
+        assert lookup["usergroup"] == "S0OPS"
+        cached = await h.store.get("slack:usergroup:S0OPS")  # shared by the replicas
+        assert cached is not None
+        assert set(json.loads(cached)) == {"uops1@example.com", "uops2@example.com"}
+
+
+async def test_a_slack_error_on_the_user_group_refuses_with_a_clear_message() -> None:
+    directory = GroupDirectoryRouter()
+    async with (
+        runbook_stack(groups=OPS_GROUPS, directory=directory) as stack,
+        slack_harness(on_decision=RunbookDecisions(stack.service)) as h,
+    ):
+        h.mock.usergroups["S0OPS"] = ["UOPS1"]
+        h.mock.fail("usergroups.users.list", body={"ok": False, "error": "missing_scope"})
+        directory.register(SLACK_USERGROUP_PREFIX, h.surface.usergroups)
+        request_id, message, buttons = await _card(stack, h)
+        before = await stack.rerun_count()
+        await _click_approve(h, buttons, message, "UOPS1")
+        (note,) = _ephemerals(h, "UOPS1")
+        assert "Could not check your membership of the Slack user group S0OPS" in note
+        assert "ask an admin" in note
+        assert await stack.status(request_id) == "pending"
+        assert await stack.rerun_count() == before
+        refused = [r["outcome"] for r in stack.audit.actions("runbook.decision")]
+        assert refused == ["refused"]
+        assert h.mock.of("chat.update") == []
+
+
+async def test_user_group_lookup_waits_out_a_429_and_caches_per_ttl() -> None:
+    async with slack_harness() as h:
+        h.mock.usergroups["S0OPS"] = ["UOPS1", "UBOT2"]
+        h.mock.fail(
+            "usergroups.users.list",
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "0"},
+        )
+        members = await h.surface.usergroups.members("slack-usergroup:S0OPS")
+        assert members == {"uops1@example.com", "ubot2@example.com"}
+        assert len(h.mock.of("usergroups.users.list")) == 2  # the 429, then the retry
+        assert await h.surface.usergroups.members("slack-usergroup:S0OPS") == members
+        assert len(h.mock.of("usergroups.users.list")) == 2  # from the store
+        assert await h.surface.usergroups.members("teams-group:x") is None  # not Slack's

@@ -42,7 +42,13 @@ from agents.runbooks.journal import (
 )
 from agents.runbooks.params import ResolvedParam, parse_command, resolve_parameters
 from agents.runbooks.planstate import binding_hash, read_plan_state
-from agents.runbooks.policy import ApprovalGroups, GroupDirectory, check_approver
+from agents.runbooks.policy import (
+    SELF_APPROVAL,
+    ApprovalGroups,
+    GroupDirectory,
+    check_approver,
+    same_person,
+)
 from agents.runbooks.signing import ButtonSigner
 from bot.dispatch import AuditRecorder
 from bot.messages import Actor, Paragraph, Reply, Tone
@@ -500,13 +506,21 @@ class RunbookService:
             # request be pending again by then, this click is from an older card anyway.
             return _CHECK_AGAIN
         spec = runbook.approval
+        requester = same_person(
+            identity=decision.actor_identity,
+            platform=decision.actor_platform,
+            user_id=decision.actor_user_id,
+            other_identity=record.requester_identity,
+            other_platform=record.requester_platform,
+            other_user_id=record.requester_id,
+        )
         if decision.decision == DecisionKind.REJECT:
-            if spec is None or (
-                decision.actor_identity.lower() == record.requester_identity.lower()
-            ):
+            if spec is None or requester:
                 return None
         elif spec is None:
             return "this runbook needs no approval"
+        elif requester:
+            return SELF_APPROVAL
         return await check_approver(
             identity=decision.actor_identity,
             requester=record.requester_identity,
@@ -575,7 +589,17 @@ class RunbookService:
                 spec = runbook.approval
                 if refusal is not None:
                     status, message = DecisionStatus.REFUSED, refusal
-                elif any(a.identity == decision.actor_identity.lower() for a in record.approvals):
+                elif any(
+                    same_person(
+                        identity=decision.actor_identity,
+                        platform=decision.actor_platform,
+                        user_id=decision.actor_user_id,
+                        other_identity=a.identity,
+                        other_platform=a.platform,
+                        other_user_id=a.user_id,
+                    )
+                    for a in record.approvals
+                ):
                     status, message = DecisionStatus.ALREADY, "Your approval is already counted."
                 else:
                     record.approvals.append(

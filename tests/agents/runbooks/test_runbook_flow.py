@@ -29,9 +29,10 @@ from runbook_support import (
 
 from agents.runbooks.decisions import Decision, DecisionKind, DecisionStatus
 from agents.runbooks.journal import RequestStatus
+from agents.runbooks.policy import same_person
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ForgedValueError
-from bot.messages import Actions, Actor, Reply
+from bot.messages import Actions, Actor, Platform, Reply
 from integrations.store import RedisStore
 from integrations.tws.client import TWSClient
 from integrations.tws.models import JobAction, JobStatus
@@ -353,3 +354,54 @@ async def test_shipped_rerun_runbook_reports_each_step_in_the_thread(env: Env) -
     assert request["channel"] == "C1"
     assert request["thread"] == "T1"
     assert request["actor_identity"] == REQUESTER.identity
+
+
+async def test_self_approval_is_refused_whatever_form_the_identity_takes(env: Env) -> None:
+    # The requester's e-mail lookup failed (identity "slack:UREQ"); on the click it worked,
+    # and the e-mail is an eligible approver's. Same Slack user: still the requester.
+    requester = Actor(platform=Platform.SLACK, user_id="UREQ", display_name="Req")
+    same_person_with_email = Actor(
+        platform=Platform.SLACK, user_id="UREQ", display_name="Req", email="approver1@example.com"
+    )
+    card = (
+        await env.service.request_text(text=f"/tws run quick-rerun job={JOB}", actor=requester)
+    ).reply
+    answer = await click(env.service, card, "Approve", same_person_with_email)
+    assert answer.status == DecisionStatus.REFUSED
+    assert "self-approval is never allowed" in answer.message
+    assert (await env.client.get_job(await job_id(env.client))).value.rerun_count == 0
+
+
+def test_same_person_matches_identity_or_platform_user() -> None:
+    assert same_person(
+        identity="slack:U1",
+        platform="slack",
+        user_id="U1",
+        other_identity="a@example.com",
+        other_platform="slack",
+        other_user_id="U1",
+    )
+    assert same_person(
+        identity="A@Example.com",
+        platform="teams",
+        user_id="aad-1",
+        other_identity="a@example.com",
+        other_platform="slack",
+        other_user_id="U1",
+    )
+    assert not same_person(
+        identity="b@example.com",
+        platform="slack",
+        user_id="U2",
+        other_identity="a@example.com",
+        other_platform="slack",
+        other_user_id="U1",
+    )
+    assert not same_person(  # the same id on another platform is someone else
+        identity="x@example.com",
+        platform="teams",
+        user_id="U1",
+        other_identity="a@example.com",
+        other_platform="slack",
+        other_user_id="U1",
+    )

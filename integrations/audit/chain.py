@@ -42,6 +42,7 @@ __all__ = [
 HASH_BYTES = 32
 GENESIS_HASH = bytes(HASH_BYTES)
 CHECKPOINT_FORMAT = "resync-audit-checkpoint/1"
+STATEMENT_KINDS = frozenset({"checkpoint", "head"})
 _RECORD_DOMAIN = b"resync-audit-record-v1\0"
 _SIG_DOMAIN = b"resync-audit-checkpoint-v1\n"
 _SEQ_TS = struct.Struct(">Qq")
@@ -108,6 +109,7 @@ class Statement:
     time: str
     public_key: str
     text: str
+    kind: str = "checkpoint"
 
 
 def _canonical(data: dict[str, Any]) -> str:
@@ -121,8 +123,13 @@ def sign_statement(
     seq: int,
     head_hash: bytes,
     when: datetime | None = None,
+    kind: str = "checkpoint",
 ) -> tuple[str, bytes]:
     """Build and sign a checkpoint statement.
+
+    ``kind`` is signed too: a stored checkpoint (``checkpoint``) can never stand in for the
+    signed head (``head``), so cutting the log back to an older checkpoint and copying that
+    checkpoint into the head row fails verification.
 
     Args:
         key: The signing key.
@@ -130,6 +137,7 @@ def sign_statement(
         seq: The sequence number the checkpoint covers (0 for an empty log).
         head_hash: The hash at ``seq``.
         when: The checkpoint time (now when omitted).
+        kind: ``checkpoint`` (kept in the log, exported) or ``head`` (the signed head).
 
     Returns:
         ``(statement text, signature)``.
@@ -143,6 +151,7 @@ def sign_statement(
             "hash": head_hash.hex(),
             "time": moment.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "public_key": public_key_bytes(key).hex(),
+            "kind": kind,
         }
     )
     return text, key.sign(_SIG_DOMAIN + text.encode())
@@ -168,6 +177,9 @@ def parse_statement(text: str | bytes) -> Statement | None:
         fields = [data[name] for name in ("log_id", "hash", "time", "public_key")]
         if not all(isinstance(value, str) for value in fields):
             return None
+        kind = data["kind"]
+        if kind not in STATEMENT_KINDS:
+            return None
         return Statement(
             log_id=data["log_id"],
             seq=seq,
@@ -175,6 +187,7 @@ def parse_statement(text: str | bytes) -> Statement | None:
             time=data["time"],
             public_key=data["public_key"],
             text=raw,
+            kind=kind,
         )
     except (ValueError, KeyError, UnicodeDecodeError):
         return None

@@ -176,7 +176,7 @@ class _Plan:
         if force and not (checkpoints and checkpoints[-1].seq == seq):
             checkpoints.append(owner._checkpoint_row(seq, prev))
         statement, signature = sign_statement(
-            key=owner._signing_key, log_id=owner.log_id, seq=seq, head_hash=prev
+            key=owner._signing_key, log_id=owner.log_id, seq=seq, head_hash=prev, kind="head"
         )
         return BatchWrite(
             rows=rows,

@@ -40,7 +40,9 @@ def make_store(settings: Settings, *, pg_schema: str = DEFAULT_PG_SCHEMA) -> Aud
 
 
 def _genesis(key: Ed25519PrivateKey, log_id: bytes, kek: Kek) -> SignedHead:
-    statement, signature = sign_statement(key=key, log_id=log_id, seq=0, head_hash=GENESIS_HASH)
+    statement, signature = sign_statement(
+        key=key, log_id=log_id, seq=0, head_hash=GENESIS_HASH, kind="head"
+    )
     return SignedHead(
         head=Head(seq=0, hash=GENESIS_HASH, epoch=0, kek_id=kek.kek_id),
         statement=statement.encode(),

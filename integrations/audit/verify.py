@@ -169,7 +169,7 @@ class ChainVerifier:
 
 
 def _check_signed(
-    key: Ed25519PublicKey, log_id: bytes, raw: tuple[object, ...], what: str
+    key: Ed25519PublicKey, log_id: bytes, raw: tuple[object, ...], what: str, *, kind: str
 ) -> tuple[Statement | None, Fault | None]:
     seq_col, hash_col = raw[0], raw[1]
     statement_raw, signature = raw[-2], raw[-1]
@@ -185,6 +185,12 @@ def _check_signed(
         )
     if statement.log_id != log_id.hex():
         return None, Fault(statement.seq, f"{what}: signed for another log")
+    if statement.kind != kind:
+        return None, Fault(
+            statement.seq,
+            f"{what}: holds a signed {statement.kind}, not a {kind} (copied from elsewhere: "
+            "records after it were probably removed)",
+        )
     if (
         seq_col != statement.seq
         or not isinstance(hash_col, bytes)
@@ -258,7 +264,7 @@ async def verify_store(
 
     statements: list[Statement] = []
     for raw in await store.checkpoints():
-        statement, fault = _check_signed(key, log_id, raw, "checkpoint")
+        statement, fault = _check_signed(key, log_id, raw, "checkpoint", kind="checkpoint")
         if fault is not None:
             faults.append(fault)
         elif statement is not None:
@@ -268,7 +274,7 @@ async def verify_store(
     if head_raw is None:
         faults.append(Fault(None, "the signed head row is missing"))
     else:
-        head_statement, fault = _check_signed(key, log_id, head_raw, "signed head")
+        head_statement, fault = _check_signed(key, log_id, head_raw, "signed head", kind="head")
         if fault is not None:
             faults.append(fault)
     remember = {s.seq for s in statements}

@@ -346,3 +346,26 @@ async def test_empty_log_verifies_and_genesis_is_zero(tmp_path: Path) -> None:
     await log.close()
     assert await _verify(tmp_path / "audit.db", key) is None
     assert bytes(32) == GENESIS_HASH
+
+
+async def test_truncation_to_a_checkpoint_copied_into_the_head_is_found(
+    pristine: tuple[Path, Settings, bytes], tmp_path: Path
+) -> None:
+    """No exported checkpoint: cut the log back to a stored checkpoint and re-sign the head
+    with that checkpoint's statement. The statement says it is a checkpoint, not a head."""
+    db, _, key = pristine
+    target = _copy(db, tmp_path, "cut")
+    cut = 20
+    with closing(sqlite3.connect(target)) as conn:
+        row = conn.execute(
+            "SELECT seq, hash, statement, signature FROM audit_checkpoints WHERE seq = ?", (cut,)
+        ).fetchone()
+        assert row is not None
+        conn.execute("DELETE FROM audit_records WHERE seq > ?", (cut,))
+        conn.execute("DELETE FROM audit_checkpoints WHERE seq > ?", (cut,))
+        conn.execute("UPDATE audit_head SET seq = ?, hash = ?, statement = ?, signature = ?", row)
+        conn.commit()
+    fault = await _verify(target, key)
+    assert fault is not None
+    assert fault.seq == cut
+    assert "not a head" in fault.problem

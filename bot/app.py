@@ -120,7 +120,16 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             async with _starting("bundled TWS simulator"):
                 await simulator.start()
             stack.push_async_callback(simulator.stop)
-            scheduler = TWSClient(base_url=simulator.url, api_key=api_key)
+            scheduler = TWSClient(
+                base_url=simulator.url,
+                api_key=api_key,
+                timeout_seconds=settings.tws_timeout_seconds,
+                connect_timeout_seconds=settings.tws_connect_timeout_seconds,
+                retries=settings.tws_retries,
+                breaker_threshold=settings.tws_breaker_threshold,
+                breaker_reset_seconds=settings.tws_breaker_reset_seconds,
+                page_size=settings.tws_page_size,
+            )
             log.info("simulator.started", url=simulator.url, scenario=settings.sim_scenario)
         else:
             if settings.tws_url is None:

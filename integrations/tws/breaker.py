@@ -63,6 +63,10 @@ class CircuitBreaker:
             return True
         return False
 
+    def release_trial(self) -> None:
+        """The trial call ended without a verdict (cancelled, e.g. by a time limit): allow another."""
+        self._trial_in_flight = False
+
     def record_success(self) -> None:
         """A call succeeded: close the circuit."""
         self._failures = 0

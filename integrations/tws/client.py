@@ -66,6 +66,7 @@ Json = Mapping[str, Any]
 _MAX_PAGES = 1000  # a runaway `next` chain is a protocol error, not an endless loop
 _BACKOFF_BASE_SECONDS = 0.1
 _BACKOFF_CAP_SECONDS = 2.0
+_RETRY_AFTER_CAP_SECONDS = 5.0  # an answer is still due within the question's time limit
 
 
 class _Answer:
@@ -95,7 +96,7 @@ class TWSClient:
         ca_bundle: Path | None = None,
         timeout_seconds: float = 30.0,
         connect_timeout_seconds: float = 5.0,
-        retries: int = 2,
+        retries: int = 3,
         breaker_threshold: int = 5,
         breaker_reset_seconds: float = 30.0,
         page_size: int = 200,
@@ -382,6 +383,7 @@ class TWSClient:
         query["limit"] = str(page)
         url: str | None = path
         rows: list[Any] = []
+        seen: set[object] = set()
         as_of: datetime | None = None
         for _ in range(_MAX_PAGES):
             if url is None:
@@ -396,7 +398,15 @@ class TWSClient:
                 raise TWSProtocolError(
                     "expected {count, results}", call=_describe("GET", url, query)
                 )
-            rows.extend(body["results"])
+            for row in body["results"]:
+                # Offset paging over a moving plan can show a row twice (it moved between
+                # pages); count it once.
+                key = row.get("id") if isinstance(row, Mapping) else None
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                rows.append(row)
             if limit is not None and len(rows) >= limit:
                 return rows[:limit], as_of
             url = self._next_url(body.get("next"), call=_describe("GET", url, query))
@@ -456,25 +466,38 @@ class TWSClient:
                 self._breaker.record_failure()
                 if attempt == attempts:
                     raise
-                delay = random.uniform(
-                    0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt)
-                )
-                log.info(
-                    "tws.retry",
-                    call=call,
-                    attempt=attempt,
-                    error=exc.summary,
-                    delay_s=round(delay, 3),
-                )
-                await self._sleep(delay)
+                await self._back_off(call=call, attempt=attempt, error=exc)
+                continue
+            except TWSProtocolError as exc:
+                # The engine is up; a garbled answer (cut off, not JSON) is worth one more read.
+                self._breaker.record_success()
+                if attempt == attempts or not exc.transient:
+                    raise
+                await self._back_off(call=call, attempt=attempt, error=exc)
                 continue
             except TWSError:
-                # The engine answered (4xx, bad JSON): it is up, the request is the problem.
+                # The engine answered (4xx): it is up, the request is the problem.
                 self._breaker.record_success()
+                raise
+            except BaseException:
+                # Cancelled (a time limit above us): no verdict on the engine, so a half-open
+                # breaker must let the next call try instead of waiting for this one forever.
+                self._breaker.release_trial()
                 raise
             self._breaker.record_success()
             return answer
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _back_off(self, *, call: str, attempt: int, error: TWSError) -> None:
+        """Wait before the next attempt: jittered exponential, or what the engine asked."""
+        delay = random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
+        asked = getattr(error, "retry_after", None)
+        if asked is not None:
+            delay = max(delay, min(asked, _RETRY_AFTER_CAP_SECONDS))
+        log.info(
+            "tws.retry", call=call, attempt=attempt, error=error.summary, delay_s=round(delay, 3)
+        )
+        await self._sleep(delay)
 
     async def _send(
         self,
@@ -503,6 +526,7 @@ class TWSClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
+                retry_after = _seconds(response.headers.get("Retry-After"))
                 as_of = _engine_time(response.headers.get("Date"))
                 content_type = response.content_type
         except TimeoutError as exc:
@@ -521,7 +545,10 @@ class TWSClient:
             ms=round((time.perf_counter() - started) * 1000, 1),
         )
         if status >= 400:
-            raise _error_for(status, raw, call=call, action="/action/" in url)
+            error = _error_for(status, raw, call=call, action="/action/" in url)
+            if isinstance(error, TWSUnavailableError):
+                error.retry_after = retry_after
+            raise error
         if text:
             return _Answer(raw.decode("utf-8", errors="replace"), as_of)
         if not raw:
@@ -529,10 +556,22 @@ class TWSClient:
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            raise TWSProtocolError(
+            error = TWSProtocolError(
                 f"the answer is not JSON ({content_type}, {len(raw)} bytes)", call=call
-            ) from exc
+            )
+            error.transient = True
+            raise error from exc
         return _Answer(body, as_of)
+
+
+def _seconds(header: str | None) -> float | None:
+    """A ``Retry-After`` in seconds (the HTTP-date form is rare from engines: ignored)."""
+    if header is None:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        return None
 
 
 def _parse(row: Json, parse: Callable[[Json], T], *, call: str) -> T:

@@ -72,7 +72,13 @@ class TWSError(Exception):
 
 
 class TWSUnavailableError(TWSError):
-    """The engine could not be reached, timed out, or failed on its side (5xx)."""
+    """The engine could not be reached, timed out, or failed on its side (5xx).
+
+    Attributes:
+        retry_after: Seconds the engine asked to wait (``Retry-After``), when it said.
+    """
+
+    retry_after: float | None = None
 
 
 class CircuitOpenError(TWSUnavailableError):
@@ -96,4 +102,11 @@ class TWSRequestError(TWSError):
 
 
 class TWSProtocolError(TWSError):
-    """The engine's answer could not be understood (not JSON, missing fields)."""
+    """The engine's answer could not be understood (not JSON, missing fields).
+
+    Attributes:
+        transient: True when reading again may help (a cut-off or garbled body), False when
+            the answer is well-formed but not what Resync expects (missing fields).
+    """
+
+    transient: bool = False

@@ -342,3 +342,90 @@ async def test_job_stream_action_puts_once_then_reads_the_stream(engine: Engine)
         ("PUT", "/twsd/api/v2/plan/jobstream/js-1/action/hold"),
         ("GET", "/twsd/api/v2/plan/jobstream/js-1"),
     ]
+
+
+async def test_a_row_seen_on_two_pages_counts_once(engine: Engine) -> None:
+    async def jobs(request: web.Request) -> web.Response:
+        offset = int(request.query.get("offset", "0"))
+        if offset == 0:
+            body = {
+                "count": 3,
+                "results": [job_json("A"), job_json("B")],
+                "next": "/twsd/api/v2/plan/job?offset=2",
+            }
+        else:  # B moved while paging and shows up again on the next page
+            body = {"count": 3, "results": [job_json("B"), job_json("C")]}
+        return web.json_response(body)
+
+    engine.on("GET", "/twsd/api/v2/plan/job", jobs)
+    async with client_for(engine, page_size=2) as client:
+        snap = await client.query_jobs()
+    assert [job.name for job in snap.value] == ["A", "B", "C"]
+
+
+async def test_a_garbled_read_is_read_again(engine: Engine) -> None:
+    calls = 0
+
+    async def jobs(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return web.Response(text='{"count": 1, "resu', content_type="application/json")
+        return web.json_response({"count": 1, "results": [job_json("A")]})
+
+    engine.on("GET", "/twsd/api/v2/plan/job", jobs)
+    async with client_for(engine, retries=1) as client:
+        snap = await client.query_jobs()
+    assert [job.name for job in snap.value] == ["A"]
+    assert calls == 2
+
+
+async def test_retry_after_is_honoured(engine: Engine) -> None:
+    waits: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    calls = 0
+
+    async def info(request: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return web.json_response(
+                {"messages": ["busy"]}, status=503, headers={"Retry-After": "3"}
+            )
+        return web.json_response({"engineVersion": "10.2.8"})
+
+    engine.on("GET", "/twsd/api/v2/engine/info", info)
+    async with client_for(engine, sleep=record_sleep) as client:
+        await client.engine_info()
+    assert waits == [3.0]
+
+
+async def test_a_cancelled_trial_call_does_not_wedge_the_breaker(engine: Engine) -> None:
+    mode = "fail"
+
+    async def info(request: web.Request) -> web.Response:
+        if mode == "fail":
+            return web.json_response({"messages": ["down"]}, status=503)
+        if mode == "slow":
+            await asyncio.sleep(5)
+        return web.json_response({"engineVersion": "10.2.8"})
+
+    engine.on("GET", "/twsd/api/v2/engine/info", info)
+    async with client_for(
+        engine, retries=0, breaker_threshold=1, breaker_reset_seconds=0.05
+    ) as client:
+        with pytest.raises(TWSUnavailableError):
+            await client.engine_info()  # the outage opens the breaker
+        assert client.breaker_state == "open"
+        await asyncio.sleep(0.1)  # half-open: the next call is the one trial
+        mode = "slow"
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await client.engine_info()  # the trial is cancelled by a time limit above
+        mode = "up"
+        snap = await client.engine_info()  # another trial is allowed, and succeeds
+    assert snap.value.version == "10.2.8"
+    assert client.breaker_state == "closed"

@@ -19,11 +19,14 @@ __all__ = ["configure_logging", "redact", "redact_text"]
 
 MASK: Final = "***"
 _SECRET_KEY: Final = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|private|kek|dsn",
+    r"pass(word|wd)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|private|kek|dsn"
+    r"|(^|[_-])key$",  # signing_key, audit_key, key: key material by name
     re.IGNORECASE,
 )
 # Harmless keys that merely contain a secret-sounding word.
-_NOT_SECRET: Final = frozenset({"token_count", "tokens_used", "auth_method", "key_id", "author"})
+_NOT_SECRET: Final = frozenset(
+    {"token_count", "tokens_used", "auth_method", "key_id", "kek_id", "author", "cache_key"}
+)
 _SECRET_SHAPES: Final = (
     re.compile(r"xox[abpersc]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/config tokens
     re.compile(r"xapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
@@ -115,7 +118,20 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto", stream: Any = N
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    # Libraries log through the standard library: keep them quiet unless asked.
-    logging.basicConfig(
-        level=max(numeric, logging.WARNING), stream=out, format="%(levelname)s %(name)s %(message)s"
-    )
+    # Libraries log through the standard library: keep them quiet unless asked, and pass
+    # their lines through the same redaction (a library may log a URL with a password).
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.addFilter(_RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(numeric, logging.WARNING))
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks secret shapes in standard-library log records (message and arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True

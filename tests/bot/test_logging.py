@@ -31,3 +31,25 @@ def test_log_lines_are_json_and_redacted_by_key_and_shape() -> None:
     assert line["password"] == "***"
     assert line["api_key"] == "***"
     assert "dHdzdXNlcjp0d3NwYXNz" not in line["detail"]
+
+
+def test_key_material_is_masked_by_name() -> None:
+    from bot.logging import redact
+
+    assert redact("abc123", key="signing_key") == "***"
+    assert redact("abc123", key="audit_key") == "***"
+    assert redact("1a89b5d3", key="key_id") == "1a89b5d3"  # an id, not a key
+    assert redact("monkey", key="monkey") == "monkey"
+
+
+def test_library_log_lines_are_redacted_too() -> None:
+    import logging
+
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=out)
+    logging.getLogger("some.library").warning(
+        "connecting to %s", "postgresql://svc:s3cr3t-pw@db:5432/resync"
+    )
+    text = out.getvalue()
+    assert "connecting to postgresql://" in text
+    assert "s3cr3t-pw" not in text

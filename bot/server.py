@@ -11,12 +11,17 @@ outcomes go to the requester's thread), Slack registers its user groups with
 ``runtime.directory`` (approval groups may name ``slack-usergroup:S…``), and a background task calls
 ``runtime.runbooks.recover()`` every `RECOVER_INTERVAL_SECONDS` (expiry of pending requests,
 takeover of runs whose replica died).
+
+Teams without an app id (``RESYNC_TEAMS_ALLOW_UNAUTHENTICATED``, local testing) accepts
+unsigned requests: it is served only when ``settings.host`` is a loopback address, its
+clicks never reach the runbook decisions (approvals are off), and it says so loudly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final, Protocol
@@ -30,11 +35,13 @@ from bot.app import Runtime
 from bot.runbook_clicks import RunbookDecisions
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
+from config.settings import ConfigurationError, Settings
 
 __all__ = [
     "RECOVER_INTERVAL_SECONDS",
     "RUNTIME_KEY",
     "build_web_app",
+    "check_unauthenticated_teams",
     "recover_periodically",
     "serving",
 ]
@@ -49,6 +56,40 @@ SURFACES_KEY: web.AppKey[list[str]] = web.AppKey("surfaces", list)
 
 class _Surface(Protocol):
     async def stop(self) -> None: ...
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _teams_unauthenticated(settings: Settings) -> bool:
+    """Whether Teams would run without token checks (no app id, local mode on)."""
+    return not settings.teams_app_id and bool(settings.teams_allow_unauthenticated)
+
+
+def check_unauthenticated_teams(settings: Settings) -> None:
+    """Refuse unauthenticated Teams on anything but a loopback listen address.
+
+    Args:
+        settings: The effective configuration.
+
+    Raises:
+        ConfigurationError: Teams would accept unsigned requests on a non-loopback address.
+    """
+    if _teams_unauthenticated(settings) and not _is_loopback_host(settings.host):
+        raise ConfigurationError(
+            [
+                f"teams_allow_unauthenticated (RESYNC_TEAMS_ALLOW_UNAUTHENTICATED): Teams "
+                f"without an app id accepts unsigned requests, so it is served only on a "
+                f"loopback address, not host={settings.host!r} (RESYNC_HOST). Set "
+                f"RESYNC_TEAMS_APP_ID (and RESYNC_TEAMS_APP_PASSWORD), or RESYNC_HOST=127.0.0.1."
+            ]
+        )
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -116,10 +157,14 @@ async def serving(
     Yields:
         The application; surfaces stop (letting answers in progress finish) and the
         recovery task is cancelled on exit.
+
+    Raises:
+        ConfigurationError: Unauthenticated Teams on a non-loopback ``settings.host``.
     """
+    settings = runtime.settings
+    check_unauthenticated_teams(settings)
     app = build_web_app(runtime)
     surfaces: list[_Surface] = []
-    settings = runtime.settings
     decisions = RunbookDecisions(runtime.runbooks, audit=runtime.audit)
     recovery: asyncio.Task[None] | None = None
     try:
@@ -138,6 +183,16 @@ async def serving(
             runtime.directory.register(SLACK_USERGROUP_PREFIX, slack.usergroups)
             app[SURFACES_KEY].append("slack")
         if teams_enabled(settings):
+            unauthenticated = _teams_unauthenticated(settings)
+            if unauthenticated:
+                log.error(
+                    "serve.TEAMS_UNAUTHENTICATED",
+                    detail="Teams runs WITHOUT token checks (RESYNC_TEAMS_ALLOW_UNAUTHENTICATED, "
+                    "no RESYNC_TEAMS_APP_ID): anyone who reaches /api/messages can talk to "
+                    "Resync. Runbook approvals are OFF on Teams; senders are unverified "
+                    "(teams:<from.id>). Local testing only.",
+                    host=settings.host,
+                )
             teams = TeamsSurface(
                 settings=settings,
                 dispatcher=runtime.dispatcher,
@@ -145,7 +200,8 @@ async def serving(
                 store=runtime.store,
                 openid_metadata_url=settings.teams_openid_metadata_url,
                 allow_unauthenticated=settings.teams_allow_unauthenticated,
-                decisions=decisions,
+                # Unsigned clicks must never approve anything.
+                decisions=None if unauthenticated else decisions,
             )
             teams.mount(app)
             surfaces.append(teams)

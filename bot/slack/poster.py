@@ -9,8 +9,10 @@ client's `AsyncRateLimitErrorRetryHandler` before they count as errors.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -22,7 +24,7 @@ from bot.dispatch import AuditRecorder
 from bot.messages import Actor
 from bot.slack.blocks import SlackMessage
 
-__all__ = ["PostContext", "SlackPoster", "hint_for"]
+__all__ = ["SLACK_HOOKS_ORIGIN", "PostContext", "SlackPoster", "hint_for", "response_url_origins"]
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,48 @@ _HINTS: Final = {
     "msg_too_long": "The message was too long for Slack (a rendering bug: please report it).",
     "invalid_blocks": "Slack refused the blocks (a rendering bug: please report it).",
 }
+
+
+SLACK_HOOKS_ORIGIN: Final = "https://hooks.slack.com"
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of a URL, lower-cased; None when it has no http(s) host."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        return None
+    if parts.password is not None:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    suffix = "" if port is None or port == default else f":{port}"
+    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
+
+
+def _host_for_log(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "?")[:100]
+    except ValueError:
+        return "?"
+
+
+def response_url_origins(api_base_url: str) -> frozenset[str]:
+    """Where a ``response_url`` may point: Slack's hooks host and the Web API's own host.
+
+    Args:
+        api_base_url: The Web API base URL in use (``RESYNC_SLACK_API_URL`` or Slack's).
+
+    Returns:
+        The allowed ``scheme://host[:port]`` origins.
+    """
+    origins = {SLACK_HOOKS_ORIGIN}
+    api = _origin(api_base_url)
+    if api is not None:
+        origins.add(api)
+    return frozenset(origins)
 
 
 def hint_for(error: str) -> str:
@@ -74,15 +118,26 @@ class PostContext:
 class SlackPoster:
     """Posts, updates and responds in Slack, logging and auditing every call."""
 
-    def __init__(self, *, client: AsyncWebClient, audit: AuditRecorder) -> None:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        audit: AuditRecorder,
+        response_hosts: Iterable[str] | None = None,
+    ) -> None:
         """Create a poster.
 
         Args:
             client: The Web API client.
             audit: The audit log.
+            response_hosts: Origins (``scheme://host[:port]``) a ``response_url`` may point
+                at; default: `response_url_origins` of the client's base URL.
         """
         self._client = client
         self._audit = audit
+        self._response_hosts = frozenset(
+            response_url_origins(client.base_url) if response_hosts is None else response_hosts
+        )
         self.last_error: str | None = None
 
     async def post(
@@ -161,6 +216,30 @@ class SlackPoster:
             kwargs["thread_ts"] = thread_ts
         return await self._call("chat.postEphemeral", kwargs, context) is not None
 
+    def checked_response_url(self, response_url: str) -> str:
+        """The ``response_url`` when it points at Slack (or the configured API host), else "".
+
+        A ``response_url`` comes from the request body: Resync only posts to
+        ``https://hooks.slack.com/`` and to the host of the Web API base URL. Anything else
+        is ignored with a warning.
+
+        Args:
+            response_url: From the command or interaction payload.
+
+        Returns:
+            The URL, or "" when it is empty or not allowed.
+        """
+        if not response_url:
+            return ""
+        if _origin(response_url) in self._response_hosts:
+            return response_url
+        log.warning(
+            "slack.response_url_refused",
+            host=_host_for_log(response_url),
+            allowed=sorted(self._response_hosts),
+        )
+        return ""
+
     async def respond(
         self, *, response_url: str, message: SlackMessage, context: PostContext
     ) -> bool:
@@ -172,8 +251,12 @@ class SlackPoster:
             context: Audit correlation.
 
         Returns:
-            True when Slack accepted.
+            True when Slack accepted; False also when ``response_url`` is not allowed
+            (`checked_response_url`), in which case nothing is sent.
         """
+        if not self.checked_response_url(response_url):
+            await self._record("response_url", "refused_url", {"text": message.text[:300]}, context)
+            return False
         webhook = AsyncWebhookClient(url=response_url, timeout=10)
         outcome = "ok"
         try:

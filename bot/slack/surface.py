@@ -53,7 +53,7 @@ from bot.slack.commands import command_question
 from bot.slack.escape import escape
 from bot.slack.identity import IdentityResolver
 from bot.slack.interactions import DecisionHandler, decision_from_action
-from bot.slack.poster import PostContext, SlackPoster, hint_for
+from bot.slack.poster import PostContext, SlackPoster, hint_for, response_url_origins
 from bot.slack.socket_mode import SocketModeLink
 from bot.slack.usergroups import SlackUserGroups
 from bot.slack.verify import RequestVerifier
@@ -108,6 +108,17 @@ def api_base_url(settings: Settings) -> str:
     return _DEFAULT_API if settings.slack_api_url is None else settings.slack_api_url + "/"
 
 
+def _retry_number(header: str | None) -> int:
+    """``X-Slack-Retry-Num`` as a number; it is not signed, so anything odd counts as a retry."""
+    if not header:
+        return 0
+    value = header.strip()
+    if value.isascii() and value.isdigit() and len(value) <= 6:
+        return int(value)
+    log.warning("slack.retry_header_malformed", value=value[:40])
+    return 1
+
+
 def _secret(value: Any) -> str:
     return "" if value is None else str(value.get_secret_value())
 
@@ -148,7 +159,11 @@ class SlackSurface:
             isinstance(h, AsyncRateLimitErrorRetryHandler) for h in self._client.retry_handlers
         ):
             self._client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-        self._poster = SlackPoster(client=self._client, audit=audit)
+        self._poster = SlackPoster(
+            client=self._client,
+            audit=audit,
+            response_hosts=response_url_origins(api_base_url(settings)),
+        )
         self._identity = IdentityResolver(client=self._client, store=store)
         # Approval groups may name Slack user groups: resolved on the same client and cache.
         self.usergroups = SlackUserGroups(client=self._client, store=store, identity=self._identity)
@@ -224,7 +239,7 @@ class SlackSurface:
         if problem is not None:
             log.warning("slack.request_refused", reason=problem, remote=request.remote)
             return web.Response(status=401, text="invalid Slack request")
-        retry = int(request.headers.get("X-Slack-Retry-Num", "0") or 0)
+        retry = _retry_number(request.headers.get("X-Slack-Retry-Num"))
         try:
             if request.content_type == "application/json":
                 data = json.loads(body)
@@ -368,7 +383,7 @@ class SlackSurface:
         user_id = str(form.get("user_id", ""))
         channel = str(form.get("channel_id", ""))
         text = str(form.get("text", ""))
-        response_url = str(form.get("response_url", ""))
+        response_url = self._poster.checked_response_url(str(form.get("response_url", "")))
         if not await self._first(f"slack:cmd:{trigger}"):
             log.info("slack.duplicate", kind="command", trigger_id=trigger)
             return

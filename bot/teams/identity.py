@@ -5,12 +5,20 @@ the AAD object id; the UPN comes from the connector's member lookup
 (``GET /v3/conversations/{id}/members/{userId}``, what ``TeamsInfo.get_member`` calls),
 cached in the store for an hour. When the lookup fails the actor has no e-mail and its
 identity falls back to ``teams:<aad id>``: approvals that need an e-mail then refuse.
+
+Unauthenticated (local) mode: nothing in the body is signed, so neither ``from.email`` nor
+``from.aadObjectId`` nor a member lookup keyed by ``from.id`` says who is asking. The actor
+is then ``teams:<from.id>`` without an e-mail, and the member lookup (for the display name
+only) is made only when the activity's ``serviceUrl`` is a loopback address (the Bot
+Framework Emulator); an unsigned body must not make Resync call arbitrary hosts.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -19,11 +27,36 @@ from bot.teams.connector import ConnectorClient, ConnectorError
 from bot.teams.escape import strip_control
 from integrations.store import Store, StoreError
 
-__all__ = ["resolve_actor"]
+__all__ = ["is_loopback_url", "resolve_actor"]
 
 log = structlog.get_logger(__name__)
 
 _MEMBER_TTL_SECONDS: Final = 3600.0
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether an http(s) URL points at this machine (``localhost``, 127.0.0.0/8, ``::1``).
+
+    Args:
+        url: The URL, e.g. an activity's ``serviceUrl``.
+
+    Returns:
+        True for a loopback host; False for any other host and for anything unparsable.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host or "@" in parts.netloc:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _text(value: object) -> str | None:
@@ -36,8 +69,9 @@ async def _member(
     sender_id: str,
     connector: ConnectorClient,
     store: Store,
+    cache_prefix: str = "teams:member:",
 ) -> dict[str, Any]:
-    key = f"teams:member:{sender_id}"
+    key = f"{cache_prefix}{sender_id}"
     try:
         cached = await store.get(key)
     except StoreError:
@@ -69,7 +103,11 @@ async def _member(
 
 
 async def resolve_actor(
-    *, activity: dict[str, Any], connector: ConnectorClient, store: Store
+    *,
+    activity: dict[str, Any],
+    connector: ConnectorClient,
+    store: Store,
+    authenticated: bool = True,
 ) -> Actor:
     """Resolve the sender of an activity.
 
@@ -77,12 +115,18 @@ async def resolve_actor(
         activity: The inbound activity JSON.
         connector: For the member lookup.
         store: Member cache.
+        authenticated: Whether the activity's token was validated. False (local mode):
+            the actor is ``teams:<from.id>`` with no e-mail, whatever the body claims.
 
     Returns:
         ``Actor(platform=TEAMS, user_id=AAD object id, display_name, email=UPN)``.
     """
     sender: dict[str, Any] = activity.get("from") or {}
     sender_id = _text(sender.get("id")) or "unknown"
+    if not authenticated:
+        return await _unverified_actor(
+            activity=activity, sender=sender, sender_id=sender_id, connector=connector, store=store
+        )
     member = await _member(activity=activity, sender_id=sender_id, connector=connector, store=store)
     user_id = _text(sender.get("aadObjectId")) or _text(member.get("aadObjectId")) or sender_id
     name = _text(member.get("name")) or _text(sender.get("name")) or user_id
@@ -96,4 +140,38 @@ async def resolve_actor(
         user_id=user_id,
         display_name=strip_control(name)[:120],
         email=email,
+    )
+
+
+async def _unverified_actor(
+    *,
+    activity: dict[str, Any],
+    sender: dict[str, Any],
+    sender_id: str,
+    connector: ConnectorClient,
+    store: Store,
+) -> Actor:
+    """The sender of an unsigned activity: ``teams:<from.id>``, no e-mail, no AAD id."""
+    member: dict[str, Any] = {}
+    service_url = str(activity.get("serviceUrl") or "")
+    if is_loopback_url(service_url):
+        member = await _member(
+            activity=activity,
+            sender_id=sender_id,
+            connector=connector,
+            store=store,
+            cache_prefix="teams:member-unverified:",  # never mixed with checked lookups
+        )
+    else:
+        log.warning(
+            "teams.member_lookup_refused",
+            reason="unauthenticated mode: serviceUrl is not a loopback address",
+            member=sender_id,
+        )
+    name = _text(member.get("name")) or _text(sender.get("name")) or sender_id
+    return Actor(
+        platform=Platform.TEAMS,
+        user_id=sender_id,
+        display_name=strip_control(name)[:120],
+        email=None,
     )

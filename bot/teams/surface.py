@@ -5,7 +5,8 @@ What happens to a request, in order:
 1. The bearer token is validated (`BotFrameworkAuthenticator`) whenever an app id is
    configured; a request without a valid token gets 401/403 before anything else. Without
    an app id the surface runs only with ``allow_unauthenticated`` (local testing), and
-   says so loudly at start.
+   says so loudly at start; then no click reaches a decision handler (it is answered
+   `APPROVALS_NEED_AUTH`) and senders are ``teams:<from.id>`` only (`resolve_actor`).
 2. Re-deliveries are dropped: ``store.claim("teams:activity:{id}")``.
 3. ``message``: answered in a background task (acknowledged at once with 200): the sender
    is resolved to an `Actor`, the `Dispatcher` answers, the reply goes back through the
@@ -69,7 +70,7 @@ from bot.teams.references import ConversationReferences, split_conversation_id
 from config.settings import Settings
 from integrations.store import Store
 
-__all__ = ["TeamsSurface", "teams_enabled"]
+__all__ = ["APPROVALS_NEED_AUTH", "TeamsSurface", "teams_enabled"]
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,10 @@ _STOP_GRACE_SECONDS: Final = 5.0
 # Teams wants an invoke answered within ~10 s (15 s hard): wait this long for the decision,
 # then answer "working…" and update the card when the handler is done.
 DECISION_WAIT_SECONDS: Final = 5.0
+APPROVALS_NEED_AUTH: Final = (
+    "Approvals need an authenticated Teams app (RESYNC_TEAMS_APP_ID); "
+    "this Resync runs Teams unauthenticated, so nothing was done."
+)
 _CLICK_FAILED: Final = (
     "I could not act on that click; the error is in the log. Nothing else was done."
 )
@@ -154,7 +159,8 @@ class TeamsSurface:
                 the settings when an app id is configured, none otherwise.
             decisions: Acts on button clicks (e.g. `bot.runbook_clicks.RunbookDecisions`);
                 None: clicks are recorded and shown on the card only (``runbook.*`` clicks
-                are refused).
+                are refused). Ignored in unauthenticated mode: unsigned clicks never
+                reach a handler.
             card_budget_bytes: Most bytes one card may take.
             decision_wait_seconds: How long an ``Action.Execute`` invoke waits for the
                 handler of a ``runbook.*`` click before answering "working…".
@@ -184,8 +190,13 @@ class TeamsSurface:
             log.warning(
                 "teams.UNAUTHENTICATED",
                 detail="No Teams app id: /api/messages accepts UNSIGNED requests from anyone. "
-                "Local testing only; set RESYNC_TEAMS_APP_ID for any real use.",
+                "Local testing only; set RESYNC_TEAMS_APP_ID for any real use. Senders are "
+                "teams:<from.id> (unverified), approvals are off.",
             )
+            if decisions is not None:
+                # Anyone who can reach /api/messages could click as anyone: never act on clicks.
+                log.warning("teams.decisions_disabled", reason="unauthenticated mode")
+                self._decisions = None
         else:
             raise ValueError(
                 "Teams needs RESYNC_TEAMS_APP_ID (and RESYNC_TEAMS_APP_PASSWORD); "
@@ -196,6 +207,20 @@ class TeamsSurface:
         self._connector = ConnectorClient(tokens=token_source)
 
     # --- wiring -----------------------------------------------------------------------------
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether inbound requests are checked (an app id is configured)."""
+        return self._auth is not None
+
+    async def drain(self) -> None:
+        """Wait until every background task (replies, card updates, decisions) is done.
+
+        Tasks spawned while waiting are waited for too. For tests and benchmarks: after
+        ``drain()`` nothing more will be sent for the requests handled so far.
+        """
+        while pending := [task for task in self._tasks if not task.done()]:
+            await asyncio.wait(pending)
 
     def mount(self, app: web.Application) -> None:
         """Add ``POST /api/messages`` to the server.
@@ -287,7 +312,12 @@ class TeamsSurface:
 
     async def _on_message(self, activity: dict[str, Any]) -> None:
         activity_id = str(activity.get("id"))
-        actor = await resolve_actor(activity=activity, connector=self._connector, store=self._store)
+        actor = await resolve_actor(
+            activity=activity,
+            connector=self._connector,
+            store=self._store,
+            authenticated=self._auth is not None,
+        )
         event = to_chat_event(activity=activity, actor=actor)
         reply = await self._dispatcher.handle(event)
         conversation_id = str((activity.get("conversation") or {}).get("id"))
@@ -566,7 +596,12 @@ class TeamsSurface:
                 budget_bytes=self._budget,
             )
             return page.card, None
-        actor = await resolve_actor(activity=activity, connector=self._connector, store=self._store)
+        actor = await resolve_actor(
+            activity=activity,
+            connector=self._connector,
+            store=self._store,
+            authenticated=self._auth is not None,
+        )
         channel, thread = conversation_of(activity)
         button = _buttons(reply).get(_str(data.get("action_id")) or verb)
         if button is not None and is_runbook_action(button.action_id):
@@ -583,6 +618,8 @@ class TeamsSurface:
         outcome = "decided"
         if button is None:
             outcome = "rejected"
+        elif self._auth is None:
+            outcome = "unauthenticated"  # unsigned: nobody may decide anything, not even a card
         elif not first:
             outcome = "duplicate"
         elif not await self._store.claim(f"teams:decision:{card_id}", ttl_seconds=_CARD_SECONDS):
@@ -625,6 +662,8 @@ class TeamsSurface:
         footer = _decided_footer(record)
         if outcome == "rejected":
             footer = (*footer, "That button is not on this card; nothing was done.")
+        elif outcome == "unauthenticated":
+            footer = (*footer, APPROVALS_NEED_AUTH)
         page = render_card(
             reply,
             card_id=card_id,
@@ -686,6 +725,8 @@ class TeamsSurface:
         outcome = "forwarded"
         if not first:
             outcome = "duplicate"
+        elif self._auth is None:
+            outcome = "unauthenticated"
         elif self._decisions is None:
             outcome = "no_handler"
         await self._record(
@@ -699,6 +740,8 @@ class TeamsSurface:
         )
         if outcome == "duplicate":
             return self._runbook_card(reply, card_id)
+        if outcome == "unauthenticated":
+            return self._runbook_card(reply, card_id, (APPROVALS_NEED_AUTH,))
         if self._decisions is None:
             return self._runbook_card(
                 reply, card_id, ("Approvals are not enabled on this Resync; nothing was done.",)

@@ -5,9 +5,21 @@ from __future__ import annotations
 import json
 import time
 
-from slack_support import EchoAsker, assert_valid_blocks, mention_envelope, slack_harness
+import structlog.testing
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_support import (
+    EchoAsker,
+    MockSlack,
+    RecordingAudit,
+    assert_valid_blocks,
+    mention_envelope,
+    serve,
+    slack_harness,
+)
 
 from bot.messages import ChatEvent, Context, Fields, Paragraph, Preformatted, Reply, Table
+from bot.slack.blocks import SlackMessage
+from bot.slack.poster import PostContext, SlackPoster
 
 HOSTILE = ("<!channel>", "<@U123>", "<http://evil.example|click>", "<!here>", "<#C999>")
 
@@ -136,6 +148,64 @@ async def test_channel_not_found_tells_the_waiting_person_via_response_url() -> 
         assert second["response_type"] == "ephemeral"
         failed = [r for r in h.audit.actions("slack.post") if r["outcome"] != "ok"]
         assert failed[0]["outcome"] == "channel_not_found"
+
+
+async def test_response_url_elsewhere_than_slack_is_ignored() -> None:
+    other = MockSlack()  # another host (same address, other port): must get nothing
+    async with slack_harness() as h, serve(other.app()) as other_url:
+        h.mock.fail("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
+        with structlog.testing.capture_logs() as logs:
+            await h.command("late", response_url=other_url + "/response/r1")
+            await h.settle()
+        assert other.responses == []
+        assert h.mock.responses == []
+        assert len(h.asker.events) == 1  # the question itself was still handled
+        refused = [e for e in logs if e["event"] == "slack.response_url_refused"]
+        assert [e["host"] for e in refused] == ["127.0.0.1"]
+
+
+def test_response_url_allowlist_is_slack_hooks_and_the_api_host() -> None:
+    poster = SlackPoster(
+        client=AsyncWebClient(base_url="http://127.0.0.1:8123/api/"), audit=RecordingAudit()
+    )
+    allowed = (
+        "https://hooks.slack.com/commands/T1/1/abc",
+        "https://HOOKS.slack.com:443/actions/T1/2/def",
+        "http://127.0.0.1:8123/response/r1",
+    )
+    refused = (
+        "http://hooks.slack.com/commands/T1/1/abc",
+        "https://hooks.slack.com.evil.example/x",
+        "https://evil.example/?https://hooks.slack.com/",
+        "https://hooks.slack.com@evil.example/x",
+        "https://user@hooks.slack.com/x",
+        "http://127.0.0.1:8124/response/r1",
+        "https://127.0.0.1:8123/response/r1",
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc/passwd",
+        "https://[::1/x",
+        "not a url",
+    )
+    for url in allowed:
+        assert poster.checked_response_url(url) == url, url
+    for url in refused:
+        assert poster.checked_response_url(url) == "", url
+
+
+async def test_respond_to_a_refused_url_sends_nothing_and_is_audited() -> None:
+    other = MockSlack()
+    audit = RecordingAudit()
+    async with serve(other.app()) as other_url:
+        poster = SlackPoster(client=AsyncWebClient(base_url="http://127.0.0.1:1/api/"), audit=audit)
+        sent = await poster.respond(
+            response_url=other_url + "/response/r1",
+            message=SlackMessage(text="hi", blocks=[]),
+            context=PostContext(actor=None, channel="C1", thread=None, event_id="e1"),
+        )
+    assert sent is False
+    assert other.responses == []
+    (record,) = audit.actions("slack.post")
+    assert record["outcome"] == "refused_url"
 
 
 async def test_invalid_auth_on_update_falls_back_to_a_new_post() -> None:

@@ -154,6 +154,19 @@ async def test_retries_and_replays_never_cause_a_second_effect() -> None:
         assert len(h.mock.of("chat.update")) == 2
 
 
+async def test_non_numeric_retry_header_is_treated_as_a_retry_not_a_500() -> None:
+    async with slack_harness() as h:
+        envelope = mention_envelope(f"<@{BOT_USER}> failed", event_id="EvOddRetry")
+        assert (await h.event(envelope))[0] == 200
+        for odd in ("abc", "-1", "1e9", "١", "99999999999999999999"):
+            status, _ = await h.event(envelope, headers={"X-Slack-Retry-Num": odd})
+            assert status == 200, odd
+        await h.settle()
+        assert len(h.asker.events) == 1  # the odd re-deliveries were deduped, not answered
+        (accepted,) = [r for r in h.audit.actions("slack.mention") if r["outcome"] != "duplicate"]
+        assert accepted["parameters"]["retry"] == 0
+
+
 async def test_malformed_but_signed_body_is_a_400() -> None:
     async with slack_harness() as h:
         assert (await h.post(b"{not json", content_type="application/json"))[0] == 400

@@ -214,6 +214,16 @@ class FakeConnector:
 
 # --- identity provider ---------------------------------------------------------------------
 
+_key: rsa.RSAPrivateKey | None = None
+
+
+def _test_key() -> rsa.RSAPrivateKey:
+    """One RSA key for the harnesses' own identity providers (generating one is slow)."""
+    global _key
+    if _key is None:
+        _key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return _key
+
 
 @dataclass
 class OpenIdServer:
@@ -450,7 +460,11 @@ class RecordingDecisions:
 
 @dataclass
 class Harness:
-    """The bot on loopback, its fake connector and what it recorded."""
+    """The bot on loopback, its fake connector and what it recorded.
+
+    ``signer``: the identity provider the harness started itself (the default, authenticated
+    bot); `post` then signs every request like the Bot Framework would, unless told otherwise.
+    """
 
     url: str
     connector: FakeConnector
@@ -459,6 +473,7 @@ class Harness:
     store: MemoryStore
     surface: TeamsSurface
     session: aiohttp.ClientSession
+    signer: OpenIdServer | None = None
 
     async def post(
         self,
@@ -466,8 +481,11 @@ class Harness:
         *,
         token: str | None = None,
         headers: dict[str, str] | None = None,
+        unsigned: bool = False,
     ) -> aiohttp.ClientResponse:
         sent = dict(headers or {})
+        if token is None and self.signer is not None and not unsigned:
+            token = self.signer.token(service_url=str(activity.get("serviceUrl") or ""))
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         response = await self.session.post(f"{self.url}/api/messages", json=activity, headers=sent)
@@ -493,8 +511,21 @@ async def running_bot(
     members: dict[str, dict[str, Any]] | None = None,
     card_budget_bytes: int | None = None,
     decision_wait_seconds: float | None = None,
+    unauthenticated: bool = False,
 ) -> AsyncIterator[Harness]:
-    """Run the Teams surface on 127.0.0.1:0 with a fake connector beside it."""
+    """Run the Teams surface on 127.0.0.1:0 with a fake connector beside it.
+
+    By default the bot is authenticated as in production: without ``app_id`` the harness
+    starts its own identity provider and `Harness.post` signs each request.
+    ``unauthenticated=True``: no app id, local mode (unsigned requests, approvals off).
+    """
+    signer: OpenIdServer | None = None
+    if app_id is None and not unauthenticated:
+        signer = OpenIdServer(key=_test_key())
+        await signer.start()
+        app_id = APP_ID
+        openid_metadata_url = signer.metadata_url
+        token_source = token_source or StaticTokens()
     connector = FakeConnector(
         members=members
         if members is not None
@@ -542,8 +573,10 @@ async def running_bot(
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         async with aiohttp.ClientSession() as session:
-            yield Harness(url, connector, audit, asker, store, surface, session)
+            yield Harness(url, connector, audit, asker, store, surface, session, signer)
     finally:
         await surface.stop()
         await runner.cleanup()
         await connector.stop()
+        if signer is not None:
+            await signer.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from teams_support import (
@@ -11,13 +10,17 @@ from teams_support import (
     actions,
     assert_valid_card,
     card_of,
+    eventually,
     execute,
     message,
     running_bot,
     texts,
 )
 
+from bot.messages import Actions, Button, ChatEvent, Reply
 from bot.teams.cards import MORE_VERB
+from bot.teams.escape import escape_markdown
+from bot.teams.surface import APPROVALS_NEED_AUTH
 
 
 def _button(card: dict[str, Any], verb: str) -> dict[str, Any]:
@@ -62,7 +65,8 @@ async def test_execute_updates_the_card_in_place_and_shows_who_decided() -> None
         (decision,) = decisions.decisions
         assert (decision.action_id, decision.value) == ("approval.approve", "rb-1")
         assert decision.actor.email == "Bob@Contoso.com"
-        await asyncio.sleep(0.05)
+        await eventually(lambda: bool(bot.audit.of("teams.click")))
+        await bot.surface.drain()  # and no second record follows
         (click,) = bot.audit.of("teams.click")
         assert click["outcome"] == "decided"
         assert click["actor_identity"] == "bob@contoso.com"
@@ -96,7 +100,8 @@ async def test_second_click_and_redelivery_have_no_second_effect() -> None:
             assert_valid_card(shown)
             assert not actions(shown)
             assert "decided by Bob Jones" in " ".join(texts(shown))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: len(bot.audit.of("teams.click")) >= 3)
+        await bot.surface.drain()  # the handler ran for the first click only, and is done
         assert len(decisions.decisions) == 1
         outcomes = [r["outcome"] for r in bot.audit.of("teams.click")]
         assert outcomes == ["decided", "duplicate", "already_decided"]
@@ -186,3 +191,50 @@ async def test_expired_card_says_so() -> None:
         shown = (await response.json())["value"]
         assert_valid_card(shown)
         assert "expired" in shown["body"][0]["text"]
+
+
+class _RunbookAsker:
+    async def ask(self, event: ChatEvent) -> Reply:
+        return Reply(
+            headline="Rerun PAYROLL_EXTRACT?",
+            blocks=(
+                Actions(
+                    buttons=(
+                        Button(action_id="runbook.approve", label="Approve", value="req-1"),
+                        Button(action_id="approval.approve", label="Ack", value="x"),
+                    )
+                ),
+            ),
+        )
+
+
+async def test_unauthenticated_clicks_never_reach_the_decision_handler() -> None:
+    decisions = RecordingDecisions()
+    async with running_bot(unauthenticated=True, decisions=decisions, asker=_RunbookAsker()) as bot:
+        url = bot.connector.url
+        await bot.post(message("rerun?", service_url=url))
+        card = card_of((await bot.connector.wait_for(1))[0].body)
+        runbook = await bot.post(
+            execute(
+                action=_button(card, "runbook.approve"),
+                service_url=url,
+                card_message_id="act-1000",
+                activity_id="u1",
+            )
+        )
+        shown = (await runbook.json())["value"]
+        assert escape_markdown(APPROVALS_NEED_AUTH) in texts(shown)
+        await bot.post(
+            execute(
+                action=_button(card, "approval.approve"),
+                service_url=url,
+                card_message_id="act-1000",
+                activity_id="u2",
+            )
+        )
+        await eventually(lambda: len(bot.audit.of("teams.click")) == 2)
+        await bot.surface.drain()
+        assert decisions.decisions == []
+        outcomes = [(r["outcome"], r["actor_identity"]) for r in bot.audit.of("teams.click")]
+        assert outcomes == [("unauthenticated", "teams:29:bob")] * 2
+        assert bot.connector.activities("PUT") == []  # nobody's card changed

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any, cast
 
+import structlog.testing
 from teams_support import (
     EchoAsker,
     card_of,
@@ -15,6 +16,8 @@ from teams_support import (
 )
 
 from bot.teams.escape import escape_markdown
+from bot.teams.identity import is_loopback_url, resolve_actor
+from integrations.store import MemoryStore
 
 
 async def test_personal_chat_question_gets_a_card_reply_with_fallback() -> None:
@@ -32,7 +35,7 @@ async def test_personal_chat_question_gets_a_card_reply_with_fallback() -> None:
         assert card["body"][0]["color"] == "Good"
         assert "You asked: status of PAYROLL" in card["fallbackText"]
         assert reply.body["summary"] == escape_markdown("You asked: status of PAYROLL")
-        assert reply.authorization is None  # no app id: no outbound token
+        assert reply.authorization == "Bearer outbound-test-token"  # the app's own token
         (event,) = bot.asker.events
         assert event.actor.user_id == "aad-alice"
         assert event.actor.display_name == "Alice Smith"
@@ -98,7 +101,7 @@ async def test_redelivered_activity_is_answered_once() -> None:
         second = await bot.post(activity)
         assert (first.status, second.status) == (200, 200)
         await bot.connector.wait_for(1)
-        await asyncio.sleep(0.2)
+        await bot.surface.drain()  # everything either delivery started is done
         assert len(bot.connector.activities()) == 1
         assert len(bot.asker.events) == 1
         assert len(bot.audit.of("teams.message")) == 1
@@ -131,14 +134,18 @@ async def test_member_lookup_failure_still_answers_without_email() -> None:
 
 
 async def test_bad_requests_are_refused_before_any_work() -> None:
-    async with running_bot() as bot:
-        raw = await bot.session.post(f"{bot.url}/api/messages", data=b"not json")
-        assert raw.status == 400
-        no_url = message("hi", service_url=bot.connector.url)
-        no_url.pop("serviceUrl")
-        assert (await bot.post(no_url)).status == 400
-        assert isinstance(bot.asker, EchoAsker)
-        assert bot.asker.events == []
+    for unauthenticated, no_url_status in ((False, 403), (True, 400)):
+        async with running_bot(unauthenticated=unauthenticated) as bot:
+            raw = await bot.session.post(f"{bot.url}/api/messages", data=b"not json")
+            assert raw.status == 400
+            no_url = message("hi", service_url=bot.connector.url)
+            no_url.pop("serviceUrl")
+            # signed: the token's serviceurl claim matches no serviceUrl (403); unsigned: 400
+            assert (await bot.post(no_url)).status == no_url_status
+            await bot.surface.drain()
+            assert isinstance(bot.asker, EchoAsker)
+            assert bot.asker.events == []
+            assert bot.connector.calls == []
 
 
 async def test_connector_failure_is_recorded_as_failed() -> None:
@@ -150,3 +157,76 @@ async def test_connector_failure_is_recorded_as_failed() -> None:
         (record,) = bot.audit.of("teams.message")
         assert record["outcome"] == "failed"
         assert record["correlation"] == {"activity_id": "f1"}
+
+
+# --- unauthenticated (local) mode ----------------------------------------------------------
+
+
+async def test_unauthenticated_sender_is_only_their_teams_id() -> None:
+    async with running_bot(unauthenticated=True) as bot:
+        forged = message("hi", service_url=bot.connector.url, user_id="29:alice", aad="aad-boss")
+        forged["from"]["email"] = "boss@contoso.com"
+        assert (await bot.post(forged)).status == 200
+        await bot.connector.wait_for(1)
+        (event,) = bot.asker.events
+        assert event.actor.identity == "teams:29:alice"  # not aad-boss, not boss@, not the UPN
+        assert event.actor.email is None
+        assert event.actor.display_name == "Alice Smith"  # name from the loopback lookup
+        await eventually(lambda: bool(bot.audit.of("teams.message")))
+        (record,) = bot.audit.of("teams.message")
+        assert record["actor_identity"] == "teams:29:alice"
+
+
+class _Members:
+    """Stands in for `ConnectorClient`: records member lookups."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+
+    async def get_member(
+        self, *, service_url: str, conversation_id: str, member_id: str
+    ) -> dict[str, Any]:
+        self.lookups.append(service_url)
+        return {"name": "Looked Up", "userPrincipalName": "someone@contoso.com"}
+
+
+async def test_unauthenticated_member_lookup_goes_to_loopback_only() -> None:
+    for service_url, looked_up in (
+        ("http://10.0.0.5:8080/", False),
+        ("https://smba.trafficmanager.net/amer/", False),
+        ("http://169.254.169.254/latest/", False),
+        ("http://127.0.0.1.evil.example/", False),
+        ("http://127.0.0.1:3978/", True),
+        ("http://localhost:3978/", True),
+        ("http://[::1]:3978/", True),
+    ):
+        members = _Members()
+        activity = message("hi", service_url=service_url, user_id="29:carol", name="Carol")
+        with structlog.testing.capture_logs() as logs:
+            actor = await resolve_actor(
+                activity=activity,
+                connector=cast(Any, members),
+                store=MemoryStore(),
+                authenticated=False,
+            )
+        assert bool(members.lookups) is looked_up, service_url
+        assert actor.identity == "teams:29:carol"
+        assert actor.email is None
+        assert actor.display_name == ("Looked Up" if looked_up else "Carol")
+        refused = [e for e in logs if e["event"] == "teams.member_lookup_refused"]
+        assert bool(refused) is not looked_up, service_url
+
+
+def test_is_loopback_url() -> None:
+    assert is_loopback_url("http://127.0.0.1:9/")
+    assert is_loopback_url("https://localhost/")
+    assert is_loopback_url("http://[::1]/")
+    for url in (
+        "http://10.0.0.1/",
+        "http://localhost.evil.example/",
+        "http://user@127.0.0.1/",
+        "ftp://127.0.0.1/",
+        "http://127.0.0.1:notaport/",
+        "",
+    ):
+        assert not is_loopback_url(url), url

@@ -125,7 +125,7 @@ async def test_teams_approval_by_a_second_person_runs_once_and_updates_in_place(
             assert_valid_card(shown)
             assert "self-approval" in " ".join(texts(shown))
             assert actions(shown)  # still pending: the buttons stay
-            await asyncio.sleep(0.05)
+            await bot.surface.drain()  # nothing of that click is still on its way
             assert bot.connector.activities("PUT") == []
 
             # Bob (approver2@example.com) approves; a double click and a re-delivery too.
@@ -141,7 +141,7 @@ async def test_teams_approval_by_a_second_person_runs_once_and_updates_in_place(
             for view in views:
                 assert_valid_card(view)
             await eventually(lambda: bool(bot.connector.activities("PUT")), timeout=10)
-            await asyncio.sleep(0.2)
+            await bot.surface.drain()
             assert await stack.rerun_count() == before + 1
             assert await stack.status(request_id) == "succeeded"
 

@@ -10,6 +10,10 @@ The typical duration is the engine's own estimate (``estimatedDuration``, the me
 runs), so a forecast of the whole plan costs one query plus one predecessor read per
 unfinished job that matters, read concurrently. A job is *late* when the engine flagged it
 or its deadline passed unfinished; *at risk* when its expected end is after its deadline.
+
+The jobs watched are the unfinished ones with a deadline, and the failed ones that are
+late (flagged, or deadline passed): a failed job has not done its work, so its deadline
+still counts, and it is the first thing an operator must see in "what is late?".
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from integrations.tws.models import FINISHED_STATUSES, JobStatus, PlanJob
 from integrations.tws.scheduler import Scheduler
 
-__all__ = ["EdgeCache", "Forecast", "Forecaster", "JobForecast"]
+__all__ = ["EdgeCache", "Forecast", "Forecaster", "JobForecast", "is_late", "is_watched"]
 
 _READ_CONCURRENCY = 8
 # Predecessor chains longer than this are cut: a forecast stays bounded on any plan.
@@ -121,6 +125,39 @@ class EdgeCache:
         if self._ttl > 0:
             self._edges[job_id] = (now, ids)
         return ids
+
+
+def _deadline_passed(job: PlanJob, now: datetime) -> bool:
+    return job.deadline is not None and job.deadline < now
+
+
+def is_late(job: PlanJob, now: datetime) -> bool:
+    """True when the engine flagged the job late, or its deadline passed and it has not done its work.
+
+    Args:
+        job: The job.
+        now: The engine's now.
+
+    Returns:
+        Whether it is late now (a failed job counts as not done).
+    """
+    not_done = job.failed or job.status not in FINISHED_STATUSES
+    return job.late or (not_done and _deadline_passed(job, now))
+
+
+def is_watched(job: PlanJob, now: datetime) -> bool:
+    """True for the jobs a lateness forecast covers (see the module docstring).
+
+    Args:
+        job: The job.
+        now: The engine's now.
+
+    Returns:
+        Unfinished with a deadline, or failed and late.
+    """
+    if job.failed:
+        return is_late(job, now)
+    return job.deadline is not None and job.status not in FINISHED_STATUSES
 
 
 class Forecaster:
@@ -221,11 +258,7 @@ class Forecaster:
             The forecast, latest overrun first.
         """
         if job_ids is None:
-            job_ids = [
-                job.id
-                for job in self._jobs.values()
-                if job.deadline is not None and job.status not in FINISHED_STATUSES
-            ]
+            job_ids = [job.id for job in self._jobs.values() if is_watched(job, self._now)]
         targets = [job_id for job_id in job_ids if job_id in self._jobs]
         await self._load_chain(targets)
         results: list[JobForecast] = []
@@ -233,11 +266,7 @@ class Forecaster:
             job = self._jobs[job_id]
             end, blocker, blocked = self._end(job_id)
             overrun = end - job.deadline if job.deadline is not None else None
-            late = job.late or (
-                job.deadline is not None
-                and job.deadline < self._now
-                and job.status not in FINISHED_STATUSES
-            )
+            late = is_late(job, self._now)
             results.append(
                 JobForecast(
                     job=job,
@@ -251,6 +280,21 @@ class Forecaster:
             )
         results.sort(key=lambda item: item.overrun or timedelta.min, reverse=True)
         return Forecast(now=self._now, jobs=results)
+
+    def watched(self, job_ids: Iterable[str]) -> list[str]:
+        """The given jobs that a lateness forecast covers (`is_watched`), in order.
+
+        Args:
+            job_ids: Plan job ids.
+
+        Returns:
+            Those in this snapshot that are unfinished with a deadline, or failed and late.
+        """
+        return [
+            job_id
+            for job_id in job_ids
+            if job_id in self._jobs and is_watched(self._jobs[job_id], self._now)
+        ]
 
     def expected_end(self, job_id: str) -> datetime | None:
         """The expected end of a job already forecast (or of one with no predecessors read).

@@ -3,6 +3,16 @@
 This module only wires; the parser lives in `agents.understand`, the answers in
 `agents.answers`. One graph serves every conversation: the thread id (platform, channel,
 thread) selects the checkpointed state, so follow-ups keep their context across restarts.
+
+The focus rule (what "it" means in the next message), applied by `next_focus`:
+
+- A question about a named subject (typed, or taken from the focus) moves the focus to
+  what its answer is about: the one job or job stream it resolved to, or *nothing* when
+  the name matched nothing, several things, or a workstation. A follow-up after such an
+  answer then asks "Which job?" instead of silently answering about an older subject.
+- A question about no subject (help, "what failed tonight?", "what is late?", workstation
+  overview, not understood) keeps the focus, unless its answer is about exactly one job
+  (a list of one), which becomes the focus.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from agents.state import ConversationState
 from agents.understand import understand
 from bot.messages import Actor, Platform, Reply, Tone
 
-__all__ = ["build_graph"]
+__all__ = ["build_graph", "next_focus"]
 
 Handler = Callable[[AnswerContext, Intent], Awaitable[Answer]]
 
@@ -65,6 +75,22 @@ async def deterministic_understander(
         The intent.
     """
     return understand(text, focus=focus, last_kind=last_kind)
+
+
+def next_focus(previous: str | None, intent: Intent, answer: Answer) -> str | None:
+    """The conversation's focus after an answer (the rule is in the module docstring).
+
+    Args:
+        previous: The focus before the question.
+        intent: The question.
+        answer: Its answer.
+
+    Returns:
+        The new focus, None when there is none.
+    """
+    if intent.subject is not None:
+        return answer.focus
+    return answer.focus or previous
 
 
 def _ask_which(kind: IntentKind) -> Answer:
@@ -111,9 +137,8 @@ def build_graph(
                 "reply": answer.reply.model_dump(mode="json"),
                 "last_kind": kind.value,
                 "turns": [{"user": state["text"], "bot": answer.reply.headline}],
+                "focus": next_focus(state.get("focus"), intent, answer),
             }
-            if answer.focus:
-                update["focus"] = answer.focus
             return update
 
         answer_node.__name__ = f"answer_{kind.value}"
@@ -137,9 +162,8 @@ def build_graph(
             "reply": answer.reply.model_dump(mode="json"),
             "last_kind": IntentKind.RUNBOOK.value,
             "turns": [{"user": state["text"], "bot": answer.reply.headline}],
+            "focus": next_focus(state.get("focus"), intent, answer),
         }
-        if answer.focus:
-            update["focus"] = answer.focus
         return update
 
     graph.add_node("understand", understand_node)

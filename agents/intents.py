@@ -10,9 +10,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from integrations.tws.models import JobStatus
+from integrations.tws.models import CommonStatus, JobStatus
 
-__all__ = ["LIST_FILTER_STATUSES", "NEEDS_SUBJECT", "Intent", "IntentKind", "ListFilter"]
+__all__ = [
+    "LIST_FILTER_COMMON_STATUS",
+    "LIST_FILTER_STATUSES",
+    "NEEDS_SUBJECT",
+    "Intent",
+    "IntentKind",
+    "ListFilter",
+]
 
 
 class IntentKind(StrEnum):
@@ -51,6 +58,9 @@ class ListFilter(StrEnum):
 
 
 # The engine statuses behind each group; LATE and AT_RISK are computed, not statuses.
+# Internal status HOLD means "waiting for its dependencies"; a job an operator put on hold
+# is HOLD too, and only the console (common) status HELD tells the two apart. So HELD
+# queries HOLD and keeps the jobs whose common status is HELD (`LIST_FILTER_COMMON_STATUS`).
 LIST_FILTER_STATUSES: dict[ListFilter, tuple[JobStatus, ...]] = {
     ListFilter.ABENDED: (JobStatus.ABEND, JobStatus.ABENP),
     ListFilter.FAILED: (JobStatus.ABEND, JobStatus.ABENP, JobStatus.FAIL, JobStatus.ERROR),
@@ -66,6 +76,11 @@ LIST_FILTER_STATUSES: dict[ListFilter, tuple[JobStatus, ...]] = {
     ),
     ListFilter.SUCCEEDED: (JobStatus.SUCC, JobStatus.SUCCP),
     ListFilter.CANCELLED: (JobStatus.CANCL,),
+}
+
+# Groups narrowed further by the console status after the status query.
+LIST_FILTER_COMMON_STATUS: dict[ListFilter, CommonStatus] = {
+    ListFilter.HELD: CommonStatus.HELD,
 }
 
 

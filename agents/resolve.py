@@ -71,6 +71,9 @@ class Resolution:
         as_of: Engine time of the last read.
         suggestions: Close names, when nothing matched exactly.
         corrected_from: The typed name, when the answer is for a confident fuzzy match.
+        workstation: The workstation the name was qualified with (``WS#...``), if any.
+        elsewhere: When that workstation matched nothing: the qualified names that exist
+            with the same name on other workstations.
     """
 
     asked: str
@@ -79,6 +82,8 @@ class Resolution:
     as_of: datetime | None = None
     suggestions: list[str] = field(default_factory=list)
     corrected_from: str | None = None
+    workstation: str | None = None
+    elsewhere: list[str] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -144,7 +149,7 @@ async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Re
         of them is a confident match, the answer for it with ``corrected_from`` set.
     """
     parts = parse_subject(subject)
-    result = Resolution(asked=subject)
+    result = Resolution(asked=subject, workstation=parts.workstation)
     jobs = await scheduler.query_jobs(name=parts.name, job_stream=parts.job_stream)
     result.as_of = jobs.as_of
     result.jobs = [
@@ -153,7 +158,13 @@ async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Re
         if parts.workstation is None
         or parts.workstation in (job.workstation, job.job_stream_workstation)
     ]
-    if result.jobs or parts.job_stream is not None:
+    if result.jobs:
+        return result
+    if parts.workstation is not None and jobs.value:
+        # The name exists, not on that workstation: say so, never show another one.
+        result.elsewhere = sorted({job.qualified_name for job in jobs.value})
+        return result
+    if parts.job_stream is not None:
         return result
     streams = await scheduler.query_job_streams(name=parts.name)
     result.as_of = streams.as_of
@@ -162,11 +173,16 @@ async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Re
     ]
     if result.found or parts.has_wildcard:
         return result
+    if parts.workstation is not None and streams.value:
+        result.elsewhere = sorted({stream.qualified_name for stream in streams.value})
+        return result
     suggestions = await index.suggest(scheduler, parts.name)
     result.suggestions = [name for name, _ in suggestions]
     confident = [name for name, score in suggestions if score >= _CONFIDENT_SCORE]
     if len(confident) == 1:
-        corrected = await resolve(scheduler, confident[0], index=index)
+        # Keep the workstation typed: the correction is of the name, not of where it runs.
+        qualified = f"{parts.workstation}#{confident[0]}" if parts.workstation else confident[0]
+        corrected = await resolve(scheduler, qualified, index=index)
         corrected.corrected_from = subject
         corrected.suggestions = result.suggestions
         return corrected

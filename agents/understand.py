@@ -145,6 +145,16 @@ def _workstation_scope(text: str) -> str | None:
     return None
 
 
+def _scope_name(text: str, *, workstation: str | None) -> str | None:
+    """The name after "in"/"for"/"of" that narrows a list (not the workstation), if any."""
+    for match in _IN_SCOPE.finditer(text):
+        if _is_name(match.group(1), strict=False):
+            name = _clean_name(match.group(1))
+            if name != workstation:
+                return name
+    return None
+
+
 def understand(
     text: str, *, focus: str | None = None, last_kind: IntentKind | None = None
 ) -> Intent:
@@ -194,11 +204,14 @@ def understand(
         return Intent(kind=IntentKind.LATE, list_filter=ListFilter.AT_RISK)
 
     if list_filter is not None:
-        scope = _IN_SCOPE.search(text)
-        scoped = scope is not None and _is_name(scope.group(1), strict=False)
+        scope = _scope_name(text, workstation=workstation)
+        if subject is not None and subject == workstation and scope is not None:
+            # "what failed on AGT_LNX01 in PAYROLL_DAILY": the first name found was the
+            # workstation; the job stream after "in" narrows it further.
+            subject = scope if _is_name(scope, strict=True) else None
         if subject is None or subject == workstation:
             return Intent(kind=IntentKind.LIST, list_filter=list_filter, workstation=workstation)
-        if scoped and scope is not None and _clean_name(scope.group(1)) == subject:
+        if scope == subject:
             # "what failed in PAYROLL_DAILY": a group of jobs, narrowed to a name.
             return Intent(
                 kind=IntentKind.LIST,
@@ -213,7 +226,12 @@ def understand(
         and _NEW_SUBJECT_ONLY.search(text)
         and last_kind not in (None, IntentKind.HELP)
     ):
-        if last_kind in (IntentKind.LIST, IntentKind.LATE, IntentKind.UNKNOWN):
+        if last_kind in (
+            IntentKind.LIST,
+            IntentKind.LATE,
+            IntentKind.UNKNOWN,
+            IntentKind.RUNBOOK,  # "what about X?" after a change request asks about X
+        ):
             return Intent(kind=IntentKind.STATUS, subject=subject)
         return Intent(kind=last_kind, subject=subject)
     if subject is not None:

@@ -15,7 +15,14 @@ from agents.intents import Intent, IntentKind
 __all__ = ["understand_action"]
 
 _NAME = r"([A-Za-z0-9_#.*-]+)"
-_IT = re.compile(r"^(it|that|this|that job|this job|the job)$", re.IGNORECASE)
+_IT = re.compile(r"^(it|that|this)$", re.IGNORECASE)
+# "rerun the job", "cancel that failed job": a reference to the conversation's job, said
+# with the noun. Rewritten to "it" before matching, so the optional "the" and "job" of the
+# patterns below cannot take "job" (or "that") for a job name.
+_JOB_REFERENCE = re.compile(
+    r"\b(?:the|that|this)\s+(?:failed\s+|abended\s+)?job(?=\s*[.!?]?\s*(?:please)?\s*[.!?]?\s*$)",
+    re.IGNORECASE,
+)
 _POLITE = r"^(?:please\s+|can you\s+|could you\s+|go ahead and\s+)?"
 
 # (pattern, runbook id, parameter name); the first group is the object.
@@ -63,13 +70,14 @@ def understand_action(text: str, *, focus: str | None) -> Intent | None:
             runbook=run.group(1).lower(),
             arguments={key.lower(): value for key, value in arguments.items()},
         )
+    text = _JOB_REFERENCE.sub("it", text)
     for pattern, runbook, param in _ACTIONS:
         match = pattern.match(text)
         if match is None:
             continue
-        target = match.group(1)
+        target = match.group(1).rstrip(".")  # "rerun it.": a name never ends with a dot
         follow_up = False
-        if _IT.match(target) or target.lower() in {"it", "that", "this"}:
+        if _IT.match(target):
             if focus is None:
                 return Intent(kind=IntentKind.RUNBOOK, runbook=runbook)
             target, follow_up = focus, True

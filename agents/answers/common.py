@@ -28,6 +28,7 @@ __all__ = [
     "jobs_phrase",
     "jobs_table",
     "not_found",
+    "start_text",
 ]
 
 MAX_ROWS = 25
@@ -51,7 +52,9 @@ class Answer:
 
     Attributes:
         reply: What to say.
-        focus: The subject for the next "and its ...?", or None to keep the previous one.
+        focus: The job or job stream the answer is about, for the next "and its ...?"; None
+            when it is not about exactly one (see `agents.graph` for when that clears the
+            conversation's focus and when it keeps it).
     """
 
     reply: Reply
@@ -94,11 +97,32 @@ def job_rows(
             job.job_stream_name,
             job.workstation,
             format_status(job),
-            format_clock(job.started_at or job.at_time, zone=ctx.zone, today=now),
+            start_text(job, ctx=ctx, now=now),
             format_clock(job.ended_at, zone=ctx.zone, today=now),
         )
         for job in jobs
     ]
+
+
+def start_text(job: PlanJob, *, ctx: AnswerContext, now: datetime | None) -> str:
+    """The Start column: the actual start, else the earliest allowed one, marked as such.
+
+    A job that has not started shows ``not before 21:00 UTC`` (its at-time), never a bare
+    time that would read as an actual start; ``-`` when it has neither.
+
+    Args:
+        job: The job.
+        ctx: The answer context.
+        now: Reference time for "today" in clock formatting.
+
+    Returns:
+        The cell text.
+    """
+    if job.started_at is not None:
+        return format_clock(job.started_at, zone=ctx.zone, today=now)
+    if job.at_time is not None:
+        return "not before " + format_clock(job.at_time, zone=ctx.zone, today=now)
+    return "-"
 
 
 def jobs_table(jobs: list[PlanJob], *, ctx: AnswerContext, now: datetime | None) -> Table:
@@ -127,6 +151,22 @@ def not_found(ctx: AnswerContext, resolution: Resolution) -> Answer:
         The answer.
     """
     blocks: list[Paragraph | Context] = []
+    if resolution.elsewhere:
+        shown = ", ".join(resolution.elsewhere[:8])
+        more = f" and {len(resolution.elsewhere) - 8} more" if len(resolution.elsewhere) > 8 else ""
+        blocks.append(Paragraph(text=f"In the current plan there is: {shown}{more}."))
+        blocks.append(as_of_line(ctx, resolution.as_of))
+        parts = resolution.asked.split("#", 1)
+        return Answer(
+            reply=Reply(
+                headline=(
+                    f"No job or job stream named {parts[-1]} on workstation "
+                    f"{resolution.workstation} in the current plan."
+                ),
+                tone=Tone.WARNING,
+                blocks=tuple(blocks),
+            )
+        )
     if resolution.suggestions:
         blocks.append(Paragraph(text="Did you mean: " + ", ".join(resolution.suggestions) + "?"))
     else:

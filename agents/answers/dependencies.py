@@ -6,8 +6,8 @@ import asyncio
 from datetime import datetime
 
 from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line, not_found
-from agents.forecast import Forecaster
-from agents.formatting import format_clock, plural
+from agents.forecast import Forecaster, JobForecast
+from agents.formatting import format_clock, format_status, plural
 from agents.intents import Intent
 from agents.resolve import Resolution, resolve
 from bot.messages import Block, Paragraph, Reply, Table, Tone
@@ -15,8 +15,9 @@ from integrations.tws.models import FINISHED_STATUSES, Dependency, PlanJob
 
 __all__ = ["answer_predecessors", "answer_successors", "pick_one"]
 
-_MAX_TRANSITIVE = 200
-_MAX_LEVELS = 4
+# The downstream walk stops after this many jobs (then the answer says "at least").
+_MAX_TRANSITIVE = 1000
+_READ_CONCURRENCY = 8
 DEP_COLUMNS = ("Name", "Job stream", "Workstation", "Status", "Deadline")
 
 
@@ -130,24 +131,35 @@ async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
 
 async def _further_successors(
     ctx: AnswerContext, job: PlanJob, direct: list[Dependency]
-) -> list[Dependency]:
-    """Successors of the successors, level by level (bounded), each once."""
+) -> tuple[list[Dependency], bool]:
+    """Every successor of the successors, each once, walked until nothing new turns up.
+
+    The walk reads one successor list per job downstream, a level at a time and
+    concurrently (at most `_READ_CONCURRENCY` at once). It stops at `_MAX_TRANSITIVE` jobs so
+    a question stays bounded on any plan; the second value says whether it stopped there.
+    """
     seen = {job.id} | {dep.id for dep in direct}
     further: list[Dependency] = []
     frontier = [dep for dep in direct if dep.kind == "job"]
-    for _ in range(_MAX_LEVELS):
-        if not frontier or len(seen) > _MAX_TRANSITIVE:
-            break
-        levels = await asyncio.gather(*(ctx.scheduler.job_successors(dep.id) for dep in frontier))
+    limit = asyncio.Semaphore(_READ_CONCURRENCY)
+
+    async def read(dep_id: str) -> list[Dependency]:
+        async with limit:
+            return (await ctx.scheduler.job_successors(dep_id)).value
+
+    while frontier:
+        if len(seen) > _MAX_TRANSITIVE:
+            return further, True
+        levels = await asyncio.gather(*(read(dep.id) for dep in frontier))
         frontier = []
         for level in levels:
-            for dep in level.value:
+            for dep in level:
                 if dep.id not in seen:
                     seen.add(dep.id)
                     further.append(dep)
                     if dep.kind == "job":
                         frontier.append(dep)
-    return further
+    return further, False
 
 
 async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
@@ -174,29 +186,33 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
             blocks=(as_of_line(ctx, successors.as_of),),
         )
         return Answer(reply=reply, focus=focus)
-    further = await _further_successors(ctx, job, direct)
+    further, truncated = await _further_successors(ctx, job, direct)
     everything = direct + further
     plan = await ctx.scheduler.query_jobs()
     forecaster = Forecaster(
         scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of, edges=ctx.edges
     )
-    finished = {status.value for status in FINISHED_STATUSES}
-    with_deadline = [
-        dep.id
-        for dep in everything
-        if dep.kind == "job" and dep.deadline is not None and dep.status not in finished
-    ]
-    forecast = await forecaster.forecast(with_deadline)
-    at_risk = [item for item in forecast.jobs if item.at_risk]
-    headline = (
-        f"{plural(len(direct), 'job')} {'depends' if len(direct) == 1 else 'depend'} directly on {job.name}"
-        f"{f', {len(further)} more further down' if further else ''}; "
-        f"{plural(len(at_risk), 'deadline')} at risk."
-    )
+    # Every downstream job with a deadline: the forecast keeps the unfinished ones and the
+    # failed ones already late.
+    with_deadline = [dep.id for dep in everything if dep.kind == "job" and dep.deadline is not None]
+    forecast = await forecaster.forecast(forecaster.watched(with_deadline))
+    late, at_risk = forecast.late, forecast.at_risk
+    verb = "depends" if len(direct) == 1 else "depend"
+    headline = f"{plural(len(direct), 'job')} {verb} directly on {job.name}"
+    if further:
+        headline += f", {'at least ' if truncated else ''}{len(further)} more further down"
+    headline += "; " + _deadline_phrase(late, at_risk) + "."
     blocks: list[Block] = [
         Paragraph(text="Direct successors:"),
         Table(columns=DEP_COLUMNS, rows=_dep_rows(direct, ctx, plan.as_of), total=len(direct)),
     ]
+    if late:
+        lines = [
+            f"{item.job.name} (deadline {format_clock(item.job.deadline, zone=ctx.zone)}, "
+            f"{format_status(item.job)})"
+            for item in late[:MAX_ROWS]
+        ]
+        blocks.append(Paragraph(text="Deadlines already missed:\n" + "\n".join(lines)))
     if at_risk:
         lines = [
             f"{item.job.name} (deadline {format_clock(item.job.deadline, zone=ctx.zone)}): "
@@ -210,7 +226,24 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
         blocks.append(Paragraph(text="Deadlines at risk:\n" + "\n".join(lines)))
     if further:
         names = ", ".join(dep.name for dep in further[:10])
-        blocks.append(Paragraph(text=f"Further down: {names}{' ...' if len(further) > 10 else ''}"))
+        more = " ..." if len(further) > 10 or truncated else ""
+        blocks.append(Paragraph(text=f"Further down: {names}{more}"))
     blocks.append(as_of_line(ctx, plan.as_of))
-    tone = Tone.WARNING if at_risk else Tone.INFO
+    tone = Tone.ERROR if late else (Tone.WARNING if at_risk else Tone.INFO)
     return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
+
+
+def _deadline_phrase(late: list[JobForecast], at_risk: list[JobForecast]) -> str:
+    """``2 deadlines already missed (A, B), 4 at risk`` or ``no deadline at risk``."""
+    if not late and not at_risk:
+        return "no deadline at risk"
+    parts = []
+    if late:
+        names = ", ".join(item.job.name for item in late[:5])
+        names += ", ..." if len(late) > 5 else ""
+        parts.append(f"{plural(len(late), 'deadline')} already missed ({names})")
+    if at_risk:
+        parts.append(
+            f"{len(at_risk)} at risk" if late else f"{plural(len(at_risk), 'deadline')} at risk"
+        )
+    return ", ".join(parts)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line
 from agents.forecast import Forecaster, JobForecast
-from agents.formatting import format_clock, format_duration, plural
+from agents.formatting import format_clock, format_duration, format_status, plural
 from agents.intents import Intent
 from bot.messages import Block, Paragraph, Reply, Table, Tone
 
@@ -17,6 +17,8 @@ COLUMNS = ("Job", "Job stream", "Status", "Deadline", "Expected end", "Why")
 
 def _reason(item: JobForecast) -> str:
     job = item.job
+    if job.failed:
+        return f"{job.status.value}: needs a rerun or a decision before it can finish"
     if item.blocked_by_failure:
         root = item.failed_root or item.blocked_by or "a predecessor"
         via = f" (via {item.blocked_by})" if item.blocked_by and item.blocked_by != root else ""
@@ -45,14 +47,17 @@ def forecast_rows(items: list[JobForecast], ctx: AnswerContext) -> tuple[tuple[s
     rows = []
     for item in items:
         job = item.job
-        expected = (
-            "blocked" if item.blocked_by_failure else format_clock(item.expected_end, zone=ctx.zone)
-        )
+        if job.failed:
+            expected = "not until rerun"
+        elif item.blocked_by_failure:
+            expected = "blocked"
+        else:
+            expected = format_clock(item.expected_end, zone=ctx.zone)
         rows.append(
             (
                 job.name,
                 job.job_stream_name,
-                job.status.value,
+                format_status(job),
                 format_clock(job.deadline, zone=ctx.zone),
                 expected,
                 _reason(item),
@@ -80,10 +85,19 @@ async def answer_late(ctx: AnswerContext, intent: Intent) -> Answer:
     late, at_risk = forecast.late, forecast.at_risk
     watched = len(forecast.jobs)
     blocks: list[Block] = []
+    if not plan.value:
+        headline = "The current plan has no jobs: there is nothing to be late."
+        blocks.append(as_of_line(ctx, plan.as_of))
+        return Answer(reply=Reply(headline=headline, tone=Tone.WARNING, blocks=tuple(blocks)))
+    if watched == 0:
+        headline = "Nothing is late: no unfinished job in the current plan has a deadline to watch."
+        blocks.append(as_of_line(ctx, plan.as_of))
+        return Answer(reply=Reply(headline=headline, tone=Tone.INFO, blocks=tuple(blocks)))
     if not late and not at_risk:
+        in_time = "expected in time" if watched == 1 else "all expected in time"
         headline = (
             f"Nothing is late and nothing is at risk: {plural(watched, 'unfinished job')} "
-            "with a deadline, all expected in time."
+            f"with a deadline, {in_time}."
         )
         blocks.append(as_of_line(ctx, plan.as_of, "Forecast: typical durations from run history"))
         return Answer(reply=Reply(headline=headline, tone=Tone.SUCCESS, blocks=tuple(blocks)))

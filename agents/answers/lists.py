@@ -12,21 +12,27 @@ from agents.answers.common import (
     jobs_phrase,
     jobs_table,
 )
-from agents.intents import LIST_FILTER_STATUSES, Intent, ListFilter
+from agents.intents import (
+    LIST_FILTER_COMMON_STATUS,
+    LIST_FILTER_STATUSES,
+    Intent,
+    ListFilter,
+)
 from agents.resolve import parse_subject
 from bot.messages import Block, Paragraph, Reply, Tone
 from integrations.tws.models import PlanJob
 
 __all__ = ["answer_list"]
 
-_VERB: dict[ListFilter, str] = {
-    ListFilter.ABENDED: "abended",
-    ListFilter.FAILED: "failed",
-    ListFilter.RUNNING: "are running",
-    ListFilter.HELD: "are held",
-    ListFilter.WAITING: "are waiting",
-    ListFilter.SUCCEEDED: "succeeded",
-    ListFilter.CANCELLED: "were cancelled",
+# The verb after "N job(s)": (singular, plural).
+_VERB: dict[ListFilter, tuple[str, str]] = {
+    ListFilter.ABENDED: ("abended", "abended"),
+    ListFilter.FAILED: ("failed", "failed"),
+    ListFilter.RUNNING: ("is running", "are running"),
+    ListFilter.HELD: ("is held", "are held"),
+    ListFilter.WAITING: ("is waiting", "are waiting"),
+    ListFilter.SUCCEEDED: ("succeeded", "succeeded"),
+    ListFilter.CANCELLED: ("was cancelled", "were cancelled"),
 }
 _NONE: dict[ListFilter, str] = {
     ListFilter.ABENDED: "No job has abended",
@@ -66,7 +72,11 @@ async def answer_list(ctx: AnswerContext, intent: Intent) -> Answer:
     snapshot = await ctx.scheduler.query_jobs(
         name=name, job_stream=stream, workstation=intent.workstation, statuses=statuses
     )
-    jobs = sorted(snapshot.value, key=_sort_key)
+    found = snapshot.value
+    common = LIST_FILTER_COMMON_STATUS.get(list_filter)
+    if common is not None:
+        found = [job for job in found if job.common_status == common]
+    jobs = sorted(found, key=_sort_key)
     now = snapshot.as_of
     scope = _scope(intent)
     if not jobs:
@@ -79,7 +89,9 @@ async def answer_list(ctx: AnswerContext, intent: Intent) -> Answer:
         )
         return Answer(reply=reply)
     counts = Counter(job.status.value for job in jobs)
-    headline = f"{jobs_phrase(len(jobs))} {_VERB[list_filter]}{scope} in the current plan"
+    singular, plural = _VERB[list_filter]
+    verb = singular if len(jobs) == 1 else plural
+    headline = f"{jobs_phrase(len(jobs))} {verb}{scope} in the current plan"
     headline += f" ({count_line(counts)})." if len(counts) > 1 else "."
     blocks: list[Block] = [jobs_table(jobs, ctx=ctx, now=now)]
     if len(jobs) > len(blocks[0].rows):  # type: ignore[union-attr]

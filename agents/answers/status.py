@@ -89,8 +89,14 @@ def _stream_answer(
         stream = streams[0]
         done = sum(1 for job in jobs if job.finished and not job.failed)
         failed = [job for job in jobs if job.failed]
-        headline = f"Job stream {stream.name} is {stream.status.value}: {done} of {jobs_phrase(len(jobs))} done"
-        headline += f", {len(failed)} failed." if failed else "."
+        if jobs:
+            headline = f"Job stream {stream.name} is {stream.status.value}: {done} of {jobs_phrase(len(jobs))} done"
+            headline += f", {len(failed)} failed." if failed else "."
+        else:
+            headline = (
+                f"Job stream {stream.name} is {stream.status.value}: "
+                "it has no jobs in the current plan."
+            )
         fields = Fields(
             items=(
                 ("Job stream", stream.qualified_name),
@@ -100,6 +106,8 @@ def _stream_answer(
                 ("Jobs", count_line(Counter(job.status.value for job in jobs)) or "none"),
             )
         )
+        if not jobs:
+            return headline, [fields], Tone.WARNING
         tone = Tone.ERROR if failed else (Tone.SUCCESS if done == len(jobs) else Tone.INFO)
         return headline, [fields, jobs_table(_in_run_order(jobs), ctx=ctx, now=now)], tone
     rows = tuple(
@@ -167,7 +175,8 @@ async def answer_status(ctx: AnswerContext, intent: Intent) -> Answer:
             tone=tone,
             blocks=tuple(blocks),
         )
-        return Answer(reply=reply, focus=resolution.asked if "*" not in resolution.asked else None)
+        # Several jobs: no single subject for a follow-up, which then asks which one.
+        return Answer(reply=reply)
     stream_jobs: list[PlanJob] = []
     if len(resolution.streams) == 1:
         snapshot = await ctx.scheduler.query_jobs(job_stream=resolution.streams[0].name)

@@ -77,12 +77,24 @@ async def answer_workstations(ctx: AnswerContext, intent: Intent) -> Answer:
         blocks.append(as_of_line(ctx, waiting.as_of))
         tone = Tone.SUCCESS if match.available else Tone.ERROR
         return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=None)
+    if not stations:
+        return Answer(
+            reply=Reply(
+                headline="The current plan has no workstations.",
+                tone=Tone.WARNING,
+                blocks=(as_of_line(ctx, snapshot.as_of),),
+            )
+        )
     down = [ws for ws in stations if not ws.available]
     if down:
         names = ", ".join(f"{ws.name} ({_state(ws)})" for ws in down)
         headline = f"{plural(len(down), 'workstation')} of {len(stations)} unavailable: {names}."
     else:
-        headline = f"All {len(stations)} workstations are linked and running."
+        headline = (
+            "The only workstation is linked and running."
+            if len(stations) == 1
+            else f"All {len(stations)} workstations are linked and running."
+        )
     blocks = [
         Table(columns=COLUMNS, rows=tuple(_row(ws) for ws in stations), total=len(stations)),
         as_of_line(ctx, snapshot.as_of),

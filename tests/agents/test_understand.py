@@ -139,3 +139,69 @@ def test_rerun_it_takes_the_conversation_subject() -> None:
 )
 def test_questions_that_mention_actions_stay_questions(text: str) -> None:
     assert understand(text).kind is not IntentKind.RUNBOOK
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rerun it",
+        "rerun that",
+        "rerun this",
+        "rerun the job",
+        "rerun that job",
+        "rerun this job",
+        "rerun the failed job please",
+        "please rerun that job.",
+    ],
+)
+def test_rerun_a_reference_takes_the_focus_or_asks_which(text: str) -> None:
+    focus = "PAYROLL_DAILY.PAYROLL_EXTRACT"
+    intent = understand(text, focus=focus, last_kind=IntentKind.WHY)
+    assert intent.kind is IntentKind.RUNBOOK
+    assert intent.runbook == "rerun-abended-job"
+    assert intent.arguments == {"job": focus}
+    assert intent.follow_up
+    without = understand(text)
+    assert without.kind is IntentKind.RUNBOOK
+    assert without.runbook == "rerun-abended-job"
+    assert without.arguments == {}  # the runbook answer then asks which one
+
+
+def test_rerun_the_job_named_still_names_it() -> None:
+    intent = understand("rerun the job PAYROLL_CALC", focus="PAYROLL_DAILY.PAYROLL_EXTRACT")
+    assert intent.arguments == {"job": "PAYROLL_CALC"}
+    assert not intent.follow_up
+
+
+def test_what_about_after_a_change_request_is_a_status_question() -> None:
+    intent = understand(
+        "what about PAYROLL_CALC?",
+        focus="PAYROLL_DAILY.PAYROLL_EXTRACT",
+        last_kind=IntentKind.RUNBOOK,
+    )
+    assert intent.kind is IntentKind.STATUS
+    assert intent.subject == "PAYROLL_CALC"
+    assert intent.runbook is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what failed on AGT_LNX01 in PAYROLL_DAILY", "what failed in PAYROLL_DAILY on AGT_LNX01"],
+)
+def test_list_keeps_both_workstation_and_job_stream(text: str) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.LIST
+    assert intent.list_filter is ListFilter.FAILED
+    assert intent.subject == "PAYROLL_DAILY"
+    assert intent.workstation == "AGT_LNX01"
+
+
+@pytest.mark.parametrize(
+    ("text", "workstation"),
+    [("what is in progress?", None), ("what failed on AGT_LNX01", "AGT_LNX01")],
+)
+def test_list_without_a_job_stream_has_no_subject(text: str, workstation: str | None) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.LIST
+    assert intent.subject is None
+    assert intent.workstation == workstation

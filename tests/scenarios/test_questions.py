@@ -6,6 +6,7 @@ tests check that answers are exact, not that they match a frozen text.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from qa_support import Ask, RecordingAudit, make_asker
 
 from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
-from bot.messages import Context, Reply, Table, Tone
+from bot.messages import Context, Paragraph, Reply, Table, Tone
 from integrations.tws.client import TWSClient
-from integrations.tws.models import FAILED_STATUSES, JobStatus
+from integrations.tws.models import FAILED_STATUSES, FINISHED_STATUSES, JobStatus
 
 
 def context_text(reply: Reply) -> str:
@@ -57,17 +58,25 @@ async def test_status_of_a_job_takes_one_call(ask: Ask, client: TWSClient) -> No
     reply = await ask("status of PAYROLL_EXTRACT", channel="C-status")
     assert client.calls_made - before == 1
     assert "PAYROLL_EXTRACT" in reply.headline, reply.headline
-    assert "ABEND" in reply.headline, reply.headline
-    assert "12" in reply.plain_text()
+    job = (await client.query_jobs(name="PAYROLL_EXTRACT")).value[0]
+    assert job.return_code == 12
+    assert "ABEND (rc 12)" in reply.headline, reply.headline
+    assert "Return code: 12" in reply.plain_text()
     assert reply.tone is Tone.ERROR
     assert_as_of_and_source(reply, client)
 
 
 async def test_status_of_a_job_stream(ask: Ask, client: TWSClient) -> None:
     jobs = (await client.query_jobs(job_stream="PAYROLL_DAILY")).value
+    stream = (await client.query_job_streams(name="PAYROLL_DAILY")).value[0]
+    done = sum(1 for job in jobs if job.finished and not job.failed)
+    failed = sum(1 for job in jobs if job.failed)
+    assert (done, failed) == (1, 1)  # PAYROLL_INIT done, PAYROLL_EXTRACT abended
     reply = await ask("status of PAYROLL_DAILY")
-    assert reply.headline.startswith("Job stream PAYROLL_DAILY is"), reply.headline
-    assert f"of {len(jobs)} jobs" in reply.headline
+    assert reply.headline == (
+        f"Job stream PAYROLL_DAILY is {stream.status.value}: "
+        f"{done} of {len(jobs)} jobs done, {failed} failed."
+    ), reply.headline
     assert set(table_names(reply)) >= {job.name for job in jobs}
 
 
@@ -145,23 +154,79 @@ async def test_follow_up_survives_a_restart(client: TWSClient, tmp_path: Path) -
 async def test_what_depends_on_a_job(ask: Ask, client: TWSClient) -> None:
     job = (await client.query_jobs(name="PAYROLL_EXTRACT")).value[0]
     successors = (await client.job_successors(job.id)).value
-    reply = await ask("what depends on PAYROLL_EXTRACT?")
     assert successors
+    # The whole downstream, walked here independently until nothing new turns up.
+    seen = {job.id} | {dep.id for dep in successors}
+    further: list[str] = []
+    frontier = [dep.id for dep in successors]
+    while frontier:
+        next_frontier = []
+        for dep_id in frontier:
+            for dep in (await client.job_successors(dep_id)).value:
+                if dep.id not in seen:
+                    seen.add(dep.id)
+                    further.append(dep.name)
+                    next_frontier.append(dep.id)
+        frontier = next_frontier
+    assert len(further) > 4  # deeper than the old four-level walk
+    reply = await ask("what depends on PAYROLL_EXTRACT?")
+    assert reply.headline.startswith(
+        f"1 job depends directly on PAYROLL_EXTRACT, {len(further)} more further down;"
+    ), reply.headline
     text = reply.plain_text()
     for dep in successors:
         assert dep.name in text
+    for name in further[:10]:
+        assert name in text
+
+
+def table_rows(reply: Reply, after: str) -> list[tuple[str, ...]]:
+    """The rows of the table that follows the paragraph ``after``."""
+    blocks = list(reply.blocks)
+    for index, block in enumerate(blocks):
+        if isinstance(block, Paragraph) and block.text == after:
+            table = blocks[index + 1]
+            assert isinstance(table, Table)
+            return list(table.rows)
+    return []
 
 
 async def test_what_is_late_or_at_risk(ask: Ask, client: TWSClient) -> None:
+    plan = await client.query_jobs()
+    now = plan.as_of
+    # Late, computed here from the plan: flagged by the engine, or the deadline passed
+    # while the job has not done its work (unfinished, or failed).
+    late = {
+        job.name
+        for job in plan.value
+        if job.late
+        or (
+            job.deadline is not None
+            and job.deadline < now
+            and (job.failed or job.status not in FINISHED_STATUSES)
+        )
+    }
+    assert late
     reply = await ask("what will be late?")
-    assert "late" in reply.headline
+    assert reply.headline.startswith(f"{len(late)} jobs late, "), reply.headline
+    assert reply.tone is Tone.ERROR
+    assert {row[0] for row in table_rows(reply, "Late now:")} == late
     assert_as_of_and_source(reply, client)
 
 
 async def test_workstation_status(ask: Ask, client: TWSClient) -> None:
     stations = (await client.workstations()).value
+    down = [ws.name for ws in stations if not ws.available]
+    assert stations
     reply = await ask("workstation status")
-    assert str(len(stations)) in reply.headline, reply.headline
+    if down:
+        assert reply.headline.startswith(f"{len(down)} workstation"), reply.headline
+        for name in down:
+            assert name in reply.headline
+    else:
+        assert reply.headline == f"All {len(stations)} workstations are linked and running."
+        assert reply.tone is Tone.SUCCESS
+    assert set(table_names(reply)) == {ws.name for ws in stations}
 
 
 async def test_help_lists_examples(ask: Ask) -> None:
@@ -175,11 +240,30 @@ async def test_lists_by_status(ask: Ask, client: TWSClient) -> None:
         ("show abended jobs", [JobStatus.ABEND, JobStatus.ABENP]),
     ):
         expected = (await client.query_jobs(statuses=statuses)).value
+        assert expected, question  # the normal scenario has both
         reply = await ask(question, channel=question)
-        if expected:
-            assert reply.headline.startswith(f"{len(expected)} job"), (question, reply.headline)
-        else:
-            assert reply.tone is Tone.SUCCESS or "No" in reply.headline
+        count = len(expected)
+        noun = "job" if count == 1 else "jobs"
+        verb = {
+            "what is running?": "is running" if count == 1 else "are running",
+            "show abended jobs": "abended",
+        }[question]
+        counts = Counter(job.status.value for job in expected)
+        suffix = (
+            " ("
+            + ", ".join(
+                f"{n} {status}"
+                for status, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            )
+            + ")."
+            if len(counts) > 1
+            else "."
+        )
+        assert reply.headline == f"{count} {noun} {verb} in the current plan{suffix}", (
+            question,
+            reply.headline,
+        )
+        assert sorted(table_names(reply)) == sorted(job.name for job in expected)
 
 
 async def test_every_question_is_audited(ask: Ask, audit: RecordingAudit) -> None:

@@ -163,7 +163,7 @@ class Plan:
 
 
 def _stream_specs(scenario: Scenario) -> list[StreamSpec]:
-    count = scenario.streams or len(CATALOGUE)
+    count = len(CATALOGUE) if scenario.streams is None else scenario.streams
     specs = list(CATALOGUE[: min(count, len(CATALOGUE))])
     extra = count - len(specs)
     i = 0

@@ -29,6 +29,7 @@ from bot.messages import Actor, ChatEvent, Platform
 from bot.render_text import render_text
 from config.settings import ConfigurationError, Settings, load_settings
 from integrations.tws.simulator import available_scenarios, run_simulator
+from integrations.tws.simulator.scenario import load_scenario
 
 __all__ = ["main"]
 
@@ -39,6 +40,21 @@ _BANNER = (
 )
 
 
+_SCENARIO_HELP = (
+    f"simulator scenario: {', '.join(available_scenarios())}, or your own scenario .yaml file "
+    "(see docs/simulator.md)"
+)
+
+
+def _scenario(value: str) -> str:
+    """A bundled scenario name or a readable scenario file (checked before anything starts)."""
+    try:
+        load_scenario(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resync", description="Chat-ops for HCL Workload Automation (TWS)."
@@ -46,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="chat in the terminal against the bundled simulator")
-    demo.add_argument("--scenario", choices=available_scenarios(), help="simulator scenario")
+    demo.add_argument("--scenario", type=_scenario, help=_SCENARIO_HELP)
     demo.add_argument("--speed", type=float, help="simulated seconds per real second (0: frozen)")
     demo.set_defaults(handler=_demo)
 
@@ -56,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question and print the answer")
     ask.add_argument("question", nargs="+", help="the question, e.g. what failed tonight?")
     ask.add_argument("--demo", action="store_true", help="ask the bundled simulator")
-    ask.add_argument("--scenario", choices=available_scenarios(), help="simulator scenario")
+    ask.add_argument("--scenario", type=_scenario, help=_SCENARIO_HELP)
     ask.set_defaults(handler=_ask)
 
     serve = commands.add_parser("serve", help="run the HTTP server (health, chat adapters)")
@@ -66,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     simulator = commands.add_parser("simulator", help="run the bundled TWS simulator")
     simulator.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulator.add_argument("--port", type=int, default=31116, help="port (default 31116)")
-    simulator.add_argument("--scenario", default="normal", choices=available_scenarios())
+    simulator.add_argument("--scenario", default="normal", type=_scenario, help=_SCENARIO_HELP)
     simulator.add_argument("--speed", type=float, default=60.0, help="simulated s per real s")
     simulator.add_argument(
         "--control", action="store_true", help="enable the /_sim/ control endpoints"

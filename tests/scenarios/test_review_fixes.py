@@ -279,3 +279,37 @@ async def test_empty_plan_says_there_is_nothing(quiet_sim: SimulatorServer, tmp_
     assert failed.headline.startswith("No job"), failed.headline
     stations = await _ask_sim(quiet_sim, tmp_path, "workstation status")
     assert stations.headline == "All 6 workstations are linked and running."
+
+
+EDGE_SCENARIO = """\
+# Four job streams, no deadlines anywhere, and ETL_SALES in the plan without jobs.
+streams: 4
+deadlines: false
+empty_streams: [ETL_SALES]
+"""
+
+
+@pytest.fixture
+async def edge_sim(tmp_path: Path) -> AsyncIterator[SimulatorServer]:
+    scenario = tmp_path / "edge.yaml"
+    scenario.write_text(EDGE_SCENARIO, encoding="utf-8")
+    async with SimulatorServer(
+        scenario=str(scenario), speed=0, now=NOW, api_keys=[API_KEY]
+    ) as server:
+        yield server
+
+
+async def test_job_stream_without_jobs_says_so(edge_sim: SimulatorServer, tmp_path: Path) -> None:
+    reply = await _ask_sim(edge_sim, tmp_path, "status of ETL_SALES")
+    assert reply.headline.startswith("Job stream ETL_SALES is "), reply.headline
+    assert reply.headline.endswith(": it has no jobs in the current plan."), reply.headline
+    assert reply.tone is Tone.WARNING
+
+
+async def test_nothing_to_watch_is_not_reported_as_all_in_time(
+    edge_sim: SimulatorServer, tmp_path: Path
+) -> None:
+    reply = await _ask_sim(edge_sim, tmp_path, "what is late?")
+    assert reply.headline == (
+        "Nothing is late: no unfinished job in the current plan has a deadline to watch."
+    ), reply.headline

@@ -285,6 +285,9 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
             pred.succs.append(job)
     _expected_schedule(jobs)
     for stream in streams:
+        if not scenario.deadlines:
+            stream.deadline = None
+            continue
         last = stream.jobs[-1]
         if stream.deadline is not None and last.expected_start is not None:
             usual_end = last.expected_start + timedelta(seconds=last.mean)
@@ -294,6 +297,19 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
             if job.expected_start is not None and rng.random() < 0.12:
                 slack = timedelta(minutes=rng.choice((20, 30, 45, 60)))
                 job.deadline = job.expected_start + timedelta(seconds=job.mean) + slack
+    excluded = {id(j) for stream in streams if scenario.is_empty(stream.name) for j in stream.jobs}
+    if excluded:
+        # Every job of these streams was excluded from the plan (e.g. by a run cycle); the
+        # streams stay, empty, and no one waits on their jobs.
+        for stream in streams:
+            if scenario.is_empty(stream.name):
+                stream.jobs = []
+        jobs = [j for j in jobs if id(j) not in excluded]
+        for job in jobs:
+            job.preds = [p for p in job.preds if id(p) not in excluded]
+            job.succs = [s for s in job.succs if id(s) not in excluded]
+        for index, job in enumerate(jobs):
+            job.index = index
     return Plan(
         start=start,
         end=start + timedelta(hours=24),

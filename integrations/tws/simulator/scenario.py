@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -65,6 +66,8 @@ class Scenario:
         history_days: Days of archived runs per job.
         stable: Job stream patterns that only fail when `forced` says so (keeps a
             scenario's story predictable, e.g. the GL_CLOSE chain reaching GL_CLOSE).
+        deadlines: False: no job or job stream has a deadline (nothing to watch).
+        empty_streams: Job stream patterns whose jobs were all excluded from the plan.
     """
 
     name: str
@@ -78,6 +81,12 @@ class Scenario:
     faults: dict[str, Any] = field(default_factory=dict)
     history_days: int = 90
     stable: tuple[str, ...] = ()
+    deadlines: bool = True
+    empty_streams: tuple[str, ...] = ()
+
+    def is_empty(self, stream: str) -> bool:
+        """Whether this job stream is in the plan without any job."""
+        return any(fnmatch.fnmatchcase(stream, p) for p in self.empty_streams)
 
     def is_stable(self, stream: str) -> bool:
         """Whether random failures are off for this job stream."""
@@ -129,22 +138,36 @@ def _forced(items: Any, status: str) -> list[ForcedOutcome]:
 
 
 def load_scenario(name: str) -> Scenario:
-    """Load a bundled scenario by name.
+    """Load a bundled scenario by name, or your own from a YAML file.
 
     Args:
-        name: ``normal``, ``month-end``, ``agent-down``, ``flaky`` (see `available_scenarios`).
+        name: ``normal``, ``month-end``, ``agent-down``, ``flaky``, ``quiet`` (see
+            `available_scenarios`), or the path of a ``.yaml`` file with the same keys.
 
     Returns:
         The scenario.
 
     Raises:
-        ValueError: No such scenario.
+        ValueError: No such scenario, or the file cannot be read.
     """
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        try:
+            raw = yaml.safe_load(path.read_text("utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ValueError(f"cannot read scenario file {name}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ValueError(f"scenario file {name}: expected a mapping of settings")
+        return _scenario(path.stem, raw)
     if name not in available_scenarios():
         raise ValueError(
             f"unknown scenario {name!r}; available: {', '.join(available_scenarios())}"
         )
     raw = yaml.safe_load(_package_dir().joinpath(f"{name}.yaml").read_text("utf-8")) or {}
+    return _scenario(name, raw)
+
+
+def _scenario(name: str, raw: dict[str, Any]) -> Scenario:
     outages = tuple(
         OutageSpec(
             workstation=str(o["workstation"]),
@@ -170,4 +193,6 @@ def load_scenario(name: str) -> Scenario:
         faults=dict(raw.get("faults") or {}),
         history_days=int(raw.get("history_days", 90)),
         stable=tuple(str(p) for p in raw.get("stable") or ()),
+        deadlines=bool(raw.get("deadlines", True)),
+        empty_streams=tuple(str(p) for p in raw.get("empty_streams") or ()),
     )

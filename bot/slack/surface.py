@@ -310,6 +310,26 @@ class SlackSurface:
             log.warning("slack.dedupe_unavailable", key=key)
             return True  # better a rare double answer than none
 
+    async def _admit(
+        self, *, action: str, actor: Actor, context: PostContext, parameters: dict[str, object]
+    ) -> float | None:
+        """Apply the person's rate limit and record the request either way.
+
+        Returns:
+            None when the request may go on, else the seconds to wait.
+        """
+        wait = await self._allowed(actor)
+        await self._record(
+            action=action,
+            outcome="accepted" if wait is None else "rate_limited",
+            actor=actor,
+            channel=context.channel,
+            thread=context.thread,
+            parameters=parameters,
+            event_id=context.event_id,
+        )
+        return wait
+
     async def _allowed(self, actor: Actor) -> float | None:
         """None when allowed, else seconds to wait."""
         try:
@@ -397,31 +417,15 @@ class SlackSurface:
             "text": text,
             "question": question,
         }
-        wait = await self._allowed(actor)
+        wait = await self._admit(
+            action="slack.command", actor=actor, context=context, parameters=params
+        )
         if wait is not None:
-            await self._record(
-                action="slack.command",
-                outcome="rate_limited",
-                actor=actor,
-                channel=channel,
-                thread=None,
-                parameters=params,
-                event_id=trigger,
-            )
             if response_url:
                 await self._poster.respond(
                     response_url=response_url, message=self._rate_note(wait), context=context
                 )
             return
-        await self._record(
-            action="slack.command",
-            outcome="accepted",
-            actor=actor,
-            channel=channel,
-            thread=None,
-            parameters=params,
-            event_id=trigger,
-        )
         looking = self._note(f"Looking up “{question}” for {actor.display_name} …")
         ts = await self._poster.post(
             channel=channel, message=looking, thread_ts=None, context=context
@@ -496,17 +500,10 @@ class SlackSurface:
         actor = await self._identity.resolve(user_id=user_id)
         context = PostContext(actor=actor, channel=channel, thread=thread_ts, event_id=event_id)
         params: dict[str, object] = {"text": text, "dm": is_dm, "retry": retry}
-        wait = await self._allowed(actor)
+        wait = await self._admit(
+            action="slack.mention", actor=actor, context=context, parameters=params
+        )
         if wait is not None:
-            await self._record(
-                action="slack.mention",
-                outcome="rate_limited",
-                actor=actor,
-                channel=channel,
-                thread=thread_ts,
-                parameters=params,
-                event_id=event_id,
-            )
             await self._poster.ephemeral(
                 channel=channel,
                 user=user_id,
@@ -515,15 +512,6 @@ class SlackSurface:
                 context=context,
             )
             return
-        await self._record(
-            action="slack.mention",
-            outcome="accepted",
-            actor=actor,
-            channel=channel,
-            thread=thread_ts,
-            parameters=params,
-            event_id=event_id,
-        )
         chat_event = ChatEvent(
             event_id=event_id,
             actor=actor,

@@ -34,7 +34,7 @@ from agents.answers.workstations import answer_workstations
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
 from agents.state import ConversationState
 from agents.understand import understand
-from bot.messages import Actor, Platform, Reply, Tone
+from bot.messages import Actor, Reply, Tone
 
 __all__ = ["build_graph", "next_focus"]
 
@@ -105,6 +105,18 @@ def _ask_which(kind: IntentKind) -> Answer:
     )
 
 
+def _turn(
+    state: ConversationState, kind: IntentKind, intent: Intent, answer: Answer
+) -> dict[str, Any]:
+    """The state update of one answered message."""
+    return {
+        "reply": answer.reply.model_dump(mode="json"),
+        "last_kind": kind.value,
+        "turns": [{"user": state["text"], "bot": answer.reply.headline}],
+        "focus": next_focus(state.get("focus"), intent, answer),
+    }
+
+
 def build_graph(
     *, context: AnswerContext, understander: Understander = deterministic_understander
 ) -> StateGraph[ConversationState]:
@@ -133,38 +145,23 @@ def build_graph(
                 answer = _ask_which(kind)
             else:
                 answer = await handler(context, intent)
-            update: dict[str, Any] = {
-                "reply": answer.reply.model_dump(mode="json"),
-                "last_kind": kind.value,
-                "turns": [{"user": state["text"], "bot": answer.reply.headline}],
-                "focus": next_focus(state.get("focus"), intent, answer),
-            }
-            return update
+            return _turn(state, kind, intent, answer)
 
         answer_node.__name__ = f"answer_{kind.value}"
         return answer_node
 
     async def runbook_node(state: ConversationState) -> dict[str, Any]:
         intent = Intent.model_validate(state["intent"])
-        actor = (
-            Actor.model_validate(state["actor"])
-            if state.get("actor")
-            else Actor(platform=Platform.CONSOLE, user_id="unknown", display_name="unknown")
-        )
+        # Who asks is required: a request with an unknown requester could be approved by
+        # anyone (the requester is the one person who may not approve it).
         answer = await answer_runbook(
             context,
             intent,
-            actor=actor,
+            actor=Actor.model_validate(state["actor"]),
             channel=state.get("channel") or "-",
             thread=state.get("thread"),
         )
-        update: dict[str, Any] = {
-            "reply": answer.reply.model_dump(mode="json"),
-            "last_kind": IntentKind.RUNBOOK.value,
-            "turns": [{"user": state["text"], "bot": answer.reply.headline}],
-            "focus": next_focus(state.get("focus"), intent, answer),
-        }
-        return update
+        return _turn(state, IntentKind.RUNBOOK, intent, answer)
 
     graph.add_node("understand", understand_node)
     for kind, handler in HANDLERS.items():

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from qa_support import API_KEY, NOW, Ask, make_asker
+from qa_support import API_KEY, NOW, Ask, make_asker, no_sleep
 
 from agents.assistant import Assistant
 from bot.dispatch import Dispatcher
@@ -49,7 +49,7 @@ async def test_engine_down(read_logs: ReadLogs) -> None:
     async with SimulatorServer(speed=0, now=NOW, api_keys=[API_KEY]) as sim:
         url = sim.url
     # The simulator is gone: connection refused.
-    async with TWSClient(base_url=url, api_key=API_KEY, retries=1, sleep=_no_sleep) as client:
+    async with TWSClient(base_url=url, api_key=API_KEY, retries=1, sleep=no_sleep) as client:
         reply = await asker(client)("what failed tonight?")
     assert reply.headline.startswith("I could not reach TWS"), reply.headline
     assert_clean_failure(reply, read_logs, error="TWSUnavailableError")
@@ -93,7 +93,7 @@ async def test_malformed_engine_answer(sim: SimulatorServer, read_logs: ReadLogs
 
 async def test_a_5xx_burst_is_ridden_out(sim: SimulatorServer) -> None:
     await set_faults(sim, burst5xx=2)
-    async with TWSClient(base_url=sim.url, api_key=API_KEY, retries=2, sleep=_no_sleep) as client:
+    async with TWSClient(base_url=sim.url, api_key=API_KEY, retries=2, sleep=no_sleep) as client:
         reply = await asker(client)("status of PAYROLL_EXTRACT")
     assert "PAYROLL_EXTRACT" in reply.headline
     assert reply.tone is Tone.ERROR  # the job abended; the answer itself is not a failure
@@ -112,7 +112,3 @@ async def test_ambiguous_name_asks_which(sim: SimulatorServer) -> None:
         jobs = (await client.query_jobs(name="PAY*")).value
         reply = await asker(client)("what depends on PAY*?")
     assert reply.headline == f"PAY* matches {len(jobs)} jobs; which one?"
-
-
-async def _no_sleep(_: float) -> None:
-    return None

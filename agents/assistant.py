@@ -11,9 +11,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agents.answers.common import AnswerContext
 from agents.answers.runbook import RunbookRequester
 from agents.graph import Understander, build_graph, deterministic_understander
+from agents.messages import ChatEvent, Reply
 from agents.resolve import NameIndex
 from agents.state import ConversationState
-from bot.messages import ChatEvent, Reply
 from integrations.tws.scheduler import Scheduler
 
 __all__ = ["Assistant"]

@@ -32,9 +32,9 @@ from agents.answers.status import answer_status
 from agents.answers.why import answer_why
 from agents.answers.workstations import answer_workstations
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
+from agents.messages import Actor, Reply, Tone
 from agents.state import ConversationState
 from agents.understand import understand
-from bot.messages import Actor, Reply, Tone
 
 __all__ = ["build_graph", "next_focus"]
 

@@ -27,9 +27,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.assistant import Assistant
+from agents.messages import Actor, ChatEvent, Platform
 from bot.dispatch import Dispatcher
 from bot.logging import configure_logging
-from bot.messages import Actor, ChatEvent, Platform
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 

@@ -34,8 +34,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from agents.messages import ChatEvent, Reply
 from bot.dispatch import Dispatcher
-from bot.messages import ChatEvent, Reply
 from bot.slack import SlackSurface
 from bot.slack.verify import sign
 from config.settings import Settings

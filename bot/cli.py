@@ -21,11 +21,11 @@ from typing import IO, Any
 
 from aiohttp import web
 
+from agents.messages import Actor, ChatEvent, Platform
 from bot import cli_audit, cli_runbooks
 from bot.app import Runtime, StartupError, runtime
 from bot.console import run_console
 from bot.logging import configure_logging
-from bot.messages import Actor, ChatEvent, Platform
 from bot.render_text import render_text
 from config.settings import ConfigurationError, Settings, load_settings
 from integrations.tws.simulator import available_scenarios, run_simulator

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TextIO
 
+from agents.messages import Actions, Actor, ChatEvent, Platform
 from bot.dispatch import Dispatcher
-from bot.messages import Actions, Actor, ChatEvent, Platform
 from bot.render_text import render_text
 
 __all__ = ["run_console"]

@@ -13,11 +13,12 @@ from typing import Protocol
 
 import structlog
 
+from agents.messages import ChatEvent, Reply
 from bot.errors import reply_for_error
-from bot.messages import ChatEvent, Reply
+from integrations.audit.sink import AuditSink
 from integrations.tws.errors import TWSError
 
-__all__ = ["Asker", "AuditRecorder", "Dispatcher"]
+__all__ = ["Asker", "Dispatcher"]
 
 log = structlog.get_logger(__name__)
 
@@ -30,32 +31,11 @@ class Asker(Protocol):
         ...
 
 
-class AuditRecorder(Protocol):
-    """The slice of the audit log the dispatcher uses."""
-
-    async def record(
-        self,
-        *,
-        action: str,
-        outcome: str,
-        actor_id: str | None,
-        actor_identity: str | None,
-        platform: str | None = None,
-        channel: str | None = None,
-        thread: str | None = None,
-        target: str | None = None,
-        parameters: dict[str, object] | None = None,
-        correlation: dict[str, str] | None = None,
-    ) -> object:
-        """Append one durable record."""
-        ...
-
-
 class Dispatcher:
     """Answers chat events for any surface, safely."""
 
     def __init__(
-        self, *, assistant: Asker, audit: AuditRecorder | None, answer_timeout_seconds: float = 60.0
+        self, *, assistant: Asker, audit: AuditSink | None, answer_timeout_seconds: float = 60.0
     ) -> None:
         self._assistant = assistant
         self._audit = audit

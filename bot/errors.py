@@ -5,7 +5,7 @@ Every message says what happened and what to do; the details go to the log.
 
 from __future__ import annotations
 
-from bot.messages import Paragraph, Reply, Tone
+from agents.messages import Paragraph, Reply, Tone
 from integrations.tws.errors import (
     CircuitOpenError,
     TWSActionRejectedError,

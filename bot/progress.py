@@ -12,7 +12,7 @@ from typing import Protocol
 
 import structlog
 
-from bot.messages import Reply
+from agents.messages import Reply
 
 __all__ = ["ProgressRouter", "ThreadPoster"]
 

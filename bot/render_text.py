@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.messages import Actions, Context, Fields, Paragraph, Preformatted, Reply, Table, Tone
+from agents.messages import Actions, Context, Fields, Paragraph, Preformatted, Reply, Table, Tone
 
 __all__ = ["render_text"]
 

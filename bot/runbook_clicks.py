@@ -1,10 +1,10 @@
-"""`RunbookDecisions`: the `bot.decisions.DecisionHandler` for runbook approval cards.
+"""`RunbookDecisions`: the `agents.messages.ClickHandler` for runbook approval cards.
 
 Slack and Teams hand every click on a ``runbook.*`` button here; the `RunbookService`
 decides (signature, nonce, policy, expiry, exactly-once execution) and this adapter maps its
 answer to what the surface shows::
 
-    Decision --decision_from_click--> agents Decision --decide--> DecisionResult
+    Click --decision_from_click--> agents Click --decide--> DecisionResult
         result.message -> reply_for_clicker   (private: "someone else must approve it", ...)
         result.card    -> updated_message     (the card for everyone: who approved, status)
         dry run        -> thread_reply        (what the run would do)
@@ -21,13 +21,12 @@ from typing import Final
 
 import structlog
 
+from agents.messages import Click, ClickOutcome, Reply, Tone, is_runbook_action
 from agents.runbooks.decisions import DecisionResult, DecisionStatus
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ForgedValueError
-from bot.decisions import Decision, DecisionOutcome, is_runbook_action
-from bot.dispatch import AuditRecorder
-from bot.messages import Reply, Tone
 from bot.surface_audit import record_surface_event
+from integrations.audit.sink import AuditSink
 
 __all__ = ["FORGED_NOTE", "RunbookDecisions"]
 
@@ -51,9 +50,9 @@ def _sentence(text: str) -> str:
 
 
 class RunbookDecisions:
-    """Runbook button clicks, decided by the `RunbookService` (a `DecisionHandler`)."""
+    """Runbook button clicks, decided by the `RunbookService` (a `ClickHandler`)."""
 
-    def __init__(self, service: RunbookService, *, audit: AuditRecorder | None = None) -> None:
+    def __init__(self, service: RunbookService, *, audit: AuditSink | None = None) -> None:
         """Wrap the service.
 
         Args:
@@ -65,7 +64,7 @@ class RunbookDecisions:
         self._service = service
         self._audit = audit
 
-    async def __call__(self, decision: Decision) -> DecisionOutcome | None:
+    async def __call__(self, decision: Click) -> ClickOutcome | None:
         """Decide on one click.
 
         Args:
@@ -107,11 +106,11 @@ class RunbookDecisions:
                     },
                     correlation={"decision_id": decision.decision_id},
                 )
-            return DecisionOutcome(reply_for_clicker=Reply(headline=FORGED_NOTE, tone=Tone.ERROR))
+            return ClickOutcome(reply_for_clicker=Reply(headline=FORGED_NOTE, tone=Tone.ERROR))
         result = await self._service.decide(click)
         return self.outcome_of(result)
 
-    async def decide(self, decision: Decision) -> DecisionOutcome | None:
+    async def decide(self, decision: Click) -> ClickOutcome | None:
         """Same as calling the handler (for callers that expect a ``decide`` method).
 
         Args:
@@ -123,7 +122,7 @@ class RunbookDecisions:
         return await self(decision)
 
     @staticmethod
-    def outcome_of(result: DecisionResult) -> DecisionOutcome:
+    def outcome_of(result: DecisionResult) -> ClickOutcome:
         """Map the service's answer to what a surface shows.
 
         Args:
@@ -140,4 +139,4 @@ class RunbookDecisions:
         thread = result.outcome if result.status == DecisionStatus.DRY_RUN else None
         # A refused click changed nothing: the card stays as everyone sees it.
         card = None if result.status == DecisionStatus.REFUSED else result.card
-        return DecisionOutcome(reply_for_clicker=note, updated_message=card, thread_reply=thread)
+        return ClickOutcome(reply_for_clicker=note, updated_message=card, thread_reply=thread)

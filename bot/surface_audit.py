@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from bot.dispatch import AuditRecorder
-from bot.messages import Actor, Platform
+from agents.messages import Actor, Platform
+from integrations.audit.sink import AuditSink
 
 __all__ = ["record_surface_event"]
 
@@ -13,7 +13,7 @@ log = structlog.get_logger(__name__)
 
 
 async def record_surface_event(
-    audit: AuditRecorder,
+    audit: AuditSink,
     *,
     platform: Platform,
     action: str,

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from agents.forecast import EdgeCache
 from agents.formatting import format_clock, format_duration, format_status, plural
+from agents.messages import Context, Paragraph, Reply, Table, Tone
 from agents.resolve import NameIndex, Resolution
-from bot.messages import Context, Paragraph, Reply, Table, Tone
 from integrations.tws.models import PlanJob
 from integrations.tws.scheduler import Scheduler
 

@@ -9,8 +9,8 @@ from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line, n
 from agents.forecast import Forecaster, JobForecast
 from agents.formatting import format_clock, format_status, plural
 from agents.intents import Intent
+from agents.messages import Block, Paragraph, Reply, Table, Tone
 from agents.resolve import Resolution, resolve
-from bot.messages import Block, Paragraph, Reply, Table, Tone
 from integrations.tws.models import FINISHED_STATUSES, Dependency, PlanJob
 
 __all__ = ["answer_predecessors", "answer_successors", "pick_one"]

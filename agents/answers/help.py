@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.answers.common import Answer, AnswerContext
 from agents.intents import Intent
-from bot.messages import Paragraph, Reply, Table, Tone
+from agents.messages import Paragraph, Reply, Table, Tone
 
 __all__ = ["EXAMPLES", "answer_help", "answer_unknown"]
 

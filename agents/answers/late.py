@@ -8,7 +8,7 @@ from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line
 from agents.forecast import Forecaster, JobForecast
 from agents.formatting import format_clock, format_duration, format_status, plural
 from agents.intents import Intent
-from bot.messages import Block, Paragraph, Reply, Table, Tone
+from agents.messages import Block, Paragraph, Reply, Table, Tone
 
 __all__ = ["answer_late", "forecast_rows"]
 

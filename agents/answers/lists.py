@@ -18,8 +18,8 @@ from agents.intents import (
     Intent,
     ListFilter,
 )
+from agents.messages import Block, Paragraph, Reply, Tone
 from agents.resolve import parse_subject
-from bot.messages import Block, Paragraph, Reply, Tone
 from integrations.tws.models import PlanJob
 
 __all__ = ["answer_list"]

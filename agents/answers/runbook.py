@@ -13,8 +13,8 @@ from typing import Protocol
 
 from agents.answers.common import Answer, AnswerContext, not_found
 from agents.intents import Intent
+from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.resolve import resolve
-from bot.messages import Actor, Paragraph, Reply, Tone
 
 __all__ = ["RunbookRequester", "answer_runbook"]
 

@@ -17,8 +17,8 @@ from agents.answers.common import (
 )
 from agents.formatting import format_clock, format_duration, format_status
 from agents.intents import Intent
+from agents.messages import Block, Fields, Paragraph, Reply, Table, Tone
 from agents.resolve import Resolution, resolve
-from bot.messages import Block, Fields, Paragraph, Reply, Table, Tone
 from integrations.tws.models import PlanJob, PlanJobStream
 
 __all__ = ["answer_status", "job_fields", "tone_of"]

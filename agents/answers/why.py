@@ -15,8 +15,8 @@ from agents.answers.status import job_fields
 from agents.formatting import format_clock, format_duration, plural
 from agents.intents import Intent
 from agents.logscan import relevant_lines
+from agents.messages import Block, Paragraph, Preformatted, Reply, Tone
 from agents.resolve import resolve
-from bot.messages import Block, Paragraph, Preformatted, Reply, Tone
 from integrations.tws.models import FINISHED_STATUSES, Dependency, JobRun, PlanJob
 from knowledge.codes import explain_codes, lookup_error_pattern
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.answers.common import Answer, AnswerContext, as_of_line, jobs_phrase
 from agents.formatting import plural
 from agents.intents import LIST_FILTER_STATUSES, Intent, ListFilter
-from bot.messages import Block, Fields, Paragraph, Reply, Table, Tone
+from agents.messages import Block, Fields, Paragraph, Reply, Table, Tone
 from integrations.tws.models import Workstation
 
 __all__ = ["answer_workstations"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agents.messages import Actions, Block, Button, Context, Fields, Paragraph, Reply, Table, Tone
 from agents.runbooks.actions import describe_call
 from agents.runbooks.catalog import (
     ActionStep,
@@ -24,7 +25,6 @@ from agents.runbooks.policy import (
     group_references,
 )
 from agents.runbooks.signing import ACTION_IDS, ButtonSigner
-from bot.messages import Actions, Block, Button, Context, Fields, Paragraph, Reply, Table, Tone
 
 __all__ = ["approval_card", "describe_step", "dry_run_reply", "outcome_reply", "progress_reply"]
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.messages import Reply
+from agents.messages import Reply
 
 __all__ = ["Decision", "DecisionKind", "DecisionResult", "DecisionStatus"]
 

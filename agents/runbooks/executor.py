@@ -18,6 +18,7 @@ from typing import Protocol
 
 import structlog
 
+from agents.messages import Fields, Reply, Tone
 from agents.runbooks.actions import RunbookActions, describe_call
 from agents.runbooks.cards import describe_step, progress_reply
 from agents.runbooks.catalog import (
@@ -34,8 +35,7 @@ from agents.runbooks.catalog import (
 from agents.runbooks.errors import UnsupportedActionError
 from agents.runbooks.journal import RequestJournal, RequestRecord, RequestStatus, StepEntry
 from agents.runbooks.params import ResolvedParam
-from bot.dispatch import AuditRecorder
-from bot.messages import Fields, Reply, Tone
+from integrations.audit.sink import AuditSink
 from integrations.tws.errors import TWSError, TWSUnavailableError
 from integrations.tws.models import WAITING_STATUSES
 from integrations.tws.scheduler import Scheduler
@@ -73,7 +73,7 @@ class ProgressSink(Protocol):
 
 
 async def record_audit(
-    audit: AuditRecorder | None,
+    audit: AuditSink | None,
     *,
     action: str,
     outcome: str,
@@ -195,7 +195,7 @@ class Executor:
         journal: RequestJournal,
         scheduler: Scheduler,
         actions: RunbookActions,
-        audit: AuditRecorder | None,
+        audit: AuditSink | None,
         progress: ProgressSink | None,
         lease_seconds: float,
         poll_seconds: float = 5.0,

@@ -25,6 +25,7 @@ import structlog
 from langgraph.types import Command
 
 from agents.forecast import Forecaster
+from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.runbooks.actions import RunbookActions, SchedulerActions
 from agents.runbooks.cards import approval_card, describe_step, dry_run_reply, outcome_reply
 from agents.runbooks.catalog import ActionStep, Catalog, CheckStep, ParamType, Runbook
@@ -50,8 +51,7 @@ from agents.runbooks.policy import (
     same_person,
 )
 from agents.runbooks.signing import ButtonSigner
-from bot.dispatch import AuditRecorder
-from bot.messages import Actor, Paragraph, Reply, Tone
+from integrations.audit.sink import AuditSink
 from integrations.store.base import Store
 from integrations.tws.errors import TWSError
 from integrations.tws.scheduler import Scheduler
@@ -100,7 +100,7 @@ class RunbookService:
         checkpointer: Any,
         signer: ButtonSigner,
         actions: RunbookActions | None = None,
-        audit: AuditRecorder | None = None,
+        audit: AuditSink | None = None,
         progress: ProgressSink | None = None,
         namespace: str = "rb:",
         lease_seconds: float = 30.0,

@@ -16,7 +16,6 @@ Modules, one job each::
 
 from __future__ import annotations
 
-from bot.slack.interactions import Decision, DecisionHandler
 from bot.slack.surface import EVENTS_PATH, SlackSurface, slack_enabled
 
-__all__ = ["EVENTS_PATH", "Decision", "DecisionHandler", "SlackSurface", "slack_enabled"]
+__all__ = ["EVENTS_PATH", "SlackSurface", "slack_enabled"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.messages import (
+from agents.messages import (
     Actions,
     Button,
     Context,

@@ -14,7 +14,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Actor, Platform
+from agents.messages import Actor, Platform
 from integrations.store import Store, StoreError
 
 __all__ = ["IDENTITY_TTL_SECONDS", "IdentityResolver"]

@@ -1,23 +1,20 @@
-"""Slack button clicks as platform-neutral `bot.decisions.Decision` objects.
+"""Slack button clicks as platform-neutral `agents.messages.Click` objects.
 
-A click on a `bot.messages.Button` comes back from Slack as a ``block_actions`` payload;
-`decision_from_action` turns one action into a `Decision`. The model itself lives in
-`bot.decisions` (shared with Teams); it is re-exported here for older imports.
+A click on a `agents.messages.Button` comes back from Slack as a ``block_actions`` payload;
+`decision_from_action` turns one action into a `Click`. The model itself lives in
+`agents.messages` (shared with Teams); it is re-exported here for older imports.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.decisions import Decision, DecisionHandler, DecisionOutcome
-from bot.messages import Actor
+from agents.messages import Actor, Click, ClickHandler, ClickOutcome
 
-__all__ = ["Decision", "DecisionHandler", "DecisionOutcome", "decision_from_action"]
+__all__ = ["Click", "ClickHandler", "ClickOutcome", "decision_from_action"]
 
 
-def decision_from_action(
-    *, payload: dict[str, Any], action: dict[str, Any], actor: Actor
-) -> Decision:
+def decision_from_action(*, payload: dict[str, Any], action: dict[str, Any], actor: Actor) -> Click:
     """Build a decision from one action of a Slack ``block_actions`` payload.
 
     Args:
@@ -34,7 +31,7 @@ def decision_from_action(
     label_obj = action.get("text")
     label = str(label_obj.get("text", "")) if isinstance(label_obj, dict) else ""
     message_ts = message.get("ts") or container.get("message_ts")
-    return Decision(
+    return Click(
         decision_id=f"{payload.get('trigger_id', '')}:{action.get('action_ts', '')}",
         action_id=str(action.get("action_id", "")),
         value=str(action.get("value", "")),

@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.dispatch import AuditRecorder
-from bot.messages import Actor
+from agents.messages import Actor
 from bot.slack.blocks import SlackMessage
+from integrations.audit.sink import AuditSink
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "PostContext", "SlackPoster", "hint_for", "response_url_origins"]
 
@@ -122,7 +122,7 @@ class SlackPoster:
         self,
         *,
         client: AsyncWebClient,
-        audit: AuditRecorder,
+        audit: AuditSink,
         response_hosts: Iterable[str] | None = None,
     ) -> None:
         """Create a poster.

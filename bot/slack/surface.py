@@ -13,7 +13,7 @@ Task path (never in the request path)::
       (further pages stored behind a "More" button)
 
 Clicks (``block_actions``): deduped per click, audited ``slack.click``; More pages a long
-answer; ``runbook.*`` buttons go to the `bot.decisions.DecisionHandler` in their own task
+answer; ``runbook.*`` buttons go to the `agents.messages.ClickHandler` in their own task
 (every click: the runbook service decides, the card changes only with its answer); other
 buttons lose their buttons on the first click, then reach the handler.
 
@@ -39,9 +39,18 @@ from aiohttp import web
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.decisions import Decision, DecisionOutcome, is_runbook_action
-from bot.dispatch import AuditRecorder, Dispatcher
-from bot.messages import Actor, ChatEvent, Paragraph, Platform, Reply, Tone
+from agents.messages import (
+    Actor,
+    ChatEvent,
+    Click,
+    ClickOutcome,
+    Paragraph,
+    Platform,
+    Reply,
+    Tone,
+    is_runbook_action,
+)
+from bot.dispatch import Dispatcher
 from bot.slack.blocks import (
     MORE_ACTION_ID,
     SlackMessage,
@@ -52,13 +61,14 @@ from bot.slack.blocks import (
 from bot.slack.commands import command_question
 from bot.slack.escape import escape
 from bot.slack.identity import IdentityResolver
-from bot.slack.interactions import DecisionHandler, decision_from_action
+from bot.slack.interactions import ClickHandler, decision_from_action
 from bot.slack.poster import PostContext, SlackPoster, hint_for, response_url_origins
 from bot.slack.socket_mode import SocketModeLink
 from bot.slack.usergroups import SlackUserGroups
 from bot.slack.verify import RequestVerifier
 from bot.surface_audit import record_surface_event
 from config.settings import Settings
+from integrations.audit.sink import AuditSink
 from integrations.store import Store, StoreError
 
 __all__ = ["EVENTS_PATH", "SlackSurface", "slack_enabled"]
@@ -131,10 +141,10 @@ class SlackSurface:
         *,
         settings: Settings,
         dispatcher: Dispatcher,
-        audit: AuditRecorder,
+        audit: AuditSink,
         store: Store,
         client: AsyncWebClient | None = None,
-        on_decision: DecisionHandler | None = None,
+        on_decision: ClickHandler | None = None,
     ) -> None:
         """Create the surface (nothing listens until `mount` / `start`).
 
@@ -614,14 +624,14 @@ class SlackSurface:
                     answer = await self._on_decision(decision)
                 except Exception:
                     log.exception("slack.decision_failed", action_id=action_id, event_id=event_id)
-                    answer = DecisionOutcome(thread_reply=_CLICK_FAILED)
+                    answer = ClickOutcome(thread_reply=_CLICK_FAILED)
                 if answer is not None:
                     await self._deliver(decision, answer, context)
 
-    async def _runbook_click(self, decision: Decision, context: PostContext) -> None:
+    async def _runbook_click(self, decision: Click, context: PostContext) -> None:
         """One click on a runbook card: the handler decides, the card changes only if it says so."""
         if self._on_decision is None:
-            outcome: DecisionOutcome | None = DecisionOutcome(
+            outcome: ClickOutcome | None = ClickOutcome(
                 reply_for_clicker=Reply(
                     headline="Approvals are not enabled on this Resync; nothing was done.",
                     tone=Tone.WARNING,
@@ -636,13 +646,11 @@ class SlackSurface:
                     action_id=decision.action_id,
                     event_id=context.event_id,
                 )
-                outcome = DecisionOutcome(reply_for_clicker=_CLICK_FAILED)
+                outcome = ClickOutcome(reply_for_clicker=_CLICK_FAILED)
         if outcome is not None:
             await self._deliver(decision, outcome, context)
 
-    async def _deliver(
-        self, decision: Decision, outcome: DecisionOutcome, context: PostContext
-    ) -> None:
+    async def _deliver(self, decision: Click, outcome: ClickOutcome, context: PostContext) -> None:
         """Show a decision's outcome: card for everyone, private note, thread reply."""
         channel, thread_ts = decision.channel_id, decision.thread_id
         if outcome.updated_message is not None and decision.message_id:

@@ -8,13 +8,10 @@ Microsoft 365 Agents SDK.
 from __future__ import annotations
 
 from bot.teams.cards import render_card
-from bot.teams.decision import Decision, DecisionHandler
 from bot.teams.errors import NoConversationError, TeamsError
 from bot.teams.surface import TeamsSurface, teams_enabled
 
 __all__ = [
-    "Decision",
-    "DecisionHandler",
     "NoConversationError",
     "TeamsError",
     "TeamsSurface",

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.messages import (
+from agents.messages import (
     Actions,
     Block,
     Button,

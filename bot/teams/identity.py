@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from bot.messages import Actor, Platform
+from agents.messages import Actor, Platform
 from bot.teams.connector import ConnectorClient, ConnectorError
 from bot.teams.escape import strip_control
 from integrations.store import Store, StoreError

@@ -13,7 +13,7 @@ import html
 import re
 from typing import Any, Final
 
-from bot.messages import Actor, ChatEvent
+from agents.messages import Actor, ChatEvent
 from bot.teams.references import split_conversation_id
 
 __all__ = ["conversation_of", "message_text", "to_chat_event"]

@@ -13,8 +13,8 @@ What happens to a request, in order:
    connector at the activity's ``serviceUrl`` as an Adaptive Card.
 4. ``invoke`` ``adaptiveCard/action`` (``Action.Execute``) and ``message`` with a
    ``value`` (``Action.Submit`` fallback): a button click. It becomes a
-   `bot.decisions.Decision`. ``runbook.*`` buttons: every click goes to the handler (only
-   re-deliveries are dropped), whose `DecisionOutcome` is the clicker's view (invoke
+   `agents.messages.Click`. ``runbook.*`` buttons: every click goes to the handler (only
+   re-deliveries are dropped), whose `ClickOutcome` is the clicker's view (invoke
    response; "working…" when it takes longer than ``decision_wait_seconds``) and the card
    for everyone (PUT). Other buttons: once per card (double clicks show who decided first),
    the card is updated in place for everyone and shows who decided what. "More" pages a
@@ -38,9 +38,19 @@ from typing import Any, Final
 import structlog
 from aiohttp import web
 
-from bot.decisions import Decision, DecisionHandler, DecisionOutcome, is_runbook_action
-from bot.dispatch import AuditRecorder, Dispatcher
-from bot.messages import Actions, Actor, Button, Platform, Reply, Tone
+from agents.messages import (
+    Actions,
+    Actor,
+    Button,
+    Click,
+    ClickHandler,
+    ClickOutcome,
+    Platform,
+    Reply,
+    Tone,
+    is_runbook_action,
+)
+from bot.dispatch import Dispatcher
 from bot.surface_audit import record_surface_event
 from bot.teams.cards import (
     CARD_BUDGET_BYTES,
@@ -68,6 +78,7 @@ from bot.teams.jwt_auth import (
 )
 from bot.teams.references import ConversationReferences, split_conversation_id
 from config.settings import Settings
+from integrations.audit.sink import AuditSink
 from integrations.store import Store
 
 __all__ = ["APPROVALS_NEED_AUTH", "TeamsSurface", "teams_enabled"]
@@ -136,12 +147,12 @@ class TeamsSurface:
         *,
         settings: Settings,
         dispatcher: Dispatcher,
-        audit: AuditRecorder,
+        audit: AuditSink,
         store: Store,
         openid_metadata_url: str | None = None,
         allow_unauthenticated: bool = False,
         token_source: TokenSource | None = None,
-        decisions: DecisionHandler | None = None,
+        decisions: ClickHandler | None = None,
         card_budget_bytes: int = CARD_BUDGET_BYTES,
         decision_wait_seconds: float = DECISION_WAIT_SECONDS,
     ) -> None:
@@ -625,9 +636,9 @@ class TeamsSurface:
         elif not await self._store.claim(f"teams:decision:{card_id}", ttl_seconds=_CARD_SECONDS):
             outcome = "already_decided"
             record = await self._load_card(card_id) or record
-        decision: Decision | None = None
+        decision: Click | None = None
         if outcome == "decided" and button is not None:
-            decision = Decision(
+            decision = Click(
                 decision_id=activity_id,
                 action_id=button.action_id,
                 value=button.value,
@@ -679,14 +690,14 @@ class TeamsSurface:
         return page.card, page.card if decision is not None else None
 
     async def _follow_up(
-        self, decision: Decision, record: dict[str, Any], activity: dict[str, Any], card_id: str
+        self, decision: Click, record: dict[str, Any], activity: dict[str, Any], card_id: str
     ) -> None:
         assert self._decisions is not None
         try:
             outcome = await self._decisions(decision)
         except Exception:  # the person must still hear something; the trace goes to the log
             log.exception("teams.decision_crashed", card=card_id)
-            outcome = DecisionOutcome(
+            outcome = ClickOutcome(
                 thread_reply=Reply(
                     headline="Your choice was recorded, but acting on it failed. "
                     "Check the audit log and retry from a fresh card."
@@ -746,7 +757,7 @@ class TeamsSurface:
             return self._runbook_card(
                 reply, card_id, ("Approvals are not enabled on this Resync; nothing was done.",)
             )
-        decision = Decision(
+        decision = Click(
             decision_id=activity_id,
             action_id=button.action_id,
             value=button.value,
@@ -766,7 +777,7 @@ class TeamsSurface:
         done, _ = await asyncio.wait({task}, timeout=wait)
         if task not in done:
 
-            def later(finished: asyncio.Task[DecisionOutcome | None]) -> None:
+            def later(finished: asyncio.Task[ClickOutcome | None]) -> None:
                 if finished.cancelled():
                     return
                 self._spawn(
@@ -800,14 +811,14 @@ class TeamsSurface:
         note = _note_lines(answer.reply_for_clicker)
         return self._runbook_card(shown, card_id, note)
 
-    async def _ask(self, decision: Decision) -> DecisionOutcome | None:
+    async def _ask(self, decision: Click) -> ClickOutcome | None:
         """The handler's answer; a crash becomes a note for the clicker (trace in the log)."""
         assert self._decisions is not None
         try:
             return await self._decisions(decision)
         except Exception:
             log.exception("teams.decision_crashed", action_id=decision.action_id)
-            return DecisionOutcome(reply_for_clicker=Reply(headline=_CLICK_FAILED, tone=Tone.ERROR))
+            return ClickOutcome(reply_for_clicker=Reply(headline=_CLICK_FAILED, tone=Tone.ERROR))
 
     def _runbook_card(
         self, reply: Reply, card_id: str, footer: tuple[str, ...] = ()
@@ -819,7 +830,7 @@ class TeamsSurface:
         activity: dict[str, Any],
         record: dict[str, Any],
         card_id: str,
-        outcome: DecisionOutcome | None,
+        outcome: ClickOutcome | None,
         *,
         clicker: Actor,
         update: bool,

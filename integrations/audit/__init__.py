@@ -25,6 +25,7 @@ from integrations.audit.errors import (
 from integrations.audit.log import AuditLog
 from integrations.audit.opening import make_store, open_audit_log
 from integrations.audit.records import AuditReceipt, ReadRecord
+from integrations.audit.sink import AuditSink
 from integrations.audit.verify import Fault, VerifyReport, verify_store
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "AuditKeyError",
     "AuditLog",
     "AuditReceipt",
+    "AuditSink",
     "AuditStorageError",
     "Fault",
     "ReadRecord",

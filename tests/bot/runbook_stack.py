@@ -15,11 +15,11 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from agents.messages import Actions, Button, Reply
 from agents.runbooks.catalog import load_catalog
 from agents.runbooks.policy import ApprovalGroups, GroupDirectory
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
-from bot.messages import Actions, Button, Reply
 from bot.progress import ProgressRouter
 from integrations.store import MemoryStore
 from integrations.tws.client import TWSClient

@@ -28,11 +28,10 @@ from teams_support import (
     texts,
 )
 
+from agents.messages import Actions, Actor, Button, ChatEvent, Click, Platform, Reply
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
-from bot.decisions import Decision
 from bot.directory import GroupDirectoryRouter
 from bot.dispatch import Dispatcher
-from bot.messages import Actions, Actor, Button, ChatEvent, Platform, Reply
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
 from bot.server import serving
@@ -251,7 +250,7 @@ async def test_authenticated_teams_may_listen_anywhere() -> None:
 
 def test_runbook_decisions_ignores_other_buttons() -> None:
     handler = RunbookDecisions(service=None)  # type: ignore[arg-type]
-    decision = Decision(
+    decision = Click(
         decision_id="d",
         action_id="approval.approve",
         value="x",

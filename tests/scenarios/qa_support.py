@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.messages import Actor, ChatEvent, Platform, Reply
 from bot.dispatch import Dispatcher
-from bot.messages import Actor, ChatEvent, Platform, Reply
 
 NOW = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
 API_KEY = "test-api-key"

@@ -14,8 +14,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from qa_support import Ask, RecordingAudit, make_asker
 
 from agents.assistant import Assistant
+from agents.messages import Context, Paragraph, Reply, Table, Tone
 from bot.dispatch import Dispatcher
-from bot.messages import Context, Paragraph, Reply, Table, Tone
 from integrations.tws.client import TWSClient
 from integrations.tws.models import FAILED_STATUSES, FINISHED_STATUSES, JobStatus
 

@@ -15,8 +15,8 @@ from qa_support import API_KEY, NOW, Ask, make_asker, no_sleep
 
 from agents.answers import dependencies
 from agents.assistant import Assistant
+from agents.messages import Paragraph, Reply, Table, Tone
 from bot.dispatch import Dispatcher
-from bot.messages import Paragraph, Reply, Table, Tone
 from integrations.tws.client import TWSClient
 from integrations.tws.models import FINISHED_STATUSES, CommonStatus, JobAction, JobStatus
 from integrations.tws.simulator import SimulatorServer

@@ -9,12 +9,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from qa_support import Ask, make_asker
 
 from agents.assistant import Assistant
+from agents.messages import Actions
 from agents.runbooks.catalog import load_catalog
 from agents.runbooks.policy import ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
 from bot.dispatch import Dispatcher
-from bot.messages import Actions
 from integrations.store import MemoryStore
 from integrations.tws.client import TWSClient
 

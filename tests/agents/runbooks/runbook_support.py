@@ -19,11 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from agents.messages import Actions, Actor, Platform, Reply
 from agents.runbooks.catalog import Catalog, load_catalog
 from agents.runbooks.policy import ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
-from bot.messages import Actions, Actor, Platform, Reply
 from integrations.store import RedisStore, StoreError
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
@@ -96,7 +96,7 @@ REQUESTER = actor("requester")
 
 @dataclass
 class AuditTrail:
-    """An `AuditRecorder` that keeps the records in a list."""
+    """An `AuditSink` that keeps the records in a list."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
 

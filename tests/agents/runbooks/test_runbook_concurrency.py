@@ -27,9 +27,9 @@ from runbook_support import (
     write_test_catalog,
 )
 
+from agents.messages import Actions
 from agents.runbooks.decisions import DecisionKind, DecisionStatus
 from agents.runbooks.signing import ACTION_IDS
-from bot.messages import Actions
 from integrations.tws.models import JobAction, JobStatus
 
 pytestmark = pytest.mark.redis

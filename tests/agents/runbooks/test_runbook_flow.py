@@ -27,12 +27,12 @@ from runbook_support import (
     write_test_catalog,
 )
 
+from agents.messages import Actions, Actor, Platform, Reply
 from agents.runbooks.decisions import Decision, DecisionKind, DecisionStatus
 from agents.runbooks.journal import RequestStatus
 from agents.runbooks.policy import same_person
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ForgedValueError
-from bot.messages import Actions, Actor, Platform, Reply
 from integrations.store import RedisStore
 from integrations.tws.client import TWSClient
 from integrations.tws.models import JobAction, JobStatus

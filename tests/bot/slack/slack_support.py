@@ -22,9 +22,8 @@ from aiohttp import web
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.decisions import DecisionHandler
+from agents.messages import ChatEvent, ClickHandler, Reply
 from bot.dispatch import Dispatcher
-from bot.messages import ChatEvent, Reply
 from bot.slack import SlackSurface
 from bot.slack.verify import sign
 from config.settings import Settings
@@ -363,7 +362,7 @@ async def slack_harness(
     *,
     asker: EchoAsker | None = None,
     dispatcher: Dispatcher | None = None,
-    on_decision: DecisionHandler | None = None,
+    on_decision: ClickHandler | None = None,
     app_token: str | None = None,
     signing_secret: str | None = SECRET,
     inject_client: bool = True,

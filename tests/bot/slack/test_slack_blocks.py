@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_support import assert_valid_blocks
 
-from bot.messages import (
+from agents.messages import (
     Actions,
     Button,
     Context,

@@ -17,7 +17,7 @@ from slack_support import (
     slack_harness,
 )
 
-from bot.messages import ChatEvent, Context, Fields, Paragraph, Preformatted, Reply, Table
+from agents.messages import ChatEvent, Context, Fields, Paragraph, Preformatted, Reply, Table
 from bot.slack.blocks import SlackMessage
 from bot.slack.poster import PostContext, SlackPoster
 

@@ -15,8 +15,7 @@ from slack_support import (
     slack_harness,
 )
 
-from bot.decisions import DecisionOutcome
-from bot.messages import Actions, Button, ChatEvent, Reply
+from agents.messages import Actions, Button, ChatEvent, ClickOutcome, Reply
 
 
 async def test_slash_command_acks_then_looks_up_then_answers() -> None:
@@ -191,9 +190,9 @@ async def test_rate_limit_tells_the_person_privately() -> None:
 async def test_button_click_becomes_a_decision_and_updates_the_message() -> None:
     decisions: list[Any] = []
 
-    async def on_decision(decision: Any) -> DecisionOutcome | None:
+    async def on_decision(decision: Any) -> ClickOutcome | None:
         decisions.append(decision)
-        return DecisionOutcome(
+        return ClickOutcome(
             thread_reply=Reply(headline=f"{decision.verb}d by {decision.actor.identity}")
         )
 

@@ -18,10 +18,10 @@ from runbook_stack import JOB, RUNBOOK, AuditTrail, Stack, card_buttons, forge, 
 from slack_support import EchoAsker, Harness, assert_valid_blocks, slack_harness
 
 from agents.assistant import Assistant
+from agents.messages import Actor, Platform
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX, ApprovalGroups
 from bot.directory import GroupDirectoryRouter
 from bot.dispatch import Dispatcher
-from bot.messages import Actor, Platform
 from bot.runbook_clicks import FORGED_NOTE, RunbookDecisions
 from bot.slack.commands import command_question
 

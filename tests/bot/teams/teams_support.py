@@ -23,12 +23,13 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot.decisions import Decision, DecisionHandler, DecisionOutcome
-from bot.dispatch import Dispatcher
-from bot.messages import (
+from agents.messages import (
     Actions,
     Button,
     ChatEvent,
+    Click,
+    ClickHandler,
+    ClickOutcome,
     Context,
     Fields,
     Paragraph,
@@ -37,6 +38,7 @@ from bot.messages import (
     Table,
     Tone,
 )
+from bot.dispatch import Dispatcher
 from bot.teams import TeamsSurface
 from bot.teams.connector import TokenSource
 from config.settings import Settings
@@ -451,9 +453,9 @@ class RecordingDecisions:
     def __init__(self) -> None:
         self.decisions: list[Any] = []
 
-    async def __call__(self, decision: Decision) -> DecisionOutcome | None:
+    async def __call__(self, decision: Click) -> ClickOutcome | None:
         self.decisions.append(decision)
-        return DecisionOutcome(
+        return ClickOutcome(
             thread_reply=Reply(headline=f"{decision.label} by {decision.actor.display_name}: done")
         )
 
@@ -507,7 +509,7 @@ async def running_bot(
     app_id: str | None = None,
     openid_metadata_url: str | None = None,
     token_source: TokenSource | None = None,
-    decisions: DecisionHandler | None = None,
+    decisions: ClickHandler | None = None,
     members: dict[str, dict[str, Any]] | None = None,
     card_budget_bytes: int | None = None,
     decision_wait_seconds: float | None = None,

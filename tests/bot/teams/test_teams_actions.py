@@ -17,7 +17,7 @@ from teams_support import (
     texts,
 )
 
-from bot.messages import Actions, Button, ChatEvent, Reply
+from agents.messages import Actions, Button, ChatEvent, Reply
 from bot.teams.cards import MORE_VERB
 from bot.teams.escape import escape_markdown
 from bot.teams.surface import APPROVALS_NEED_AUTH

@@ -6,7 +6,7 @@ import json
 
 from teams_support import actions, assert_valid_card, texts
 
-from bot.messages import (
+from agents.messages import (
     Actions,
     Button,
     Context,

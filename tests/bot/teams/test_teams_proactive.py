@@ -16,8 +16,8 @@ from teams_support import (
     running_bot,
 )
 
+from agents.messages import Reply, Tone
 from bot.dispatch import Dispatcher
-from bot.messages import Reply, Tone
 from bot.teams import NoConversationError, TeamsSurface
 from config.settings import Settings
 

@@ -25,7 +25,7 @@ from teams_support import (
     texts,
 )
 
-from bot.messages import Actor, Platform
+from agents.messages import Actor, Platform
 from bot.runbook_clicks import RunbookDecisions
 
 THREAD = f"{CHANNEL};messageid=root1"

@@ -13,7 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.assistant import Assistant
 from agents.intents import IntentKind
 from agents.llm_understand import LLMUnderstander
-from bot.messages import Actor, ChatEvent, Platform
+from agents.messages import Actor, ChatEvent, Platform
 from integrations.llm import LLMClient, LLMError
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer

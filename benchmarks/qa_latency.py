@@ -28,7 +28,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.assistant import Assistant
 from agents.messages import Actor, ChatEvent, Platform
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from bot.logging import configure_logging
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer

@@ -35,7 +35,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import ChatEvent, Reply
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from bot.slack import SlackSurface
 from bot.slack.verify import sign
 from config.settings import Settings

@@ -30,9 +30,12 @@ from agents.runbooks.errors import CatalogError
 from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
+from bot.core.conversation import ChatCore
+from bot.core.dispatcher import Dispatcher
+from bot.core.tasks import TaskSupervisor
 from bot.directory import GroupDirectoryRouter
-from bot.dispatch import Dispatcher
 from bot.progress import ProgressRouter
+from bot.runbook_clicks import RunbookDecisions
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditError, AuditLog, open_audit_log
 from integrations.llm import LLMClient
@@ -70,7 +73,9 @@ class Runtime:
     Attributes:
         settings: The effective configuration.
         scheduler: The TWS client.
-        dispatcher: Where every surface sends chat events.
+        dispatcher: The one door into the agents (questions and clicks).
+        core: The conversation core every surface hands its deliveries to.
+        tasks: Background work of the process (answers, clicks, runbook runs).
         audit: The audit log.
         store: Shared state (dedupe, leases, rate limits): in-memory or Redis.
         runbooks: Approved actions on the plan (requests, decisions, execution).
@@ -83,6 +88,8 @@ class Runtime:
     settings: Settings
     scheduler: TWSClient
     dispatcher: Dispatcher
+    core: ChatCore
+    tasks: TaskSupervisor
     audit: AuditLog
     store: Store
     runbooks: RunbookService
@@ -152,6 +159,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             store = await open_store(settings)
         stack.push_async_callback(store.close)
 
+        tasks = TaskSupervisor()
         progress = ProgressRouter()
         directory = GroupDirectoryRouter()
         runbooks = RunbookService(
@@ -176,11 +184,21 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             understander=_understander(settings),
             runbooks=runbooks,
         )
-        dispatcher = Dispatcher(assistant=assistant, audit=audit)
+        dispatcher = Dispatcher(
+            assistant=assistant,
+            audit=audit,
+            clicks={"runbook.": RunbookDecisions(runbooks, audit=audit)},
+        )
+        core = ChatCore(dispatcher=dispatcher, store=store, audit=audit, tasks=tasks)
+        progress.use(core)
+        # Last in, first out: work in progress gets its grace before the stores close.
+        stack.push_async_callback(tasks.stop)
         yield Runtime(
             settings=settings,
             scheduler=scheduler,
             dispatcher=dispatcher,
+            core=core,
+            tasks=tasks,
             audit=audit,
             store=store,
             runbooks=runbooks,

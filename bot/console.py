@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import TextIO
 
 from agents.messages import Actions, Actor, ChatEvent, Platform
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from bot.render_text import render_text
 
 __all__ = ["run_console"]

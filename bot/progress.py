@@ -1,49 +1,48 @@
 """Routing runbook progress to the chat platform a request came from.
 
 The runbook service is platform-neutral: it hands each progress reply to one sink with the
-requester's platform. Surfaces register a poster for their platform when they start; a
-reply for a platform with no poster (e.g. the surface is not configured on this replica)
-is logged, never lost silently.
+requester's platform. Each surface registers its `bot.core.port.ChatPort` when it starts;
+the reply is posted in the request's thread through `bot.core.ChatCore.post` (paged and
+audited as ``chat.post``). A reply for a platform with no port (the surface is not
+configured on this replica) is logged, never lost silently.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import structlog
 
 from agents.messages import Reply
+from bot.core.conversation import ChatCore
+from bot.core.port import ChatPort
 
-__all__ = ["ProgressRouter", "ThreadPoster"]
+__all__ = ["ProgressRouter"]
 
 log = structlog.get_logger(__name__)
-
-
-class ThreadPoster(Protocol):
-    """Posts a reply into a channel's thread on one platform."""
-
-    async def __call__(
-        self, reply: Reply, *, request_id: str, channel: str | None, thread: str | None
-    ) -> None:
-        """Post one reply."""
-        ...
 
 
 class ProgressRouter:
     """A runbook progress sink that forwards to the requester's platform."""
 
     def __init__(self) -> None:
-        """Create a router with no platforms yet."""
-        self._posters: dict[str, ThreadPoster] = {}
+        """Create a router with no platforms yet (see `use` and `register`)."""
+        self._ports: dict[str, ChatPort] = {}
+        self._core: ChatCore | None = None
 
-    def register(self, platform: str, poster: ThreadPoster) -> None:
-        """Route a platform's progress to ``poster``.
+    def use(self, core: ChatCore) -> None:
+        """Post through ``core`` (built after the runbook service, which needs this router).
 
         Args:
-            platform: ``slack``, ``teams`` or ``console``.
-            poster: Posts into that platform's threads.
+            core: The chat core.
         """
-        self._posters[platform] = poster
+        self._core = core
+
+    def register(self, port: ChatPort) -> None:
+        """Route a platform's progress to ``port``.
+
+        Args:
+            port: The platform's port.
+        """
+        self._ports[port.platform.value] = port
 
     async def __call__(
         self,
@@ -54,9 +53,9 @@ class ProgressRouter:
         channel: str | None,
         thread: str | None,
     ) -> None:
-        """Forward one progress reply to the requester's platform."""
-        poster = self._posters.get(platform)
-        if poster is None:
+        """Forward one progress reply to the requester's thread."""
+        port = self._ports.get(platform)
+        if port is None or self._core is None:
             log.warning(
                 "runbook.progress_unrouted",
                 request_id=request_id,
@@ -64,4 +63,10 @@ class ProgressRouter:
                 headline=reply.headline,
             )
             return
-        await poster(reply, request_id=request_id, channel=channel, thread=thread)
+        await self._core.post(
+            port,
+            channel=channel,
+            thread=thread,
+            reply=reply,
+            correlation={"request_id": request_id},
+        )

@@ -4,15 +4,16 @@ Slack and Teams hand every click on a ``runbook.*`` button here; the `RunbookSer
 decides (signature, nonce, policy, expiry, exactly-once execution) and this adapter maps its
 answer to what the surface shows::
 
-    Click --decision_from_click--> agents Click --decide--> DecisionResult
+    Click --decision_from_click--> agents Decision --decide--> DecisionResult
         result.message -> reply_for_clicker   (private: "someone else must approve it", ...)
         result.card    -> updated_message     (the card for everyone: who approved, status)
         dry run        -> thread_reply        (what the run would do)
 
 The run's progress and outcome are posted in the request's thread by the service's progress
-sink (`bot.progress.ProgressRouter`), not here. The winning approval runs the steps inside
-``decide`` (wait steps may take minutes): surfaces call this handler after acknowledging the
-click, in a background task.
+sink (`bot.progress.ProgressRouter`), not here. The approval that completes the policy starts
+the run in a supervised task (`bot.core.tasks.TaskSupervisor`, handed to the service as its
+``spawn``): a click is decided in seconds, never held for a runbook's wait steps. The
+`bot.core.dispatcher.Dispatcher` routes ``runbook.*`` clicks here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from agents.messages import Click, ClickOutcome, Reply, Tone, is_runbook_action
 from agents.runbooks.decisions import DecisionResult, DecisionStatus
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ForgedValueError
-from bot.surface_audit import record_surface_event
+from bot.core.audit import record_chat_event
 from integrations.audit.sink import AuditSink
 
 __all__ = ["FORGED_NOTE", "RunbookDecisions"]
@@ -90,36 +91,24 @@ class RunbookDecisions:
                 decision_id=decision.decision_id,
                 reason=str(exc)[:200],
             )
-            if self._audit is not None:
-                await record_surface_event(
-                    self._audit,
-                    platform=decision.actor.platform,
-                    action="runbook.forged_click",
-                    outcome="refused",
-                    actor=decision.actor,
-                    channel=decision.channel_id,
-                    thread=decision.thread_id,
-                    parameters={
-                        "action_id": decision.action_id,
-                        "value": decision.value[:200],
-                        "reason": str(exc)[:200],
-                    },
-                    correlation={"decision_id": decision.decision_id},
-                )
+            await record_chat_event(
+                self._audit,
+                platform=decision.actor.platform.value,
+                action="runbook.forged_click",
+                outcome="refused",
+                actor=decision.actor,
+                channel=decision.channel_id,
+                thread=decision.thread_id,
+                parameters={
+                    "action_id": decision.action_id,
+                    "value": decision.value[:200],
+                    "reason": str(exc)[:200],
+                },
+                correlation={"decision_id": decision.decision_id},
+            )
             return ClickOutcome(reply_for_clicker=Reply(headline=FORGED_NOTE, tone=Tone.ERROR))
         result = await self._service.decide(click)
         return self.outcome_of(result)
-
-    async def decide(self, decision: Click) -> ClickOutcome | None:
-        """Same as calling the handler (for callers that expect a ``decide`` method).
-
-        Args:
-            decision: The click.
-
-        Returns:
-            What to show, or None.
-        """
-        return await self(decision)
 
     @staticmethod
     def outcome_of(result: DecisionResult) -> ClickOutcome:

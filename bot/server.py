@@ -5,8 +5,9 @@ HEALTHCHECK and load balancers). The chat surfaces that are configured mount the
 on the same application: Slack on ``POST /slack/events`` (or Socket Mode, no route), Teams
 on ``POST /api/messages``.
 
-Runbooks: both surfaces send ``runbook.*`` clicks to one `RunbookDecisions` (the service
-decides), each registers its thread poster with ``runtime.progress`` (step progress and
+Both surfaces hand every delivery to ``runtime.core`` (the conversation core: admission,
+dispatch, clicks, paging); ``runbook.*`` clicks reach the runbook service through the
+dispatcher. Each surface registers its `ChatPort` with ``runtime.progress`` (step progress and
 outcomes go to the requester's thread), Slack registers its user groups with
 ``runtime.directory`` (approval groups may name ``slack-usergroup:S…``), and a background task calls
 ``runtime.runbooks.recover()`` every `RECOVER_INTERVAL_SECONDS` (expiry of pending requests,
@@ -32,7 +33,6 @@ from aiohttp import web
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
 from agents.runbooks.service import RunbookService
 from bot.app import Runtime
-from bot.runbook_clicks import RunbookDecisions
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
 from config.settings import ConfigurationError, Settings
@@ -165,21 +165,14 @@ async def serving(
     check_unauthenticated_teams(settings)
     app = build_web_app(runtime)
     surfaces: list[_Surface] = []
-    decisions = RunbookDecisions(runtime.runbooks, audit=runtime.audit)
     recovery: asyncio.Task[None] | None = None
     try:
         if slack_enabled(settings):
-            slack = SlackSurface(
-                settings=settings,
-                dispatcher=runtime.dispatcher,
-                audit=runtime.audit,
-                store=runtime.store,
-                on_decision=decisions,
-            )
+            slack = SlackSurface(settings=settings, core=runtime.core, store=runtime.store)
             slack.mount(app)
             await slack.start()
             surfaces.append(slack)
-            runtime.progress.register("slack", slack.post_in_thread)
+            runtime.progress.register(slack.port)
             runtime.directory.register(SLACK_USERGROUP_PREFIX, slack.usergroups)
             app[SURFACES_KEY].append("slack")
         if teams_enabled(settings):
@@ -195,17 +188,15 @@ async def serving(
                 )
             teams = TeamsSurface(
                 settings=settings,
-                dispatcher=runtime.dispatcher,
-                audit=runtime.audit,
+                core=runtime.core,
                 store=runtime.store,
                 openid_metadata_url=settings.teams_openid_metadata_url,
+                # Unsigned clicks never approve anything: its port says it is not verified.
                 allow_unauthenticated=settings.teams_allow_unauthenticated,
-                # Unsigned clicks must never approve anything.
-                decisions=None if unauthenticated else decisions,
             )
             teams.mount(app)
             surfaces.append(teams)
-            runtime.progress.register("teams", teams.post_in_thread)
+            runtime.progress.register(teams.port)
             app[SURFACES_KEY].append("teams")
         if not surfaces:
             log.warning(
@@ -223,5 +214,7 @@ async def serving(
             recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recovery
+        # Answers and clicks in progress get their grace while the surfaces can still post.
+        await runtime.tasks.stop()
         for surface in reversed(surfaces):
             await surface.stop()

@@ -37,13 +37,10 @@ __all__ = [
     "MAX_BLOCKS",
     "MAX_FALLBACK_CHARS",
     "MAX_TEXT",
-    "MORE_ACTION_ID",
     "SlackMessage",
-    "decision_note",
     "fallback_text",
     "render_pages",
     "render_reply",
-    "with_more",
 ]
 
 MAX_BLOCKS: Final = 50
@@ -56,7 +53,6 @@ MAX_BUTTON_LABEL: Final = 75
 MAX_BUTTON_VALUE: Final = 2000
 MAX_ACTION_ID: Final = 255
 MAX_FALLBACK_CHARS: Final = 4000
-MORE_ACTION_ID: Final = "resync.more"
 
 # A page keeps to fewer blocks than Slack allows (room for the page note and the More button)
 # and to a readable amount of text: a 500-row table becomes a few pages, not one wall.
@@ -313,40 +309,3 @@ def render_reply(reply: Reply) -> SlackMessage:
         The first page; use `render_pages` when the reply may be long.
     """
     return render_pages(reply)[0]
-
-
-def with_more(message: SlackMessage, *, value: str, remaining: int) -> SlackMessage:
-    """Add a "More" button to a page.
-
-    Args:
-        message: The page.
-        value: The button value: the id under which the next pages are stored.
-        remaining: How many pages follow (shown on the button).
-
-    Returns:
-        A copy of the page with an actions block holding the button.
-    """
-    button = {
-        "type": "button",
-        "action_id": MORE_ACTION_ID,
-        "text": _plain(f"More ({remaining} more page{'s' if remaining != 1 else ''})"),
-        "value": value,
-    }
-    return SlackMessage(
-        text=message.text, blocks=[*message.blocks, {"type": "actions", "elements": [button]}]
-    )
-
-
-def decision_note(*, blocks: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
-    """Replace the buttons of a message with a note saying who decided what.
-
-    Args:
-        blocks: The message's current blocks (from the interaction payload).
-        note: Plain text, e.g. "Approved by Ada Lovelace at 02:14 UTC" (escaped here).
-
-    Returns:
-        The blocks without actions blocks, with one context block holding the note.
-    """
-    kept = [b for b in blocks if b.get("type") != "actions"][: MAX_BLOCKS - 1]
-    kept.append({"type": "context", "elements": [_plain(truncate(escape(note), limit=MAX_FIELD))]})
-    return kept

@@ -1,6 +1,6 @@
-"""Everything Resync says in Slack goes through `SlackPoster`: one place for errors and audit.
+"""Everything Resync says in Slack goes through `SlackPoster`: one place for Web API errors.
 
-Each call is audited as ``slack.post`` (outcome ``ok`` or the Slack error code). Slack API
+What is said is audited once, by the chat core, the same way on every platform. Slack API
 errors become one clear log line with what to do (`hint_for`); they never escape to the
 caller, who gets None/False and decides whether a waiting person must be told another way
 (``response_url``). Rate-limit answers (HTTP 429) are retried after ``Retry-After`` by the
@@ -22,7 +22,6 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from agents.messages import Actor
 from bot.slack.blocks import SlackMessage
-from integrations.audit.sink import AuditSink
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "PostContext", "SlackPoster", "hint_for", "response_url_origins"]
 
@@ -100,7 +99,7 @@ def hint_for(error: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PostContext:
-    """Who and what a post is for (audit correlation).
+    """Who and what a post is for (log correlation).
 
     Attributes:
         actor: The person being answered, when there is one.
@@ -116,25 +115,22 @@ class PostContext:
 
 
 class SlackPoster:
-    """Posts, updates and responds in Slack, logging and auditing every call."""
+    """Posts, updates and responds in Slack, logging every refused call with a hint."""
 
     def __init__(
         self,
         *,
         client: AsyncWebClient,
-        audit: AuditSink,
         response_hosts: Iterable[str] | None = None,
     ) -> None:
         """Create a poster.
 
         Args:
             client: The Web API client.
-            audit: The audit log.
             response_hosts: Origins (``scheme://host[:port]``) a ``response_url`` may point
                 at; default: `response_url_origins` of the client's base URL.
         """
         self._client = client
-        self._audit = audit
         self._response_hosts = frozenset(
             response_url_origins(client.base_url) if response_hosts is None else response_hosts
         )
@@ -149,7 +145,7 @@ class SlackPoster:
             channel: Channel id.
             message: What to post.
             thread_ts: Thread to answer in, or None for top level.
-            context: Audit correlation.
+            context: Log correlation.
 
         Returns:
             The new message's ts, or None when Slack refused (see `last_error`).
@@ -173,7 +169,7 @@ class SlackPoster:
             channel: Channel id.
             ts: The message to replace.
             message: Its new content.
-            context: Audit correlation.
+            context: Log correlation.
 
         Returns:
             True when Slack accepted.
@@ -203,7 +199,7 @@ class SlackPoster:
             user: Who sees it.
             text: Escaped text (the notification text when ``blocks`` are given).
             thread_ts: Thread, or None.
-            context: Audit correlation.
+            context: Log correlation.
             blocks: Block Kit blocks, optional.
 
         Returns:
@@ -248,14 +244,13 @@ class SlackPoster:
         Args:
             response_url: From the command payload.
             message: What to say.
-            context: Audit correlation.
+            context: Log correlation.
 
         Returns:
             True when Slack accepted; False also when ``response_url`` is not allowed
             (`checked_response_url`), in which case nothing is sent.
         """
         if not self.checked_response_url(response_url):
-            await self._record("response_url", "refused_url", {"text": message.text[:300]}, context)
             return False
         webhook = AsyncWebhookClient(url=response_url, timeout=10)
         outcome = "ok"
@@ -269,8 +264,13 @@ class SlackPoster:
             outcome = type(exc).__name__
         if outcome != "ok":
             log.warning("slack.respond_failed", outcome=outcome, event_id=context.event_id)
-        await self._record("response_url", outcome, {"text": message.text[:300]}, context)
         return outcome == "ok"
+
+    async def call(
+        self, method: str, kwargs: dict[str, Any], context: PostContext
+    ) -> dict[str, Any] | None:
+        """Any Web API method, with the same error handling and hints (None when refused)."""
+        return await self._call(method, kwargs, context)
 
     async def _call(
         self, method: str, kwargs: dict[str, Any], context: PostContext
@@ -300,31 +300,4 @@ class SlackPoster:
                 hint="Check the network path to Slack (or RESYNC_SLACK_API_URL).",
             )
         self.last_error = None if outcome == "ok" else outcome
-        parameters: dict[str, object] = {
-            "method": method,
-            "text": str(kwargs.get("text", ""))[:300],
-        }
-        if data is not None and data.get("ts"):
-            parameters["ts"] = data["ts"]
-        if "ts" in kwargs:
-            parameters["ts"] = kwargs["ts"]
-        await self._record(method, outcome, parameters, context)
         return data
-
-    async def _record(
-        self, method: str, outcome: str, parameters: dict[str, object], context: PostContext
-    ) -> None:
-        try:
-            await self._audit.record(
-                action="slack.post",
-                outcome=outcome,
-                actor_id=context.actor.user_id if context.actor else None,
-                actor_identity=context.actor.identity if context.actor else None,
-                platform="slack",
-                channel=context.channel,
-                thread=context.thread,
-                parameters={"method": method, **parameters},
-                correlation={"event_id": context.event_id},
-            )
-        except Exception:  # the audit log failing must not hide the answer; it is logged loudly
-            log.exception("slack.audit_failed", action="slack.post", event_id=context.event_id)

@@ -31,7 +31,7 @@ from teams_support import (
 from agents.messages import Actions, Actor, Button, ChatEvent, Click, Platform, Reply
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
 from bot.directory import GroupDirectoryRouter
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
 from bot.server import serving

@@ -11,7 +11,7 @@ from slack_support import assert_valid_blocks, slack_harness
 from teams_support import assert_valid_card, card_of, message, running_bot
 
 from agents.assistant import Assistant
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.tws.client import TWSClient
 from integrations.tws.models import FAILED_STATUSES
 from integrations.tws.simulator import SimulatorServer

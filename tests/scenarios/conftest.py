@@ -15,7 +15,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from qa_support import API_KEY, NOW, Ask, RecordingAudit, make_asker, no_sleep
 
 from agents.assistant import Assistant
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from bot.logging import configure_logging
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer

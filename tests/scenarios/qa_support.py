@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.messages import Actor, ChatEvent, Platform, Reply
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 
 NOW = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
 API_KEY = "test-api-key"

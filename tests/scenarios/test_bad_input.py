@@ -14,7 +14,7 @@ from qa_support import API_KEY, NOW, Ask, make_asker, no_sleep
 
 from agents.assistant import Assistant
 from agents.messages import Reply, Tone
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 

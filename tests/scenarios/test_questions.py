@@ -15,7 +15,7 @@ from qa_support import Ask, RecordingAudit, make_asker
 
 from agents.assistant import Assistant
 from agents.messages import Context, Paragraph, Reply, Table, Tone
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.tws.client import TWSClient
 from integrations.tws.models import FAILED_STATUSES, FINISHED_STATUSES, JobStatus
 

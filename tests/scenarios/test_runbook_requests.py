@@ -14,7 +14,7 @@ from agents.runbooks.catalog import load_catalog
 from agents.runbooks.policy import ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.store import MemoryStore
 from integrations.tws.client import TWSClient
 

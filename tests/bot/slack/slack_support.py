@@ -23,7 +23,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import ChatEvent, ClickHandler, Reply
-from bot.dispatch import Dispatcher
+from bot.core.conversation import ChatCore
+from bot.core.dispatcher import Dispatcher
 from bot.slack import SlackSurface
 from bot.slack.verify import sign
 from config.settings import Settings
@@ -302,6 +303,7 @@ class Harness:
     store: MemoryStore
     asker: EchoAsker
     session: aiohttp.ClientSession
+    core: ChatCore
 
     async def post(
         self,
@@ -381,19 +383,22 @@ async def slack_harness(
             _env_file=None,  # type: ignore[call-arg]
         )
         client = AsyncWebClient(token="xoxb-test-token", base_url=mock_url + "/api/")
+        dispatcher = dispatcher or Dispatcher(assistant=asker, audit=audit)
+        if on_decision is not None:
+            dispatcher.route_clicks("runbook.", on_decision)
+        core = ChatCore(dispatcher=dispatcher, store=store, audit=audit)
         surface = SlackSurface(
             settings=settings,
-            dispatcher=dispatcher or Dispatcher(assistant=asker, audit=audit),
-            audit=audit,
+            core=core,
             store=store,
             client=client if inject_client else None,
-            on_decision=on_decision,
         )
         app = web.Application()
         surface.mount(app)
         async with serve(app) as url, aiohttp.ClientSession() as session:
             await surface.start()
             try:
-                yield Harness(url, mock, surface, audit, store, asker, session)
+                yield Harness(url, mock, surface, audit, store, asker, session, core)
             finally:
+                await core.tasks.stop()
                 await surface.stop()

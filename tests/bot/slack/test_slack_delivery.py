@@ -10,7 +10,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_support import (
     EchoAsker,
     MockSlack,
-    RecordingAudit,
     assert_valid_blocks,
     mention_envelope,
     serve,
@@ -67,7 +66,12 @@ async def test_oversized_answer_is_paginated_and_more_shows_every_row() -> None:
             page = h.mock.of("chat.postMessage")[-1]
             assert page["thread_ts"] == first["ts"]
             messages.append(page)
-            message = {"ts": "x", "text": page["text"], "blocks": page["blocks"]}
+            message = {
+                "ts": f"page-{n}",
+                "thread_ts": first["ts"],  # Slack sends the thread of a message in a thread
+                "text": page["text"],
+                "blocks": page["blocks"],
+            }
         assert len(messages) > 1
         assert len(h.mock.of("chat.postMessage")) == len(messages)  # placeholder + pages 2..n
         text = ""
@@ -139,15 +143,19 @@ async def test_mrkdwn_injection_arrives_escaped_everywhere() -> None:
 async def test_channel_not_found_tells_the_waiting_person_via_response_url() -> None:
     async with slack_harness() as h:
         h.mock.fail("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
-        await h.command("late")
-        await h.settle()
+        with structlog.testing.capture_logs() as logs:
+            await h.command("late")
+            await h.settle()
         first, second = h.mock.responses
         assert "channel_not_found" in first["text"]
         assert "/invite" in first["text"]
         assert second["text"] == "You asked: what is late"
         assert second["response_type"] == "ephemeral"
-        failed = [r for r in h.audit.actions("slack.post") if r["outcome"] != "ok"]
-        assert failed[0]["outcome"] == "channel_not_found"
+        refused = [e for e in logs if e["event"] == "slack.api_error"]
+        assert refused[0]["error"] == "channel_not_found"
+        assert "/invite" in refused[0]["hint"]
+        (question,) = h.audit.actions("question")  # answered, and recorded once
+        assert question["outcome"] == "answered"
 
 
 async def test_response_url_elsewhere_than_slack_is_ignored() -> None:
@@ -165,9 +173,7 @@ async def test_response_url_elsewhere_than_slack_is_ignored() -> None:
 
 
 def test_response_url_allowlist_is_slack_hooks_and_the_api_host() -> None:
-    poster = SlackPoster(
-        client=AsyncWebClient(base_url="http://127.0.0.1:8123/api/"), audit=RecordingAudit()
-    )
+    poster = SlackPoster(client=AsyncWebClient(base_url="http://127.0.0.1:8123/api/"))
     allowed = (
         "https://hooks.slack.com/commands/T1/1/abc",
         "https://HOOKS.slack.com:443/actions/T1/2/def",
@@ -192,20 +198,20 @@ def test_response_url_allowlist_is_slack_hooks_and_the_api_host() -> None:
         assert poster.checked_response_url(url) == "", url
 
 
-async def test_respond_to_a_refused_url_sends_nothing_and_is_audited() -> None:
+async def test_respond_to_a_refused_url_sends_nothing_and_is_logged() -> None:
     other = MockSlack()
-    audit = RecordingAudit()
     async with serve(other.app()) as other_url:
-        poster = SlackPoster(client=AsyncWebClient(base_url="http://127.0.0.1:1/api/"), audit=audit)
-        sent = await poster.respond(
-            response_url=other_url + "/response/r1",
-            message=SlackMessage(text="hi", blocks=[]),
-            context=PostContext(actor=None, channel="C1", thread=None, event_id="e1"),
-        )
+        poster = SlackPoster(client=AsyncWebClient(base_url="http://127.0.0.1:1/api/"))
+        with structlog.testing.capture_logs() as logs:
+            sent = await poster.respond(
+                response_url=other_url + "/response/r1",
+                message=SlackMessage(text="hi", blocks=[]),
+                context=PostContext(actor=None, channel="C1", thread=None, event_id="e1"),
+            )
     assert sent is False
     assert other.responses == []
-    (record,) = audit.actions("slack.post")
-    assert record["outcome"] == "refused_url"
+    (refused,) = [e for e in logs if e["event"] == "slack.response_url_refused"]
+    assert refused["host"] == "127.0.0.1"
 
 
 async def test_invalid_auth_on_update_falls_back_to_a_new_post() -> None:

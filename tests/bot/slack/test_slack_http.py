@@ -40,13 +40,12 @@ async def test_slash_command_acks_then_looks_up_then_answers() -> None:
         assert event.actor.display_name == "Person U1"
         assert event.channel_id == "C1"
         assert event.thread_id == updates[0]["ts"]  # follow-ups in the answer's thread continue it
-        assert [r["outcome"] for r in h.audit.actions("slack.command")] == ["accepted"]
-        assert h.audit.actions("slack.command")[0]["actor_identity"] == "u1@example.com"
+        (admitted,) = h.audit.actions("chat.message")
+        assert admitted["outcome"] == "accepted"
+        assert admitted["actor_identity"] == "u1@example.com"
+        assert admitted["platform"] == "slack"
+        assert admitted["parameters"]["kind"] == "command"
         assert len(h.audit.actions("question")) == 1
-        assert {r["parameters"]["method"] for r in h.audit.actions("slack.post")} == {
-            "chat.postMessage",
-            "chat.update",
-        }
 
 
 async def test_subcommands_map_to_questions_and_unknown_text_goes_as_is() -> None:
@@ -86,7 +85,10 @@ async def test_mention_answers_in_thread_and_keeps_thread_context() -> None:
         posts = h.mock.of("chat.postMessage")
         assert [p["thread_ts"] for p in posts] == ["111.1", "111.1"]
         assert len(h.mock.of("chat.update")) == 2
-        assert len(h.audit.actions("slack.mention")) == 2
+        assert [r["parameters"]["kind"] for r in h.audit.actions("chat.message")] == [
+            "mention",
+            "mention",
+        ]
 
 
 async def test_direct_message_is_answered_and_bot_messages_are_ignored() -> None:
@@ -162,7 +164,7 @@ async def test_non_numeric_retry_header_is_treated_as_a_retry_not_a_500() -> Non
             assert status == 200, odd
         await h.settle()
         assert len(h.asker.events) == 1  # the odd re-deliveries were deduped, not answered
-        (accepted,) = [r for r in h.audit.actions("slack.mention") if r["outcome"] != "duplicate"]
+        (accepted,) = h.audit.actions("chat.message")
         assert accepted["parameters"]["retry"] == 0
 
 
@@ -183,53 +185,54 @@ async def test_rate_limit_tells_the_person_privately() -> None:
         (note,) = h.mock.responses
         assert note["response_type"] == "ephemeral"
         assert "try again in" in note["text"]
-        outcomes = [r["outcome"] for r in h.audit.actions("slack.command")]
+        outcomes = [r["outcome"] for r in h.audit.actions("chat.message")]
         assert outcomes.count("rate_limited") == 1
 
 
-async def test_button_click_becomes_a_decision_and_updates_the_message() -> None:
-    decisions: list[Any] = []
+async def test_button_click_becomes_a_click_and_updates_the_message() -> None:
+    clicks: list[Any] = []
 
-    async def on_decision(decision: Any) -> ClickOutcome | None:
-        decisions.append(decision)
+    async def on_click(click: Any) -> ClickOutcome | None:
+        clicks.append(click)
         return ClickOutcome(
-            thread_reply=Reply(headline=f"{decision.verb}d by {decision.actor.identity}")
+            updated_message=Reply(headline=f"Approved by {click.actor.display_name}"),
+            thread_reply=Reply(headline=f"{click.verb}d by {click.actor.identity}"),
         )
 
     def answer(event: ChatEvent) -> Reply:
         buttons = (
-            Button(action_id="approval.approve", label="Approve", value="run-42", style="primary"),
+            Button(action_id="runbook.approve", label="Approve", value="run-42", style="primary"),
         )
         return Reply(headline="Rerun PAYROLL_CALC?", blocks=(Actions(buttons=buttons),))
 
-    async with slack_harness(asker=EchoAsker(answer), on_decision=on_decision) as h:
+    async with slack_harness(asker=EchoAsker(answer), on_decision=on_click) as h:
         await h.command("rerun PAYROLL_CALC")
         await h.settle()
         (update,) = h.mock.of("chat.update")
         assert_valid_blocks(update["blocks"])
         button = update["blocks"][-1]["elements"][0]
         message = {"ts": update["ts"], "text": update["text"], "blocks": update["blocks"]}
-        await h.click(
-            action_id=button["action_id"], value=button["value"], message=message, user="U7"
-        )
-        await h.click(
-            action_id=button["action_id"], value=button["value"], message=message, user="U7"
-        )
+        for _ in range(2):  # Slack re-delivers: the same trigger and action_ts count once
+            await h.click(
+                action_id=button["action_id"], value=button["value"], message=message, user="U7"
+            )
         await h.settle()
-        (decision,) = decisions
-        assert (decision.action_id, decision.value, decision.actor.email) == (
-            "approval.approve",
+        (click,) = clicks
+        assert (click.action_id, click.value, click.actor.email) == (
+            "runbook.approve",
             "run-42",
             "u7@example.com",
         )
-        assert decision.message_id == update["ts"]
-        assert decision.channel_id == "C1"
+        assert click.message_id == update["ts"]
+        assert click.channel_id == "C1"
         shown = h.mock.of("chat.update")[-1]
         assert_valid_blocks(shown["blocks"])
-        assert all(b["type"] != "actions" for b in shown["blocks"])
-        assert "Approve — by Person U7" in shown["blocks"][-1]["elements"][0]["text"]
+        assert shown["ts"] == update["ts"]
+        assert shown["text"] == "Approved by Person U7"
         assert h.mock.of("chat.postMessage")[-1]["text"] == "approved by u7@example.com"
-        assert len(h.audit.actions("slack.click")) == 1
+        assert len(h.audit.actions("chat.click")) == 1
+        (decided,) = h.audit.actions("click")
+        assert decided["outcome"] == "decided"
 
 
 async def test_client_built_from_settings_uses_slack_api_url() -> None:

@@ -15,7 +15,7 @@ from slack_support import (
 )
 
 from agents.assistant import Assistant
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
@@ -28,7 +28,8 @@ async def test_tws_failed_answers_with_real_job_names() -> None:
         TWSClient(base_url=sim.url, api_key="k") as client,
     ):
         assistant = Assistant(scheduler=client, checkpointer=InMemorySaver(), zone=UTC)
-        dispatcher = Dispatcher(assistant=assistant, audit=RecordingAudit())
+        audit = RecordingAudit()
+        dispatcher = Dispatcher(assistant=assistant, audit=audit)
         async with slack_harness(dispatcher=dispatcher) as h:
             await h.command("failed")
             await h.settle()
@@ -51,10 +52,6 @@ async def test_tws_failed_answers_with_real_job_names() -> None:
             why = h.mock.of("chat.update")[-1]
             assert_valid_blocks(why["blocks"])
             assert "PAYROLL_EXTRACT" in why["text"]
-            first, second = (
-                r
-                for r in h.audit.records
-                if r["action"] == "slack.post" and r["parameters"]["method"] == "chat.update"
-            )
-            assert first["thread"] is None
-            assert second["thread"] == answer["ts"]
+            # both questions belong to one conversation: the thread of the first answer
+            first, second = audit.actions("question")
+            assert first["thread"] == second["thread"] == answer["ts"]

@@ -20,8 +20,8 @@ from slack_support import EchoAsker, Harness, assert_valid_blocks, slack_harness
 from agents.assistant import Assistant
 from agents.messages import Actor, Platform
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX, ApprovalGroups
+from bot.core.dispatcher import Dispatcher
 from bot.directory import GroupDirectoryRouter
-from bot.dispatch import Dispatcher
 from bot.runbook_clicks import FORGED_NOTE, RunbookDecisions
 from bot.slack.commands import command_question
 
@@ -42,13 +42,12 @@ async def _card(stack: Stack, h: Harness) -> tuple[str, dict[str, Any], dict[str
     )
     assert result.accepted
     assert result.request_id is not None
-    await h.surface.post_in_thread(
-        result.reply, request_id=result.request_id, channel="C1", thread=ROOT_TS
-    )
+    posted = await h.surface.port.post_in_thread(channel="C1", thread=ROOT_TS, reply=result.reply)
+    assert posted is not None
     (post,) = h.mock.of("chat.postMessage")
     assert post["thread_ts"] == ROOT_TS
     assert_valid_blocks(post["blocks"])
-    ts = h.audit.actions("slack.post")[-1]["parameters"]["ts"]
+    ts = posted.message_id
     message = {"ts": ts, "thread_ts": ROOT_TS, "text": post["text"], "blocks": post["blocks"]}
     buttons = {
         e["text"]["text"]: e
@@ -73,7 +72,8 @@ async def test_slack_approval_flow_with_the_real_stack() -> None:
         trail = AuditTrail()
         decisions = RunbookDecisions(stack.service, audit=trail)
         async with slack_harness(asker=EchoAsker(), on_decision=decisions) as h:
-            stack.progress.register("slack", h.surface.post_in_thread)
+            stack.progress.use(h.core)
+            stack.progress.register(h.surface.port)
             request_id, message, buttons = await _card(stack, h)
             approve = buttons["Approve"]
             before = await stack.rerun_count()
@@ -135,7 +135,7 @@ async def test_slack_approval_flow_with_the_real_stack() -> None:
             await h.settle()
             assert await stack.rerun_count() == before + 1
             assert await stack.status(request_id) == "succeeded"
-            assert len(h.audit.actions("slack.click")) == 5  # the re-delivery is not a click
+            assert len(h.audit.actions("chat.click")) == 5  # the re-delivery is not a click
 
             # The card was replaced for everyone, and shows who approved.
             updates = [u for u in h.mock.of("chat.update") if u["ts"] == message["ts"]]
@@ -168,7 +168,8 @@ async def test_dry_run_and_reject_by_the_requester() -> None:
     async with runbook_stack() as stack:
         decisions = RunbookDecisions(stack.service)
         async with slack_harness(on_decision=decisions) as h:
-            stack.progress.register("slack", h.surface.post_in_thread)
+            stack.progress.use(h.core)
+            stack.progress.register(h.surface.port)
             request_id, message, buttons = await _card(stack, h)
             dry = buttons["Dry run"]
             await h.click(
@@ -211,7 +212,8 @@ async def test_rerun_asked_in_words_through_the_agent_then_approved_by_a_colleag
         dispatcher = Dispatcher(assistant=assistant, audit=None)
         decisions = RunbookDecisions(stack.service)
         async with slack_harness(dispatcher=dispatcher, on_decision=decisions) as h:
-            stack.progress.register("slack", h.surface.post_in_thread)
+            stack.progress.use(h.core)
+            stack.progress.register(h.surface.port)
             before = await stack.rerun_count()
             status, _ = await h.command("rerun PAYROLL_EXTRACT", user="U1")
             assert status == 200
@@ -273,7 +275,8 @@ async def test_a_member_of_the_slack_user_group_approves_and_a_non_member_is_ref
     ):
         h.mock.usergroups["S0OPS"] = ["UOPS1", "UOPS2"]
         directory.register(SLACK_USERGROUP_PREFIX, h.surface.usergroups)  # as serving does
-        stack.progress.register("slack", h.surface.post_in_thread)
+        stack.progress.use(h.core)
+        stack.progress.register(h.surface.port)
         request_id, message, buttons = await _card(stack, h)
         who = str(message["blocks"])
         assert "members of Slack user group S0OPS" in who  # the reference, not the names

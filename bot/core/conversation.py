@@ -1,0 +1,293 @@
+"""`ChatCore`: the walk of a message and of a click, the same for every surface.
+
+A message (adapters call `ChatCore.message` after acknowledging the delivery)::
+
+    dedupe -> who (adapter resolves the person) -> rate limit + audit chat.message
+      -> port.acknowledge -> Dispatcher.handle -> page 1 (rest behind More) -> port.reply
+
+A click (`ChatCore.click`)::
+
+    dedupe -> who -> rate limit + audit chat.click -> More: next page in the thread
+      -> otherwise Dispatcher.handle_click ("working…" whispered after a few seconds)
+      -> port.replace (card for everyone), port.whisper (clicker), port.post_in_thread
+
+Proactive posts (runbook progress today; incidents and alerts) go through `ChatCore.post`,
+which pages and audits them as ``chat.post``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+import structlog
+
+from agents.messages import ChatEvent, Click, ClickOutcome, Context, Reply, is_runbook_action
+from bot.core import texts
+from bot.core.admission import RATE_LIMIT, Admission
+from bot.core.audit import record_chat_event
+from bot.core.dispatcher import Dispatcher
+from bot.core.paging import MORE_ACTION_ID, Pager
+from bot.core.port import ChatPort, Posted
+from bot.core.tasks import TaskSupervisor
+from integrations.audit.sink import AuditSink
+from integrations.store import Store
+
+__all__ = ["WORKING_AFTER_SECONDS", "ChatCore"]
+
+log = structlog.get_logger(__name__)
+
+WORKING_AFTER_SECONDS: Final = 3.0
+
+EventSource = Callable[[], Awaitable[ChatEvent | None]]
+ClickSource = Callable[[], Awaitable[Click | None]]
+
+
+class ChatCore:
+    """Admission, dispatch, paging and delivery of every conversation."""
+
+    def __init__(
+        self,
+        *,
+        dispatcher: Dispatcher,
+        store: Store,
+        audit: AuditSink | None,
+        tasks: TaskSupervisor | None = None,
+        rate_limit: int = RATE_LIMIT,
+        working_after_seconds: float = WORKING_AFTER_SECONDS,
+    ) -> None:
+        """Create the core.
+
+        Args:
+            dispatcher: Answers messages and decides clicks.
+            store: Dedupe, rate limits, stored pages.
+            audit: Where admissions and posts are recorded.
+            tasks: Runs the work off the request path (one per process).
+            rate_limit: Requests per person per minute.
+            working_after_seconds: When a slow click's clicker is told "working…".
+        """
+        self.dispatcher = dispatcher
+        self.tasks = tasks or TaskSupervisor()
+        self.admission = Admission(store=store, audit=audit, rate_limit=rate_limit)
+        self.pager = Pager(store=store)
+        self._audit = audit
+        self._working_after = working_after_seconds
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def message(
+        self,
+        *,
+        port: ChatPort,
+        delivery_id: str,
+        event: EventSource,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        """Work on one message in the background (the adapter has acknowledged it).
+
+        Args:
+            port: The platform it came from.
+            delivery_id: The platform's id of the delivery (dedupe key).
+            event: Builds the `ChatEvent` (resolves the person); None drops it.
+            details: Extra audit parameters (e.g. ``kind``: command, mention, dm).
+        """
+        work = self.answer(port=port, delivery_id=delivery_id, event=event, details=details)
+        self.tasks.spawn(work, name=f"{port.platform.value}-message")
+
+    async def answer(
+        self,
+        *,
+        port: ChatPort,
+        delivery_id: str,
+        event: EventSource,
+        details: dict[str, object] | None = None,
+    ) -> None:
+        """The whole walk of one message, awaited (see `message`)."""
+        platform = port.platform.value
+        if not await self.admission.first(f"{platform}:message:{delivery_id}"):
+            log.info("chat.duplicate", platform=platform, kind="message", delivery=delivery_id)
+            return
+        chat_event = await event()
+        if chat_event is None:
+            return
+        wait = await self.admission.admit(
+            action="chat.message",
+            actor=chat_event.actor,
+            channel=chat_event.channel_id,
+            thread=chat_event.thread_id,
+            parameters={"text": chat_event.text, **(details or {})},
+            delivery_id=delivery_id,
+        )
+        if wait is not None:
+            note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
+            await port.whisper(
+                actor=chat_event.actor,
+                channel=chat_event.channel_id,
+                thread=chat_event.thread_id,
+                reply=note,
+            )
+            return
+        placeholder = await port.acknowledge(chat_event)
+        if placeholder is not None and chat_event.thread_id is None and placeholder.thread:
+            # A top-level question (a slash command) continues in the thread of its answer.
+            chat_event = chat_event.model_copy(update={"thread_id": placeholder.thread})
+        reply = await self.dispatcher.handle(chat_event)
+        page = await self.pager.first_page(reply)
+        if not await port.reply(chat_event, page, placeholder=placeholder):
+            log.warning("chat.reply_undelivered", platform=platform, delivery=delivery_id)
+
+    # --- clicks -----------------------------------------------------------------------------
+
+    def click(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
+        """Work on one click in the background (the adapter has acknowledged it).
+
+        Args:
+            port: The platform it came from.
+            delivery_id: The platform's id of the click (dedupe key).
+            click: Builds the `Click` (resolves the person); None: the button is not ours.
+        """
+        work = self.decide(port=port, delivery_id=delivery_id, click=click)
+        self.tasks.spawn(work, name=f"{port.platform.value}-click")
+
+    async def decide(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
+        """The whole walk of one click, awaited (see `click`)."""
+        platform = port.platform.value
+        if not await self.admission.first(f"{platform}:click:{delivery_id}"):
+            log.info("chat.duplicate", platform=platform, kind="click", delivery=delivery_id)
+            return
+        clicked = await click()
+        if clicked is None:
+            return
+        wait = await self.admission.admit(
+            action="chat.click",
+            actor=clicked.actor,
+            channel=clicked.channel_id,
+            thread=clicked.thread_id,
+            parameters={"action_id": clicked.action_id, "value": clicked.value[:200]},
+            delivery_id=delivery_id,
+            limited=clicked.action_id != MORE_ACTION_ID,  # paging reads the store, not TWS
+        )
+        if wait is not None:
+            note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
+            await port.whisper(
+                actor=clicked.actor,
+                reply=note,
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+            )
+            return
+        if clicked.action_id == MORE_ACTION_ID:
+            await self._more(port, clicked)
+            return
+        if is_runbook_action(clicked.action_id) and not port.verified:
+            await port.whisper(
+                actor=clicked.actor,
+                reply=texts.APPROVALS_NEED_AUTH,
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+            )
+            return
+        deciding = asyncio.ensure_future(self.dispatcher.handle_click(clicked))
+        done, _ = await asyncio.wait({deciding}, timeout=self._working_after)
+        if not done:
+            working = texts.working(
+                label=clicked.label or clicked.verb, name=clicked.actor.display_name
+            )
+            await port.whisper(
+                actor=clicked.actor,
+                reply=working,
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+            )
+        await self._show(port, clicked, await deciding)
+
+    async def _show(self, port: ChatPort, clicked: Click, outcome: ClickOutcome) -> None:
+        """Deliver a click's outcome: the card for everyone, the note, the thread reply."""
+        if outcome.updated_message is not None and clicked.message_id:
+            message = Posted(
+                channel=clicked.channel_id, message_id=clicked.message_id, thread=clicked.thread_id
+            )
+            await port.replace(message, await self.pager.first_page(outcome.updated_message))
+        if outcome.reply_for_clicker is not None:
+            await port.whisper(
+                actor=clicked.actor,
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+                reply=outcome.reply_for_clicker,
+            )
+        if outcome.thread_reply is not None:
+            await port.post_in_thread(
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+                reply=await self.pager.first_page(outcome.thread_reply),
+            )
+
+    async def _more(self, port: ChatPort, clicked: Click) -> None:
+        found = await self.pager.page(clicked.value)
+        if found is None:
+            await port.whisper(
+                actor=clicked.actor,
+                channel=clicked.channel_id,
+                thread=clicked.thread_id,
+                reply=texts.PAGES_EXPIRED,
+            )
+            return
+        key, page, clicked_page = found
+        if not await self.admission.first(f"{port.platform.value}:page:{key}"):
+            return  # this page is already in the thread
+        if clicked.message_id:
+            # The clicked page loses its More button and says where the next page went.
+            note = Context(
+                items=(f"Next page shown below (asked by {clicked.actor.display_name}).",)
+            )
+            shown = clicked_page.model_copy(update={"blocks": (*clicked_page.blocks, note)})
+            message = Posted(
+                channel=clicked.channel_id, message_id=clicked.message_id, thread=clicked.thread_id
+            )
+            await port.replace(message, shown)
+        await port.post_in_thread(channel=clicked.channel_id, thread=clicked.thread_id, reply=page)
+
+    # --- proactive --------------------------------------------------------------------------
+
+    async def post(
+        self,
+        port: ChatPort,
+        *,
+        channel: str | None,
+        thread: str | None,
+        reply: Reply,
+        correlation: dict[str, str],
+    ) -> Posted | None:
+        """Post proactively in a channel's thread (or a new post), paged and audited.
+
+        Args:
+            port: The platform.
+            channel: Where; nothing is posted without one.
+            thread: The thread root; None starts a new post.
+            reply: What to say.
+            correlation: Ids for the audit record (e.g. ``request_id``).
+
+        Returns:
+            The posted message, or None when it could not be posted (logged and audited).
+        """
+        if not channel:
+            log.warning("chat.post_without_channel", platform=port.platform.value, **correlation)
+            return None
+        page = await self.pager.first_page(reply)
+        if thread is None:
+            posted = await port.post_to_channel(channel=channel, reply=page)
+        else:
+            posted = await port.post_in_thread(channel=channel, thread=thread, reply=page)
+        await record_chat_event(
+            self._audit,
+            action="chat.post",
+            outcome="posted" if posted is not None else "failed",
+            platform=port.platform.value,
+            actor=None,
+            channel=channel,
+            thread=thread,
+            parameters={"headline": reply.headline, "tone": reply.tone.value},
+            correlation=correlation,
+        )
+        return posted

@@ -1,0 +1,187 @@
+"""`Dispatcher`: the one door into the agents, for messages and for clicks, on every surface.
+
+It asks under a time limit, turns failures into words (never a traceback in the chat,
+never a hang), logs one structured line per question or click, and records it in the
+audit log. The audit policy (`bot.core.audit`): a failed audit write never loses the
+person's answer; it raises an alarm instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Final, Protocol
+
+import structlog
+
+from agents.messages import ChatEvent, Click, ClickHandler, ClickOutcome, Reply, is_runbook_action
+from bot.core import texts
+from bot.core.audit import record_chat_event
+from bot.errors import reply_for_error
+from integrations.audit.sink import AuditSink
+from integrations.tws.errors import TWSError
+
+__all__ = ["ANSWER_TIMEOUT_SECONDS", "CLICK_TIMEOUT_SECONDS", "Asker", "Dispatcher"]
+
+log = structlog.get_logger(__name__)
+
+ANSWER_TIMEOUT_SECONDS: Final = 60.0
+CLICK_TIMEOUT_SECONDS: Final = 60.0
+
+
+class Asker(Protocol):
+    """Something that answers a chat event (the agent graph)."""
+
+    async def ask(self, event: ChatEvent) -> Reply:
+        """Answer one message."""
+        ...
+
+
+class Dispatcher:
+    """Answers chat events and decides clicks for any surface, safely."""
+
+    def __init__(
+        self,
+        *,
+        assistant: Asker,
+        audit: AuditSink | None,
+        clicks: Mapping[str, ClickHandler] | None = None,
+        answer_timeout_seconds: float = ANSWER_TIMEOUT_SECONDS,
+        click_timeout_seconds: float = CLICK_TIMEOUT_SECONDS,
+    ) -> None:
+        """Create the dispatcher.
+
+        Args:
+            assistant: Answers questions.
+            audit: Where every question and click is recorded.
+            clicks: Click handlers by action-id prefix (e.g. ``runbook.``).
+            answer_timeout_seconds: Longest a question may take.
+            click_timeout_seconds: Longest deciding a click may take (a runbook's execution
+                runs in its own supervised task, not inside the click).
+        """
+        self._assistant = assistant
+        self._audit = audit
+        self._clicks: dict[str, ClickHandler] = dict(clicks or {})
+        self._timeout = answer_timeout_seconds
+        self._click_timeout = click_timeout_seconds
+
+    def route_clicks(self, prefix: str, handler: ClickHandler) -> None:
+        """Send clicks whose action id starts with ``prefix`` to ``handler``.
+
+        Args:
+            prefix: E.g. ``runbook.``.
+            handler: Decides such clicks.
+        """
+        self._clicks[prefix] = handler
+
+    async def handle(self, event: ChatEvent) -> Reply:
+        """Answer one message; never raises for a failure a person should hear about.
+
+        Args:
+            event: The message.
+
+        Returns:
+            The answer, or a reply that says what went wrong and what to do.
+        """
+        started = time.perf_counter()
+        outcome = "answered"
+        try:
+            async with asyncio.timeout(self._timeout):
+                reply = await self._assistant.ask(event)
+        except (TWSError, TimeoutError) as exc:
+            outcome = "failed"
+            log.warning(
+                "question.failed",
+                error=type(exc).__name__,
+                detail=str(exc) or f"no answer within {self._timeout:g} s",
+                conversation=event.conversation_key,
+                event_id=event.event_id,
+            )
+            reply = reply_for_error(exc)
+        except Exception as exc:  # a bug must still get a reply, and a log line with the trace
+            outcome = "error"
+            log.exception(
+                "question.crashed", conversation=event.conversation_key, event_id=event.event_id
+            )
+            reply = reply_for_error(exc)
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.info(
+            "question.answered",
+            conversation=event.conversation_key,
+            event_id=event.event_id,
+            actor=event.actor.identity,
+            outcome=outcome,
+            ms=elapsed_ms,
+        )
+        await record_chat_event(
+            self._audit,
+            action="question",
+            outcome=outcome,
+            platform=event.actor.platform.value,
+            actor=event.actor,
+            channel=event.channel_id,
+            thread=event.thread_id,
+            parameters={"text": event.text, "answer": reply.headline, "ms": elapsed_ms},
+            correlation={"event_id": event.event_id},
+        )
+        return reply
+
+    def _handler(self, action_id: str) -> ClickHandler | None:
+        for prefix, handler in self._clicks.items():
+            if action_id.startswith(prefix):
+                return handler
+        return None
+
+    async def handle_click(self, click: Click) -> ClickOutcome:
+        """Decide one click; never raises for a failure a person should hear about.
+
+        Args:
+            click: The click, as an adapter built it (its value is still untrusted).
+
+        Returns:
+            What to show: the clicker's note, the updated message, a thread reply.
+        """
+        started = time.perf_counter()
+        handler = self._handler(click.action_id)
+        outcome = "decided"
+        shown: ClickOutcome | None
+        if handler is None:
+            outcome = "no_handler"
+            refusal = texts.APPROVALS_DISABLED
+            if not is_runbook_action(click.action_id):
+                refusal = texts.BUTTON_NOT_HERE
+            shown = ClickOutcome(reply_for_clicker=refusal)
+        else:
+            try:
+                async with asyncio.timeout(self._click_timeout):
+                    shown = await handler(click)
+            except Exception:  # includes TimeoutError: the one crash text, trace in the log
+                outcome = "error"
+                log.exception(
+                    "click.crashed", action_id=click.action_id, click_id=click.decision_id
+                )
+                shown = ClickOutcome(reply_for_clicker=texts.CLICK_FAILED)
+        shown = shown or ClickOutcome()
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        note = shown.reply_for_clicker.headline if shown.reply_for_clicker else None
+        log.info(
+            "click.handled",
+            action_id=click.action_id,
+            click_id=click.decision_id,
+            actor=click.actor.identity,
+            outcome=outcome,
+            ms=elapsed_ms,
+        )
+        await record_chat_event(
+            self._audit,
+            action="click",
+            outcome=outcome,
+            platform=click.actor.platform.value,
+            actor=click.actor,
+            channel=click.channel_id,
+            thread=click.thread_id,
+            parameters={"action_id": click.action_id, "note": note, "ms": elapsed_ms},
+            correlation={"click_id": click.decision_id},
+        )
+        return shown

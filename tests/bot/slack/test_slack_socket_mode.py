@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog.testing
 from slack_support import BOT_USER, assert_valid_blocks, mention_envelope, slack_harness
 
 
@@ -61,16 +62,18 @@ async def test_socket_mode_acks_envelopes_and_answers() -> None:
 async def test_socket_mode_redelivery_is_deduplicated() -> None:
     async with slack_harness(app_token="xapp-1-test", signing_secret=None) as h:
         envelope = mention_envelope(f"<@{BOT_USER}> late", event_id="EvDup")
-        for n in range(2):
-            h.mock.envelopes.append(
-                {
-                    "type": "events_api",
-                    "envelope_id": f"env-{n}",
-                    "retry_attempt": n,
-                    "payload": envelope,
-                }
-            )
-        await wait_for(lambda: len(h.mock.acks) == 2)
-        await asyncio.sleep(0.1)
+        with structlog.testing.capture_logs() as logs:
+            for n in range(2):
+                h.mock.envelopes.append(
+                    {
+                        "type": "events_api",
+                        "envelope_id": f"env-{n}",
+                        "retry_attempt": n,
+                        "payload": envelope,
+                    }
+                )
+            # The second envelope is acked, handed over, and dropped as a re-delivery.
+            await wait_for(lambda: any(e["event"] == "chat.duplicate" for e in logs))
         await h.settle()
+        assert len(h.mock.acks) == 2
         assert len(h.mock.of("chat.postMessage")) == 1

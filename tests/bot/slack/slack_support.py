@@ -368,12 +368,13 @@ async def slack_harness(
     app_token: str | None = None,
     signing_secret: str | None = SECRET,
     inject_client: bool = True,
+    audit: Any | None = None,
 ) -> AsyncIterator[Harness]:
     mock = MockSlack()
     async with serve(mock.app()) as mock_url:
         mock.url = mock_url
         asker = asker or EchoAsker()
-        audit = RecordingAudit()
+        recording = RecordingAudit()
         store = MemoryStore()
         settings = Settings(
             slack_bot_token="xoxb-test-token",
@@ -383,10 +384,11 @@ async def slack_harness(
             _env_file=None,  # type: ignore[call-arg]
         )
         client = AsyncWebClient(token="xoxb-test-token", base_url=mock_url + "/api/")
-        dispatcher = dispatcher or Dispatcher(assistant=asker, audit=audit)
+        sink = recording if audit is None else audit
+        dispatcher = dispatcher or Dispatcher(assistant=asker, audit=sink)
         if on_decision is not None:
             dispatcher.route_clicks("runbook.", on_decision)
-        core = ChatCore(dispatcher=dispatcher, store=store, audit=audit)
+        core = ChatCore(dispatcher=dispatcher, store=store, audit=sink)
         surface = SlackSurface(
             settings=settings,
             core=core,
@@ -398,7 +400,7 @@ async def slack_harness(
         async with serve(app) as url, aiohttp.ClientSession() as session:
             await surface.start()
             try:
-                yield Harness(url, mock, surface, audit, store, asker, session, core)
+                yield Harness(url, mock, surface, recording, store, asker, session, core)
             finally:
                 await core.tasks.stop()
                 await surface.stop()

@@ -1,43 +1,24 @@
 """`TWSClient`: the `Scheduler` over HCL Workload Automation's REST API v2 (aiohttp).
 
-One pooled ``aiohttp.ClientSession`` per client; every path comes from
-`integrations.tws.paths`, every JSON field from `integrations.tws.wire`. Reads are
-retried with jittered exponential backoff when the engine is unavailable; actions never
-are (a retried ``rerun`` could run a job twice). A circuit breaker stops hammering a
-master that is down. Every failure is a `integrations.tws.errors.TWSError` naming the
-call and the engine's answer.
+This module owns what Resync asks the engine and how answers become models: every path
+comes from `integrations.tws.paths`, every JSON field from `integrations.tws.wire`. How a
+request travels (one pooled session, retries for reads but never for actions, the circuit
+breaker) is `integrations.tws.transport`'s job; paging is `integrations.tws.paging`'s.
+Every failure is a `integrations.tws.errors.TWSError` naming the call and the engine's
+answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import random
-import ssl
-import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urljoin, urlsplit
-
-import aiohttp
-import structlog
 
 from integrations.tws import paths, wire
-from integrations.tws.breaker import CircuitBreaker
-from integrations.tws.errors import (
-    CircuitOpenError,
-    TWSActionRejectedError,
-    TWSAuthError,
-    TWSError,
-    TWSNotFoundError,
-    TWSProtocolError,
-    TWSRequestError,
-    TWSUnavailableError,
-)
+from integrations.tws.decoding import Json, parse_row, parse_rows
+from integrations.tws.errors import TWSProtocolError
 from integrations.tws.models import (
     Dependency,
     EngineInfo,
@@ -51,32 +32,16 @@ from integrations.tws.models import (
     Workstation,
 )
 from integrations.tws.oql import build_oql, name_matches
+from integrations.tws.paging import read_all_pages
 from integrations.tws.scheduler import Snapshot
+from integrations.tws.transport import EngineTransport
 
 if TYPE_CHECKING:
     from config.settings import Settings
 
 __all__ = ["TWSClient"]
 
-log = structlog.get_logger(__name__)
-
 T = TypeVar("T")
-Json = Mapping[str, Any]
-
-_MAX_PAGES = 1000  # a runaway `next` chain is a protocol error, not an endless loop
-_BACKOFF_BASE_SECONDS = 0.1
-_BACKOFF_CAP_SECONDS = 2.0
-_RETRY_AFTER_CAP_SECONDS = 5.0  # an answer is still due within the question's time limit
-
-
-class _Answer:
-    """One HTTP answer: the decoded body and the engine's clock."""
-
-    __slots__ = ("as_of", "body")
-
-    def __init__(self, body: Any, as_of: datetime) -> None:
-        self.body = body
-        self.as_of = as_of
 
 
 class TWSClient:
@@ -118,27 +83,26 @@ class TWSClient:
             breaker_reset_seconds: Seconds the circuit stays open before a trial call.
             page_size: ``limit`` asked per page.
             sleep: Awaitable sleep used between retries (injectable for tests).
+
+        Raises:
+            ValueError: ``base_url`` is not ``http(s)://host[:port]``.
         """
-        split = urlsplit(base_url)
-        if split.scheme not in {"http", "https"} or not split.netloc:
-            raise ValueError(f"TWS URL must look like https://host:31116, got {base_url!r}")
-        self._base_url = f"{split.scheme}://{split.netloc}"
-        self._origin = (split.scheme, split.netloc.lower())
-        self._source = f"TWS {split.netloc}"
-        self._auth_header = _auth_header(user=user, password=password, api_key=api_key)
-        self._ssl: ssl.SSLContext | bool = _ssl_context(verify_tls=verify_tls, ca_bundle=ca_bundle)
-        self._timeout = aiohttp.ClientTimeout(
-            total=timeout_seconds, sock_connect=connect_timeout_seconds
+        self._transport = EngineTransport(
+            base_url=base_url,
+            user=user,
+            password=password,
+            api_key=api_key,
+            verify_tls=verify_tls,
+            ca_bundle=ca_bundle,
+            timeout_seconds=timeout_seconds,
+            connect_timeout_seconds=connect_timeout_seconds,
+            retries=retries,
+            breaker_threshold=breaker_threshold,
+            breaker_reset_seconds=breaker_reset_seconds,
+            sleep=sleep,
         )
-        self._retries = max(0, retries)
-        self._breaker = CircuitBreaker(
-            threshold=breaker_threshold, reset_seconds=breaker_reset_seconds
-        )
+        self._source = f"TWS {self._transport.netloc}"
         self._page_size = max(1, page_size)
-        self._sleep = sleep
-        self._session: aiohttp.ClientSession | None = None
-        self.calls_made = 0
-        """HTTP requests sent so far (retries included): what the benchmark counts."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TWSClient:
@@ -178,7 +142,12 @@ class TWSClient:
     @property
     def breaker_state(self) -> str:
         """The circuit breaker's state: ``closed``, ``open`` or ``half-open``."""
-        return self._breaker.state
+        return self._transport.breaker_state
+
+    @property
+    def calls_made(self) -> int:
+        """HTTP requests sent so far (retries included): what the benchmark counts."""
+        return self._transport.calls_made
 
     async def __aenter__(self) -> TWSClient:
         return self
@@ -188,9 +157,7 @@ class TWSClient:
 
     async def close(self) -> None:
         """Close the pooled session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._transport.close()
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -222,7 +189,7 @@ class TWSClient:
             statuses=[s.value for s in statuses] if statuses else None,
         )
         rows, as_of = await self._all_pages(paths.JOBS, oql=oql, limit=limit)
-        jobs = self._parse_all(rows, wire.parse_job, call=f"GET {paths.JOBS}")
+        jobs = parse_rows(rows, wire.parse_job, call=f"GET {paths.JOBS}")
         jobs = [
             job
             for job in jobs
@@ -252,7 +219,7 @@ class TWSClient:
 
     async def job_log(self, run_id: str) -> Snapshot[str]:
         """The stdlist of one run (``text/plain``)."""
-        answer = await self._call("GET", paths.job_log(run_id), text=True)
+        answer = await self._transport.call("GET", paths.job_log(run_id), text=True)
         return self._snapshot(str(answer.body), answer.as_of)
 
     async def query_job_streams(
@@ -270,7 +237,7 @@ class TWSClient:
             statuses=[s.value for s in statuses] if statuses else None,
         )
         rows, as_of = await self._all_pages(paths.JOBSTREAMS, oql=oql, limit=limit)
-        streams = self._parse_all(rows, wire.parse_job_stream, call=f"GET {paths.JOBSTREAMS}")
+        streams = parse_rows(rows, wire.parse_job_stream, call=f"GET {paths.JOBSTREAMS}")
         streams = [
             stream
             for stream in streams
@@ -318,7 +285,9 @@ class TWSClient:
         Raises:
             TWSActionRejectedError: The engine refused, e.g. AWSBIN076E.
         """
-        await self._call("PUT", paths.job_action(job_id, action), json_body={}, idempotent=False)
+        await self._transport.call(
+            "PUT", paths.job_action(job_id, action), json_body={}, idempotent=False
+        )
         return await self.get_job(job_id)
 
     async def job_stream_action(
@@ -336,7 +305,7 @@ class TWSClient:
         Raises:
             TWSActionRejectedError: The engine refused.
         """
-        await self._call(
+        await self._transport.call(
             "PUT", paths.jobstream_action(job_stream_id, action), json_body={}, idempotent=False
         )
         return await self.get_job_stream(job_stream_id)
@@ -347,25 +316,16 @@ class TWSClient:
         return Snapshot(value=value, as_of=as_of, source=self._source)
 
     async def _get_one(self, path: str, parse: Callable[[Json], T]) -> Snapshot[T]:
-        answer = await self._call("GET", path)
+        answer = await self._transport.call("GET", path)
         if not isinstance(answer.body, Mapping):
             raise TWSProtocolError("expected a JSON object", call=f"GET {path}")
-        return self._snapshot(_parse(answer.body, parse, call=f"GET {path}"), answer.as_of)
+        return self._snapshot(parse_row(answer.body, parse, call=f"GET {path}"), answer.as_of)
 
     async def _get_list(
         self, path: str, parse: Callable[[Json], T], *, params: dict[str, str] | None = None
     ) -> Snapshot[list[T]]:
         rows, as_of = await self._all_pages(path, params=params)
-        return self._snapshot(self._parse_all(rows, parse, call=f"GET {path}"), as_of)
-
-    @staticmethod
-    def _parse_all(rows: list[Any], parse: Callable[[Json], T], *, call: str) -> list[T]:
-        items: list[T] = []
-        for row in rows:
-            if not isinstance(row, Mapping):
-                raise TWSProtocolError("a result is not a JSON object", call=call)
-            items.append(_parse(row, parse, call=call))
-        return items
+        return self._snapshot(parse_rows(rows, parse, call=f"GET {path}"), as_of)
 
     async def _all_pages(
         self,
@@ -375,278 +335,6 @@ class TWSClient:
         params: dict[str, str] | None = None,
         limit: int | None = None,
     ) -> tuple[list[Any], datetime]:
-        """Read every page of a ``{count, results, next}`` answer (or a bare array)."""
-        query: dict[str, str] = dict(params or {})
-        if oql:
-            query["oql"] = oql
-        page = self._page_size if limit is None else max(1, min(self._page_size, limit))
-        query["limit"] = str(page)
-        url: str | None = path
-        rows: list[Any] = []
-        seen: set[object] = set()
-        as_of: datetime | None = None
-        for _ in range(_MAX_PAGES):
-            if url is None:
-                break
-            answer = await self._call("GET", url, params=query)
-            as_of = as_of or answer.as_of
-            body = answer.body
-            if isinstance(body, list):  # v1-style bare array: one page
-                rows.extend(body)
-                break
-            if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
-                raise TWSProtocolError(
-                    "expected {count, results}", call=_describe("GET", url, query)
-                )
-            for row in body["results"]:
-                # Offset paging over a moving plan can show a row twice (it moved between
-                # pages); count it once.
-                key = row.get("id") if isinstance(row, Mapping) else None
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                rows.append(row)
-            if limit is not None and len(rows) >= limit:
-                return rows[:limit], as_of
-            url = self._next_url(body.get("next"), call=_describe("GET", url, query))
-            query = {}  # `next` carries its own query
-        else:
-            raise TWSProtocolError(f"more than {_MAX_PAGES} pages", call=f"GET {path}")
-        return rows, as_of or datetime.now(UTC)
-
-    def _next_url(self, value: Any, *, call: str) -> str | None:
-        if not value:
-            return None
-        absolute = urljoin(self._base_url + "/", str(value))
-        split = urlsplit(absolute)
-        # Credentials go only to the configured engine, never to a host a `next` names.
-        if (split.scheme, split.netloc.lower()) != self._origin:
-            raise TWSProtocolError(f"`next` points to another host ({split.netloc})", call=call)
-        return split.path + (f"?{split.query}" if split.query else "")
-
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            headers = {"Accept": "application/json"}
-            if self._auth_header:
-                headers["Authorization"] = self._auth_header
-            self._session = aiohttp.ClientSession(
-                base_url=self._base_url,
-                headers=headers,
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=32),
-            )
-        return self._session
-
-    async def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        text: bool = False,
-        idempotent: bool = True,
-    ) -> _Answer:
-        """Send one request, with retries for idempotent calls while the engine is unavailable."""
-        call = _describe(method, url, params)
-        attempts = 1 + (self._retries if idempotent else 0)
-        for attempt in range(1, attempts + 1):
-            if not self._breaker.allow():
-                raise CircuitOpenError(
-                    f"engine marked unavailable after repeated failures; next try in "
-                    f"{self._breaker.retry_after():.0f} s",
-                    call=call,
-                )
-            try:
-                answer = await self._send(
-                    method, url, params=params, json_body=json_body, text=text, call=call
-                )
-            except TWSUnavailableError as exc:
-                self._breaker.record_failure()
-                if attempt == attempts:
-                    raise
-                await self._back_off(call=call, attempt=attempt, error=exc)
-                continue
-            except TWSProtocolError as exc:
-                # The engine is up; a garbled answer (cut off, not JSON) is worth one more read.
-                self._breaker.record_success()
-                if attempt == attempts or not exc.transient:
-                    raise
-                await self._back_off(call=call, attempt=attempt, error=exc)
-                continue
-            except TWSError:
-                # The engine answered (4xx): it is up, the request is the problem.
-                self._breaker.record_success()
-                raise
-            except BaseException:
-                # Cancelled (a time limit above us): no verdict on the engine, so a half-open
-                # breaker must let the next call try instead of waiting for this one forever.
-                self._breaker.release_trial()
-                raise
-            self._breaker.record_success()
-            return answer
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _back_off(self, *, call: str, attempt: int, error: TWSError) -> None:
-        """Wait before the next attempt: jittered exponential, or what the engine asked."""
-        delay = random.uniform(0, min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt))
-        asked = getattr(error, "retry_after", None)
-        if asked is not None:
-            delay = max(delay, min(asked, _RETRY_AFTER_CAP_SECONDS))
-        log.info(
-            "tws.retry", call=call, attempt=attempt, error=error.summary, delay_s=round(delay, 3)
+        return await read_all_pages(
+            self._transport, path, page_size=self._page_size, oql=oql, params=params, limit=limit
         )
-        await self._sleep(delay)
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        text: bool,
-        call: str,
-    ) -> _Answer:
-        session = self._ensure_session()
-        request_id = str(uuid.uuid4())
-        headers = {"Request-Id": request_id}
-        if json_body is not None:
-            headers["Content-Type"] = "application/json"
-        self.calls_made += 1
-        started = time.perf_counter()
-        try:
-            async with session.request(
-                method,
-                url,
-                params=params,
-                data=json.dumps(json_body) if json_body is not None else None,
-                headers=headers,
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                retry_after = _seconds(response.headers.get("Retry-After"))
-                as_of = _engine_time(response.headers.get("Date"))
-                content_type = response.content_type
-        except TimeoutError as exc:
-            raise TWSUnavailableError(
-                f"no answer within {self._timeout.total:g} s", call=call
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise TWSUnavailableError(
-                f"cannot reach the engine ({type(exc).__name__})", call=call
-            ) from exc
-        log.debug(
-            "tws.call",
-            call=call,
-            status=status,
-            request_id=request_id,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        if status >= 400:
-            error = _error_for(status, raw, call=call, action="/action/" in url)
-            if isinstance(error, TWSUnavailableError):
-                error.retry_after = retry_after
-            raise error
-        if text:
-            return _Answer(raw.decode("utf-8", errors="replace"), as_of)
-        if not raw:
-            return _Answer({}, as_of)
-        try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            error = TWSProtocolError(
-                f"the answer is not JSON ({content_type}, {len(raw)} bytes)", call=call
-            )
-            error.transient = True
-            raise error from exc
-        return _Answer(body, as_of)
-
-
-def _seconds(header: str | None) -> float | None:
-    """A ``Retry-After`` in seconds (the HTTP-date form is rare from engines: ignored)."""
-    if header is None:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        return None
-
-
-def _parse(row: Json, parse: Callable[[Json], T], *, call: str) -> T:
-    try:
-        return parse(row)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise TWSProtocolError(
-            f"unreadable {parse.__name__.removeprefix('parse_')} ({type(exc).__name__}: {exc})",
-            call=call,
-        ) from exc
-
-
-def _describe(method: str, url: str, params: Mapping[str, str] | None) -> str:
-    """Name a call for errors and logs: method, path and the parameters that matter."""
-    shown = {k: v for k, v in (params or {}).items() if k != "limit"}
-    extra = " ".join(f"{k}={v!r}" for k, v in shown.items())
-    return f"{method} {url}" + (f" {extra}" if extra else "")
-
-
-def _engine_time(header: str | None) -> datetime:
-    """The engine's clock from its ``Date`` header; our clock if it sent none."""
-    if header:
-        try:
-            return parsedate_to_datetime(header).astimezone(UTC)
-        except (TypeError, ValueError):
-            pass
-    return datetime.now(UTC)
-
-
-def _engine_messages(raw: bytes) -> list[str]:
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        text = raw.decode("utf-8", errors="replace").strip()
-        return [text[:300]] if text else []
-    if isinstance(body, Mapping):
-        messages = body.get("messages")
-        if isinstance(messages, list):
-            return [str(m) for m in messages]
-        if "message" in body:
-            return [str(body["message"])]
-    return []
-
-
-def _error_for(status: int, raw: bytes, *, call: str, action: bool) -> TWSError:
-    messages = _engine_messages(raw)
-    if status in (401, 403):
-        summary = "the engine refused the credentials" if status == 401 else "not authorized"
-        return TWSAuthError(summary, call=call, status=status, engine_messages=messages)
-    if status == 404:
-        return TWSNotFoundError("not found", call=call, status=status, engine_messages=messages)
-    if status >= 500 or status == 429:
-        return TWSUnavailableError(
-            "the engine failed to answer", call=call, status=status, engine_messages=messages
-        )
-    if action:
-        return TWSActionRejectedError(
-            "the engine refused the action", call=call, status=status, engine_messages=messages
-        )
-    return TWSRequestError(
-        "the engine rejected the request", call=call, status=status, engine_messages=messages
-    )
-
-
-def _auth_header(*, user: str | None, password: str | None, api_key: str | None) -> str | None:
-    if api_key:
-        return f"Bearer {api_key}"
-    if user is not None:
-        return aiohttp.BasicAuth(user, password or "").encode()
-    return None
-
-
-def _ssl_context(*, verify_tls: bool, ca_bundle: Path | None) -> ssl.SSLContext | bool:
-    if not verify_tls:
-        return False
-    if ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(ca_bundle))
-    return True

@@ -3,6 +3,10 @@
 State is advanced lazily: every request first calls `SimState.sync`, which replays every
 event (outages, job starts, job ends) between the last sync and the clock's now, in time
 order. Given the seed and the same clock steps, the night is the same.
+
+`SimState` owns the plan, the clock and that replay. How an object's status reads is in
+`integrations.tws.simulator.statuses`; what an operator action may do is in
+`integrations.tws.simulator.actions` (applied here, between two syncs).
 """
 
 from __future__ import annotations
@@ -11,6 +15,13 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from integrations.tws.simulator import statuses
+from integrations.tws.simulator.actions import (
+    ActionError,
+    apply_job_action,
+    apply_stream_action,
+    finish_run,
+)
 from integrations.tws.simulator.clock import SimClock
 from integrations.tws.simulator.history import HistoryArchive
 from integrations.tws.simulator.plan import Plan, SimJob, SimRun, SimStream, build_plan, new_uuid
@@ -18,24 +29,6 @@ from integrations.tws.simulator.scenario import Scenario
 from integrations.tws.simulator.stdlist import FAILURES
 
 __all__ = ["ActionError", "NotFoundError", "SimState"]
-
-_SATISFIED = frozenset({"SUCC", "SUCCP", "CANCL", "SUPPR"})
-_COMMON = {
-    "SUCC": "SUCCESSFUL",
-    "SUCCP": "SUCCESSFUL",
-    "ABEND": "ERROR",
-    "ABENP": "ERROR",
-    "FAIL": "ERROR",
-    "EXEC": "RUNNING",
-    "READY": "READY",
-    "SCHED": "WAITING",
-    "CANCL": "CANCELED",
-    "SUPPR": "SUPPRESSED",
-}
-
-
-class ActionError(Exception):
-    """An action not valid in the object's current state (AWSBIN076E)."""
 
 
 class NotFoundError(Exception):
@@ -119,7 +112,7 @@ class SimState:
         start = job.at_time or job.stream.sched_time
         if not job.deps_released:
             for pred in job.preds:
-                if pred.phase != "done" or (pred.final_status not in _SATISFIED):
+                if pred.phase != "done" or (pred.final_status not in statuses.SATISFIED):
                     return None
                 run = pred.current_run
                 if run is not None:
@@ -151,7 +144,7 @@ class SimState:
                 outage = self._outages.pop(0)
                 self._set_workstation(outage.workstation, up=outage.up, when=outage.at)
             elif best_kind == "end" and best_job is not None:
-                self._finish(best_job)
+                finish_run(best_job)
                 running.remove(best_job)
                 if best_job.phase == "waiting":
                     waiting.append(best_job)
@@ -208,12 +201,6 @@ class SimState:
         job.final_status = None
         self.runs[run.run_id] = (job, run)
 
-    def _finish(self, job: SimJob, status: str | None = None) -> None:
-        run = job.runs[-1]
-        run.status = status or run.outcome
-        job.phase = "done"
-        job.final_status = run.status
-
     def _set_workstation(self, name: str, *, up: bool, when: datetime) -> None:
         ws = self.plan.workstations[name]
         ws.linked = ws.running = up
@@ -240,56 +227,19 @@ class SimState:
 
     def job_status(self, job: SimJob) -> str:
         """The job's internal status as of the last sync."""
-        if job.phase == "running":
-            return "EXEC"
-        if job.phase == "done":
-            return job.final_status or "SUCC"
-        if job.held or job.stream.held:
-            return "HOLD"
-        if job.rerun_pending:
-            return "READY"
-        if (job.at_time or job.stream.sched_time) > self.sim_time:
-            return "SCHED"
-        if not job.deps_released and any(
-            p.phase != "done" or p.final_status not in _SATISFIED for p in job.preds
-        ):
-            return "HOLD"
-        return "READY"
+        return statuses.job_status(job, self.sim_time)
 
     def common_status(self, job: SimJob) -> str:
         """The console's status group for the job."""
-        status = self.job_status(job)
-        if status == "HOLD":
-            return "HELD" if (job.held or job.stream.held) else "WAITING"
-        return _COMMON.get(status, "WAITING")
+        return statuses.common_status(job, self.sim_time)
 
     def is_late(self, job: SimJob) -> bool:
         """Deadline passed while the job was not finished."""
-        if job.deadline is None:
-            return False
-        if job.phase == "done" and job.final_status in _SATISFIED and job.runs:
-            return job.runs[-1].end > job.deadline
-        return self.sim_time > job.deadline
+        return statuses.is_late(job, self.sim_time)
 
     def stream_status(self, stream: SimStream) -> str:
         """The job stream's state."""
-        if stream.cancelled:
-            return "CANCEL"
-        if stream.held:
-            return "HOLD"
-        statuses = [self.job_status(j) for j in stream.jobs]
-        failed = any(s in ("ABEND", "FAIL") for s in statuses)
-        if all(j.phase == "done" for j in stream.jobs):
-            return "ABEND" if failed else "SUCC"
-        if "EXEC" in statuses:
-            return "EXEC"
-        if failed:
-            return "STUCK"
-        if any(j.phase == "done" for j in stream.jobs):
-            return "EXEC"
-        if stream.sched_time > self.sim_time:
-            return "HOLD"
-        return "READY"
+        return statuses.stream_status(stream, self.sim_time)
 
     def job(self, job_id: str) -> SimJob:
         """Look a job up by plan UUID.
@@ -351,40 +301,7 @@ class SimState:
         """
         job = self.job(job_id)
         now = self.sync()
-        status = self.job_status(job)
-        waiting = job.phase == "waiting"
-        if action == "hold" and waiting:
-            job.held = True
-        elif action == "release" and waiting and job.held:
-            job.held = False
-        elif action == "release-dependencies" and waiting:
-            job.deps_released = True
-        elif action == "rerun" and status in ("ABEND", "ABENP", "FAIL", "SUCC", "SUCCP"):
-            job.phase = "waiting"
-            job.rerun_pending = True
-            job.held = False
-            job.rerun_count += 1
-        elif action == "cancel" and (waiting or status in ("ABEND", "FAIL")):
-            job.phase = "done"
-            job.final_status = "CANCL"
-            job.held = False
-        elif action == "kill" and status == "EXEC":
-            run = job.runs[-1]
-            run.end, run.outcome, run.error, run.return_code = now, "ABEND", "killed", -1
-            self._finish(job)
-        elif action == "confirm-succ" and status in ("ABEND", "FAIL", "EXEC"):
-            if job.phase == "running":
-                job.runs[-1].end = now
-            self._finish(job, "SUCC")
-        elif action == "confirm-abend" and status in ("SUCC", "FAIL", "EXEC"):
-            if job.phase == "running":
-                job.runs[-1].end = now
-            self._finish(job, "ABEND")
-        else:
-            raise ActionError(
-                f'AWSBIN076E The action "{action}" is not valid for job '
-                f'"{job.qualified_name}" in its current state {status}.'
-            )
+        apply_job_action(job, action, status=self.job_status(job), now=now)
         self.sync()
         return self.job_status(job)
 
@@ -400,21 +317,6 @@ class SimState:
         """
         stream = self.stream(stream_id)
         self.sync()
-        state = self.stream_status(stream)
-        if action == "hold" and state not in ("SUCC", "CANCEL", "ABEND"):
-            stream.held = True
-        elif action == "release" and stream.held:
-            stream.held = False
-        elif action == "cancel" and state not in ("SUCC", "CANCEL"):
-            stream.cancelled = True
-            stream.held = False
-            for job in stream.jobs:
-                if job.phase == "waiting":
-                    job.phase, job.final_status = "done", "CANCL"
-        else:
-            raise ActionError(
-                f'AWSBIN076E The action "{action}" is not valid for job stream '
-                f'"{stream.workstation}#{stream.name}" in its current state {state}.'
-            )
+        apply_stream_action(stream, action, state=self.stream_status(stream))
         self.sync()
         return self.stream_status(stream)

@@ -1,8 +1,10 @@
 """Every engine path Resync calls, in one place.
 
 HCL does not publish the OpenAPI file (each master serves it at ``/twsd/WA_API3_v2.json``);
-what is here follows ``shared/TWS-API.md``. Confidence per path: **doc** (HCL docs or
-official samples), **lab** (third-party notes against a 10.2.8 master), **guess**. When a
+what is here follows HCL's documentation and its official REST samples
+(``WorkloadAutomation/TWS_REST_API_Python_samples``, ``.../TWS_REST_API_Shell_script_samples``,
+``WAdev0/WA_REST_API_Node_samples``). Confidence per path: **doc** (HCL docs or official
+samples), **lab** (third-party notes against a 10.2.8 master), **guess**. When a
 real master's spec disagrees, correct it here and in `integrations.tws.wire`.
 
 The bundled simulator serves exactly these paths.

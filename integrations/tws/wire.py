@@ -1,6 +1,6 @@
 """The engine's JSON, mapped onto Resync's models: the one place that knows field names.
 
-The field names below follow ``shared/TWS-API.md`` where it is sure (``id``, ``name``,
+The field names below follow HCL's documentation and official REST samples where they are sure (``id``, ``name``,
 ``status.internalStatus``, ``status.commonStatus``, ``jobStreamInPlan.{id, name, startTime,
 workstationKey.name}``, job stream ``schedTime``/``timeZone``/``carriedForward``) and are
 Resync's choice where nothing public confirms them (return code, actual start/end, run id,

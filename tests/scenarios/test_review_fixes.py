@@ -5,20 +5,28 @@ Each test reads what it expects from the simulator with the client itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from qa_support import API_KEY, NOW, Ask, make_asker, no_sleep
 
-from agents.answers import dependencies
 from agents.assistant import Assistant
 from agents.messages import Paragraph, Reply, Table, Tone
-from bot.dispatch import Dispatcher
+from bot.core.dispatcher import Dispatcher
 from integrations.tws.client import TWSClient
-from integrations.tws.models import FINISHED_STATUSES, CommonStatus, JobAction, JobStatus
+from integrations.tws.models import (
+    FINISHED_STATUSES,
+    CommonStatus,
+    Dependency,
+    JobAction,
+    JobStatus,
+)
+from integrations.tws.scheduler import Snapshot
 from integrations.tws.simulator import SimulatorServer
 
 
@@ -93,14 +101,89 @@ async def test_successors_walk_the_whole_downstream_and_split_late_from_at_risk(
     assert reply.tone is Tone.ERROR
 
 
-async def test_successor_walk_stopped_by_its_cap_says_at_least(
-    ask: Ask, monkeypatch: pytest.MonkeyPatch
+class DeepDownstream:
+    """The simulator's plan through the client, with a chain of `length` more jobs hanging
+    below one real job: a plan far larger than any night the simulator generates.
+
+    Every read goes to the simulator except the successors of the graft point and of the
+    grafted jobs. The chain's jobs have no deadline, so they put nothing at risk.
+    """
+
+    def __init__(self, client: TWSClient, *, below: str, length: int) -> None:
+        self.client = client
+        self.below = below
+        self.length = length
+        self.chain_reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    @staticmethod
+    def link(index: int) -> Dependency:
+        return Dependency(kind="job", id=f"chain-{index}", name=f"CHAIN_{index:05d}", status="HOLD")
+
+    async def job_successors(self, job_id: str) -> Snapshot[list[Dependency]]:
+        if job_id.startswith("chain-"):
+            self.chain_reads += 1
+            index = int(job_id.removeprefix("chain-")) + 1
+            successors = [self.link(index)] if index < self.length else []
+            return Snapshot(value=successors, as_of=NOW, source=self.client.source)
+        real = await self.client.job_successors(job_id)
+        if job_id != self.below or self.length == 0:
+            return real
+        return Snapshot(value=[*real.value, self.link(0)], as_of=real.as_of, source=real.source)
+
+
+async def ask_downstream(client: TWSClient, tmp_path: Path, *, length: int) -> tuple[Reply, int]:
+    """Ask what depends on PAYROLL_EXTRACT with `length` jobs grafted below its successor.
+
+    Returns the reply and how many of the grafted jobs' successor lists were read.
+    """
+    root = (await client.query_jobs(name="PAYROLL_EXTRACT")).value[0]
+    direct = (await client.job_successors(root.id)).value
+    assert len(direct) == 1
+    scheduler = DeepDownstream(client, below=direct[0].id, length=length)
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / f"deep-{length}.db")) as saver:
+        assistant = Assistant(scheduler=scheduler, checkpointer=saver, zone=UTC)
+        ask = make_asker(Dispatcher(assistant=assistant, audit=None))
+        reply = await ask("what depends on PAYROLL_EXTRACT?", channel=f"C-deep-{length}")
+    return reply, scheduler.chain_reads
+
+
+def further_down(headline: str) -> str:
+    """``at least 999`` or ``12`` from "..., N more further down; ..."."""
+    found = re.search(r"PAYROLL_EXTRACT, (.*?) more further down;", headline)
+    assert found, headline
+    return found.group(1)
+
+
+async def test_successor_walk_reads_a_long_downstream_to_its_end(
+    client: TWSClient, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(dependencies, "_MAX_TRANSITIVE", 3)
-    reply = await ask("what depends on PAYROLL_EXTRACT?")
+    reply, _ = await ask_downstream(client, tmp_path, length=0)
+    real_further = int(further_down(reply.headline))
+
+    reply, chain_reads = await ask_downstream(client, tmp_path, length=50)
+
+    # Every grafted job counted, and no "at least": the walk reached the end.
+    assert further_down(reply.headline) == str(real_further + 50), reply.headline
+    assert chain_reads == 50
+
+
+async def test_successor_walk_stopped_by_its_cap_says_at_least(
+    client: TWSClient, tmp_path: Path
+) -> None:
+    length = 20_000  # far more jobs downstream than a question may read
+
+    reply, chain_reads = await ask_downstream(client, tmp_path, length=length)
+
     assert reply.headline.startswith("1 job depends directly on PAYROLL_EXTRACT, at least "), (
         reply.headline
     )
+    counted = int(further_down(reply.headline).removeprefix("at least "))
+    # The walk stopped well before the end of the chain, and says how far it got.
+    assert chain_reads < length
+    assert 0 < counted < length
 
 
 # -- 2. held means held by an operator (common status HELD), not waiting for dependencies

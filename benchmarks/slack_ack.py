@@ -35,6 +35,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import ChatEvent, Reply
+from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
 from bot.slack import SlackSurface
 from bot.slack.verify import sign
@@ -167,11 +168,13 @@ async def main(n: int, rounds: int) -> int:
     api = mock_url + "/api/"
     slack_session = aiohttp.ClientSession()
     settings = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, _env_file=None)  # type: ignore[call-arg]
+    store = MemoryStore()
+    dispatcher = Dispatcher(assistant=EchoAsker(), audit=NullAudit())
+    core = ChatCore(dispatcher=dispatcher, store=store, audit=NullAudit())
     surface = SlackSurface(
         settings=settings,
-        dispatcher=Dispatcher(assistant=EchoAsker(), audit=NullAudit()),
-        audit=NullAudit(),
-        store=MemoryStore(),
+        core=core,
+        store=store,
         client=AsyncWebClient(token=TOKEN, base_url=api, session=slack_session),
     )
     resync_app = web.Application()

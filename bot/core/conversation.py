@@ -23,7 +23,7 @@ from typing import Final
 
 import structlog
 
-from agents.messages import ChatEvent, Click, ClickOutcome, Context, Reply, is_runbook_action
+from agents.messages import ChatEvent, Click, ClickOutcome, Context, Reply
 from bot.core import texts
 from bot.core.admission import RATE_LIMIT, Admission
 from bot.core.audit import record_chat_event
@@ -180,7 +180,8 @@ class ChatCore:
         if clicked.action_id == MORE_ACTION_ID:
             await self._more(port, clicked)
             return
-        if is_runbook_action(clicked.action_id) and not port.verified:
+        if not port.verified:
+            # Unsigned clicks (Teams local mode) could claim to be anyone: no button acts.
             await port.whisper(
                 actor=clicked.actor,
                 reply=texts.APPROVALS_NEED_AUTH,

@@ -33,8 +33,8 @@ APPROVALS_DISABLED: Final = Reply(
 )
 
 APPROVALS_NEED_AUTH: Final = Reply(
-    headline="Approvals need an authenticated Teams app (RESYNC_TEAMS_APP_ID); this Resync "
-    "runs Teams unauthenticated, so nothing was done.",
+    headline="Approvals and other buttons need an authenticated Teams app (RESYNC_TEAMS_APP_ID); "
+    "this Resync runs Teams unauthenticated, so nothing was done.",
     tone=Tone.WARNING,
 )
 

@@ -6,13 +6,18 @@ The card mirrors the reply block by block: a ``TextBlock`` headline coloured by 
 ``Action.Execute`` buttons (Universal Actions; each carries an ``Action.Submit`` fallback
 for older clients). All text is escaped with `escape_markdown`.
 
-Teams refuses messages over about 28 KB, so `render_card` keeps the card JSON under a
-budget: a long table shows as many rows as fit, starting at ``offset``, and gets a
-"More" button (verb `MORE_VERB`) whose data says where the next page starts.
+Long replies arrive already paged by the chat core (`bot.core.paging`: the rest waits behind
+its neutral "More" button, rendered like any other). Teams refuses messages over about
+28 KB, so `render_card` still keeps the card JSON under a budget as a last resort: a table
+shows as many rows as fit and says "Showing n of m rows.".
+
+A note for one person (the clicker's view of a card, `bot.teams.clicks`) is rendered under
+the card as small print coloured by its tone. `image_card` shows a PNG (a chart) inline.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Final
@@ -35,15 +40,14 @@ __all__ = [
     "CARD_BUDGET_BYTES",
     "CARD_CONTENT_TYPE",
     "DATA_MARKER",
-    "MORE_VERB",
     "CardPage",
     "card_size",
+    "image_card",
     "render_card",
 ]
 
 CARD_CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
 CARD_BUDGET_BYTES: Final = 24_000  # Teams' limit is ~28 KB for the whole activity
-MORE_VERB: Final = "resync.more"
 DATA_MARKER: Final = "resync"  # key present in every button's data: ours, not someone else's
 _MAX_PREFORMATTED: Final = 12_000
 _MAX_FALLBACK: Final = 2_000
@@ -58,15 +62,15 @@ _STYLE: Final = {"primary": "positive", "danger": "destructive", None: "default"
 
 @dataclass(frozen=True, slots=True)
 class CardPage:
-    """A rendered card and where its table page ends.
+    """A rendered card.
 
     Attributes:
         card: The Adaptive Card JSON (a dict ready for an attachment).
-        next_offset: Row offset of the next page of the first table, None when all shown.
+        truncated: Rows of the first table were left out to fit the size budget.
     """
 
     card: dict[str, Any]
-    next_offset: int | None
+    truncated: bool = False
 
 
 def card_size(card: dict[str, Any]) -> int:
@@ -149,11 +153,6 @@ def _actions(buttons: tuple[Button, ...], *, card_id: str | None) -> dict[str, A
     }
 
 
-def _more(*, card_id: str | None, offset: int) -> dict[str, Any]:
-    data = {DATA_MARKER: 1, "card": card_id, "action_id": MORE_VERB, "offset": offset}
-    return {"type": "ActionSet", "actions": [_action("More", MORE_VERB, data, "default")]}
-
-
 def _fallback_text(reply: Reply) -> str:
     text = reply.plain_text()
     if len(text) > _MAX_FALLBACK:
@@ -161,7 +160,7 @@ def _fallback_text(reply: Reply) -> str:
     return escape_markdown(text)
 
 
-def _static(block: Block, *, card_id: str | None, show_buttons: bool) -> dict[str, Any] | None:
+def _static(block: Block, *, card_id: str | None) -> dict[str, Any] | None:
     if isinstance(block, Paragraph):
         return _text(block.text)
     if isinstance(block, Fields):
@@ -180,31 +179,36 @@ def _static(block: Block, *, card_id: str | None, show_buttons: bool) -> dict[st
     if isinstance(block, Context):
         return _text(" · ".join(block.items), size="Small", isSubtle=True)
     if isinstance(block, Actions):
-        return _actions(block.buttons, card_id=card_id) if show_buttons and block.buttons else None
+        return _actions(block.buttons, card_id=card_id) if block.buttons else None
     return None
+
+
+def _note(note: Reply) -> list[dict[str, Any]]:
+    """A note for one person, under the card: small print in the note's colour."""
+    lines = note.plain_text().split("\n", 1)
+    shown = [_text(lines[0], size="Small", color=_COLOR[note.tone], separator=True)]
+    if len(lines) > 1 and lines[1].strip():
+        shown.append(_text(lines[1], size="Small", isSubtle=True))
+    return shown
 
 
 def render_card(
     reply: Reply,
     *,
     card_id: str | None = None,
-    offset: int = 0,
-    footer: tuple[str, ...] = (),
-    show_buttons: bool = True,
+    note: Reply | None = None,
     budget_bytes: int = CARD_BUDGET_BYTES,
 ) -> CardPage:
     """Render a reply as an Adaptive Card 1.5 that fits Teams' size limit.
 
     Args:
         reply: What to show.
-        card_id: Id under which the surface stored the reply; buttons carry it back.
-        offset: First row of the first table to show (pagination).
-        footer: Extra small-print lines (e.g. who decided, after a click).
-        show_buttons: False once a decision was taken: the buttons disappear.
+        card_id: Id under which the reply is stored; buttons carry it back.
+        note: A note for the one person who sees this copy (e.g. the clicker's answer).
         budget_bytes: Most bytes the card JSON may take.
 
     Returns:
-        The card and the offset of the next page of the first table, if any.
+        The card, and whether table rows were left out to fit.
     """
     body: list[dict[str, Any]] = [
         _text(
@@ -221,13 +225,14 @@ def render_card(
             if table_block is None:
                 table_at, table_block = len(body), block
                 body.append({})  # placeholder, filled below
-            else:  # later tables: first rows only, never paginated
+            else:  # later tables: first rows only
                 body.append(_table(block, block.rows[:20]))
             continue
-        element = _static(block, card_id=card_id, show_buttons=show_buttons)
+        element = _static(block, card_id=card_id)
         if element is not None:
             body.append(element)
-    body.extend(_text(line, size="Small", isSubtle=True) for line in footer)
+    if note is not None:
+        body.extend(_note(note))
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -236,44 +241,52 @@ def render_card(
         "body": body,
     }
     if table_block is None or table_at is None:
-        return CardPage(card=card, next_offset=None)
-    return _fit_table(card, table_at, table_block, offset, card_id, budget_bytes)
+        return CardPage(card=card)
+    return _fit_table(card, table_at, table_block, budget_bytes)
 
 
-def _fit_table(
-    card: dict[str, Any],
-    at: int,
-    block: Table,
-    offset: int,
-    card_id: str | None,
-    budget: int,
-) -> CardPage:
-    offset = max(offset, 0)
-    rows = block.rows[offset:]
+def _fit_table(card: dict[str, Any], at: int, block: Table, budget: int) -> CardPage:
     body: list[dict[str, Any]] = card["body"]
-    shown_of = block.total if block.total is not None else len(block.rows)
+    total = block.total if block.total is not None else len(block.rows)
 
-    def extras(end: int) -> list[dict[str, Any]]:
-        added: list[dict[str, Any]] = []
-        if end < len(block.rows):
-            added.append(_more(card_id=card_id, offset=end))
-        if end < shown_of or offset > 0:
-            added.append(
-                _text(f"Rows {offset + 1}–{end} of {shown_of}", size="Small", isSubtle=True)
-            )
-        return added
+    def extras(count: int) -> list[dict[str, Any]]:
+        if count >= total:
+            return []
+        return [_text(f"Showing {count} of {total} rows.", size="Small", isSubtle=True)]
 
-    # Size with an empty table and the largest possible extras, then add rows while they fit.
-    body[at : at + 1] = [_table(block, ()), *extras(offset)]
-    used = card_size(card)
-    del body[at + 1 : at + 1 + len(extras(offset))]
+    # Size with an empty table and the longest possible note, then add rows while they fit.
+    body[at : at + 1] = [_table(block, ()), *extras(0)]
+    used = card_size(card) + len(str(total)) + 2
+    del body[at + 1 : at + 1 + len(extras(0))]
     count = 0
-    for row in rows:
+    for row in block.rows:
         cost = card_size({"r": _row(row)}) - 6 + 1  # the row's JSON plus a comma
         if count and used + cost > budget:
             break
         used += cost
         count += 1
-    end = offset + count
-    body[at : at + 1] = [_table(block, rows[:count]), *extras(end)]
-    return CardPage(card=card, next_offset=end if end < len(block.rows) else None)
+    body[at : at + 1] = [_table(block, block.rows[:count]), *extras(count)]
+    return CardPage(card=card, truncated=count < len(block.rows))
+
+
+def image_card(png: bytes, *, title: str) -> dict[str, Any]:
+    """An Adaptive Card showing a PNG inline, as a ``data:`` URI (no upload needed).
+
+    Args:
+        png: The image.
+        title: What it shows (headline and alt text).
+
+    Returns:
+        The card JSON.
+    """
+    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "fallbackText": escape_markdown(title[:200]),
+        "body": [
+            _text(title[:200], weight="Bolder"),
+            {"type": "Image", "url": uri, "altText": strip_control(title)[:200], "size": "Stretch"},
+        ],
+    }

@@ -42,6 +42,7 @@ __all__ = [
     "BOT_FRAMEWORK_OPENID_METADATA",
     "AuthError",
     "BotFrameworkAuthenticator",
+    "VerifiedToken",
     "issuers_for",
 ]
 
@@ -93,6 +94,35 @@ class _Key:
     endorsements: tuple[str, ...] | None
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token whose signature, issuer, audience and expiry were checked.
+
+    Attributes:
+        claims: The verified claims.
+        endorsements: Channels the signing key is endorsed for (None: the key lists none).
+    """
+
+    claims: dict[str, Any]
+    endorsements: tuple[str, ...] | None
+
+    def check(self, *, service_url: str, channel_id: str | None) -> None:
+        """Bind the token to the activity it came with.
+
+        Args:
+            service_url: The activity's ``serviceUrl``.
+            channel_id: The activity's ``channelId``.
+
+        Raises:
+            AuthError: 403, the token was issued for another connector or channel.
+        """
+        claimed_url = self.claims.get("serviceurl", self.claims.get("serviceUrl"))
+        if not _same_url(claimed_url, service_url):
+            raise AuthError(403, "serviceUrl does not match the token")
+        if self.endorsements is not None and channel_id not in self.endorsements:
+            raise AuthError(403, "signing key not endorsed for this channel")
+
+
 class BotFrameworkAuthenticator:
     """Checks inbound bearer tokens against the keys of an OpenID metadata document."""
 
@@ -140,7 +170,7 @@ class BotFrameworkAuthenticator:
     async def authenticate(
         self, *, authorization: str | None, service_url: str, channel_id: str | None
     ) -> dict[str, Any]:
-        """Validate a request's ``Authorization`` header.
+        """Validate a request's ``Authorization`` header against its activity.
 
         Args:
             authorization: The header value, or None when absent.
@@ -152,6 +182,22 @@ class BotFrameworkAuthenticator:
 
         Raises:
             AuthError: The request must be refused (401 or 403).
+        """
+        token = await self.verify(authorization)
+        token.check(service_url=service_url, channel_id=channel_id)
+        return token.claims
+
+    async def verify(self, authorization: str | None) -> VerifiedToken:
+        """Check the token itself (signature, issuer, audience, expiry), before any body parsing.
+
+        Args:
+            authorization: The ``Authorization`` header value, or None when absent.
+
+        Returns:
+            The verified token; `VerifiedToken.check` then binds it to the activity.
+
+        Raises:
+            AuthError: 401, the token is missing or not one the Bot Framework signed.
         """
         if not authorization:
             raise AuthError(401, "missing Authorization header")
@@ -187,12 +233,7 @@ class BotFrameworkAuthenticator:
             raise AuthError(401, "token issuer not trusted") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(401, f"token invalid: {type(exc).__name__}") from exc
-        claimed_url = claims.get("serviceurl", claims.get("serviceUrl"))
-        if not _same_url(claimed_url, service_url):
-            raise AuthError(403, "serviceUrl does not match the token")
-        if signing.endorsements is not None and channel_id not in signing.endorsements:
-            raise AuthError(403, "signing key not endorsed for this channel")
-        return claims
+        return VerifiedToken(claims=claims, endorsements=signing.endorsements)
 
     async def _key(self, kid: str) -> _Key:
         now = self._clock()

@@ -22,21 +22,31 @@ from teams_support import (
     RecordingAudit,
     actions,
     card_of,
-    eventually,
     execute,
     message,
     texts,
 )
 
-from agents.messages import Actions, Actor, Button, ChatEvent, Click, Platform, Reply
+from agents.messages import (
+    Actions,
+    Actor,
+    Button,
+    ChatEvent,
+    Click,
+    ClickOutcome,
+    Platform,
+    Reply,
+)
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
-from bot.directory import GroupDirectoryRouter
+from bot.core import texts as texts_
+from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
+from bot.core.tasks import TaskSupervisor
+from bot.directory import GroupDirectoryRouter
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
 from bot.server import serving
 from bot.teams.escape import escape_markdown
-from bot.teams.surface import APPROVALS_NEED_AUTH
 from config.settings import ConfigurationError, Settings
 from integrations.store import MemoryStore
 
@@ -76,16 +86,34 @@ class RunbookCardAsker:
 
 
 def _runtime(settings: Settings, runbooks: FakeRunbooks, audit: RecordingAudit) -> Any:
+    """The parts `serving` uses, with a click handler that records what reaches it."""
+    decided: list[Click] = []
+
+    async def decisions(click: Click) -> ClickOutcome | None:
+        decided.append(click)
+        return ClickOutcome(reply_for_clicker=Reply(headline="decided"))
+
+    dispatcher = Dispatcher(
+        assistant=RunbookCardAsker(), audit=audit, clicks={"runbook.": decisions}
+    )
+    store = MemoryStore()
+    tasks = TaskSupervisor()
+    core = ChatCore(dispatcher=dispatcher, store=store, audit=audit, tasks=tasks)
+    progress = ProgressRouter()
+    progress.use(core)
     return SimpleNamespace(
         settings=settings,
-        dispatcher=Dispatcher(assistant=RunbookCardAsker(), audit=None),
+        dispatcher=dispatcher,
+        core=core,
+        tasks=tasks,
         audit=audit,
-        store=MemoryStore(),
+        store=store,
         runbooks=runbooks,
-        progress=ProgressRouter(),
+        progress=progress,
         directory=GroupDirectoryRouter(),
         scheduler=None,
         simulator=None,
+        decided=decided,
     )
 
 
@@ -200,12 +228,13 @@ async def test_unauthenticated_teams_never_reaches_runbook_decisions() -> None:
                 async with session.post(f"{url}/api/messages", json=click) as response:
                     assert response.status == 200
                     shown = (await response.json())["value"]
-                assert escape_markdown(APPROVALS_NEED_AUTH) in texts(shown)
-                await eventually(lambda: bool(audit.of("teams.click")))
-                (record,) = audit.of("teams.click")
-                assert record["outcome"] == "unauthenticated"
-                assert record["actor_identity"] == "teams:29:eve"
-                assert not audit.of("runbook.click")  # the decisions never saw it
+                assert escape_markdown(texts_.APPROVALS_NEED_AUTH.headline) in texts(shown)
+                await runtime.tasks.drain()
+                (record,) = audit.of("chat.click")
+                assert record["outcome"] == "accepted"
+                assert record["actor_identity"] == "teams:29:eve"  # unsigned claims ignored
+                assert runtime.decided == []  # the click handler never saw it
+                assert not audit.of("click")  # nor did the dispatcher
     finally:
         await connector.stop()
 

@@ -38,7 +38,8 @@ from agents.messages import (
     Table,
     Tone,
 )
-from bot.dispatch import Dispatcher
+from bot.core.conversation import ChatCore
+from bot.core.dispatcher import Dispatcher
 from bot.teams import TeamsSurface
 from bot.teams.connector import TokenSource
 from config.settings import Settings
@@ -153,7 +154,10 @@ class FakeConnector:
             self._changed.notify_all()
 
     async def _send(self, request: web.Request) -> web.Response:
-        await self._note(request, await request.json())
+        body = await request.json()
+        await self._note(request, body)
+        if body.get("type") == "typing":
+            return web.json_response({})
         if self.fail_status is not None:
             return web.json_response({"error": {"code": "ServiceError"}}, status=self.fail_status)
         return web.json_response({"id": f"act-{next(self._ids)}"})
@@ -165,6 +169,8 @@ class FakeConnector:
     async def _create(self, request: web.Request) -> web.Response:
         body = await request.json()
         await self._note(request, body)
+        if self.fail_status is not None:
+            return web.json_response({"error": {"code": "ServiceError"}}, status=self.fail_status)
         message_id = str(next(self._ids))
         channel = body["channelData"]["channel"]["id"]
         return web.json_response(
@@ -198,8 +204,16 @@ class FakeConnector:
             await self._runner.cleanup()
 
     def activities(self, method: str = "POST") -> list[Call]:
-        """Calls that carried an activity (sends and replies, or updates with PUT)."""
-        return [c for c in self.calls if c.method == method and "/activities" in c.path]
+        """Calls that carried a message (sends and replies, or updates with PUT); no typing."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method and "/activities" in c.path and c.body.get("type") != "typing"
+        ]
+
+    def typing(self) -> list[Call]:
+        """The "typing…" indicators sent."""
+        return [c for c in self.calls if c.body.get("type") == "typing"]
 
     async def wait_for(
         self, count: int, *, method: str = "POST", timeout: float = 5.0
@@ -338,6 +352,30 @@ def message(
     return activity
 
 
+def installed(service_url: str) -> dict[str, Any]:
+    """What Teams sends when the app is added to a team's channel (`CHANNEL`)."""
+    return {
+        "type": "conversationUpdate",
+        "id": "cu-1",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": "29:admin", "aadObjectId": "aad-admin"},
+        "conversation": {
+            "id": CHANNEL,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": TENANT,
+        },
+        "recipient": {"id": BOT_ID, "name": "Resync"},
+        "membersAdded": [{"id": BOT_ID}],
+        "channelData": {
+            "tenant": {"id": TENANT},
+            "team": {"id": CHANNEL},
+            "eventType": "teamMemberAdded",
+        },
+    }
+
+
 def mention_of_bot() -> dict[str, Any]:
     return {
         "type": "mention",
@@ -421,13 +459,13 @@ class EchoAsker:
                     Actions(
                         buttons=(
                             Button(
-                                action_id="approval.approve",
+                                action_id="runbook.approve",
                                 label="Approve",
                                 value="rb-1",
                                 style="primary",
                             ),
                             Button(
-                                action_id="approval.reject",
+                                action_id="runbook.reject",
                                 label="Reject",
                                 value="rb-1",
                                 style="danger",
@@ -448,15 +486,32 @@ class EchoAsker:
 
 
 class RecordingDecisions:
-    """A decision handler that remembers decisions and answers each one in the thread."""
+    """A ``runbook.`` click handler that remembers clicks and answers like the runbook service.
 
-    def __init__(self) -> None:
-        self.decisions: list[Any] = []
+    The card is replaced for everyone by a card without buttons saying who decided
+    (``replace=False``: the card stays); the clicker gets a private note; the thread hears
+    what was done. ``delay``: seconds to take.
+    """
+
+    def __init__(self, *, delay: float = 0.0, replace: bool = True) -> None:
+        self.decisions: list[Click] = []
+        self.delay = delay
+        self.replace = replace
 
     async def __call__(self, decision: Click) -> ClickOutcome | None:
         self.decisions.append(decision)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        who = decision.actor.display_name
         return ClickOutcome(
-            thread_reply=Reply(headline=f"{decision.label} by {decision.actor.display_name}: done")
+            reply_for_clicker=Reply(headline=f"You chose {decision.label}.", tone=Tone.SUCCESS),
+            updated_message=Reply(
+                headline=f"{decision.label}: decided by {who} ({decision.actor.identity})",
+                blocks=(Fields(items=(("Request", decision.value),)),),
+            )
+            if self.replace
+            else None,
+            thread_reply=Reply(headline=f"{decision.label} by {who}: done"),
         )
 
 
@@ -474,6 +529,7 @@ class Harness:
     asker: Any
     store: MemoryStore
     surface: TeamsSurface
+    core: ChatCore
     session: aiohttp.ClientSession
     signer: OpenIdServer | None = None
 
@@ -495,6 +551,27 @@ class Harness:
         return response
 
 
+def make_core(
+    *,
+    asker: Any,
+    audit: Any | None,
+    store: MemoryStore,
+    decisions: ClickHandler | None = None,
+    working_after_seconds: float | None = None,
+) -> ChatCore:
+    """The chat core as ``resync serve`` builds it, with ``decisions`` for ``runbook.`` clicks."""
+    dispatcher = Dispatcher(
+        assistant=asker,
+        audit=audit,
+        clicks={"runbook.": decisions} if decisions is not None else None,
+        answer_timeout_seconds=10,
+    )
+    extra: dict[str, Any] = {}
+    if working_after_seconds is not None:
+        extra["working_after_seconds"] = working_after_seconds
+    return ChatCore(dispatcher=dispatcher, store=store, audit=audit, **extra)
+
+
 class StaticTokens:
     """Outbound token source for tests with an app id (no MSAL, no network)."""
 
@@ -513,13 +590,20 @@ async def running_bot(
     members: dict[str, dict[str, Any]] | None = None,
     card_budget_bytes: int | None = None,
     decision_wait_seconds: float | None = None,
+    working_after_seconds: float | None = None,
     unauthenticated: bool = False,
+    audit: Any | None = None,
 ) -> AsyncIterator[Harness]:
     """Run the Teams surface on 127.0.0.1:0 with a fake connector beside it.
+
+    The surface sits on the real chat core: ``Dispatcher(assistant=asker, audit=audit,
+    clicks={"runbook.": decisions})`` and ``ChatCore`` over a `MemoryStore`.
 
     By default the bot is authenticated as in production: without ``app_id`` the harness
     starts its own identity provider and `Harness.post` signs each request.
     ``unauthenticated=True``: no app id, local mode (unsigned requests, approvals off).
+    ``working_after_seconds``: when the core tells a slow click's clicker "working…".
+    ``audit``: an audit sink instead of the recording one (e.g. one that fails).
     """
     signer: OpenIdServer | None = None
     if app_id is None and not unauthenticated:
@@ -547,7 +631,7 @@ async def running_bot(
         }
     )
     await connector.start()
-    audit = RecordingAudit()
+    recording = RecordingAudit()
     asker = asker or EchoAsker()
     store = MemoryStore()
     settings = Settings(_env_file=None, teams_app_id=app_id, teams_app_password=None)  # type: ignore[call-arg]
@@ -556,15 +640,20 @@ async def running_bot(
         extra["card_budget_bytes"] = card_budget_bytes
     if decision_wait_seconds is not None:
         extra["decision_wait_seconds"] = decision_wait_seconds
+    core = make_core(
+        asker=asker,
+        audit=recording if audit is None else audit,
+        store=store,
+        decisions=decisions,
+        working_after_seconds=working_after_seconds,
+    )
     surface = TeamsSurface(
         settings=settings,
-        dispatcher=Dispatcher(assistant=asker, audit=audit, answer_timeout_seconds=10),
-        audit=audit,
+        core=core,
         store=store,
         openid_metadata_url=openid_metadata_url,
         allow_unauthenticated=app_id is None,
         token_source=token_source,
-        decisions=decisions,
         **extra,
     )
     app = web.Application()
@@ -575,8 +664,9 @@ async def running_bot(
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
         async with aiohttp.ClientSession() as session:
-            yield Harness(url, connector, audit, asker, store, surface, session, signer)
+            yield Harness(url, connector, recording, asker, store, surface, core, session, signer)
     finally:
+        await core.tasks.stop(grace_seconds=5)
         await surface.stop()
         await runner.cleanup()
         await connector.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any, cast
 
 import structlog.testing
@@ -42,14 +44,19 @@ async def test_personal_chat_question_gets_a_card_reply_with_fallback() -> None:
         assert event.actor.email == "alice@contoso.com"
         assert event.channel_id == "a:personal-chat"
         assert event.thread_id is None
-        await eventually(lambda: bool(bot.audit.of("teams.message")))
-        (record,) = bot.audit.of("teams.message")
-        assert record["outcome"] == "answered"
+        (typing,) = bot.connector.typing()  # "Resync is typing…" while the answer is worked on
+        assert typing.conversation_id == "a:personal-chat"
+        assert bot.connector.calls.index(typing) < bot.connector.calls.index(reply)
+        await bot.surface.drain()
+        (record,) = bot.audit.of("chat.message")
+        assert record["outcome"] == "accepted"
         assert record["platform"] == "teams"
         assert record["actor_identity"] == "alice@contoso.com"
         assert record["channel"] == "a:personal-chat"
-        assert record["correlation"] == {"activity_id": "m1"}
-        assert bot.audit.of("question")  # the dispatcher's own record
+        assert record["parameters"] == {"text": "status of PAYROLL", "kind": "message"}
+        assert record["correlation"] == {"delivery_id": "m1"}
+        (question,) = bot.audit.of("question")  # the dispatcher's own record
+        assert question["outcome"] == "answered"
 
 
 async def test_channel_mention_is_stripped_and_threads_are_conversations() -> None:
@@ -104,7 +111,7 @@ async def test_redelivered_activity_is_answered_once() -> None:
         await bot.surface.drain()  # everything either delivery started is done
         assert len(bot.connector.activities()) == 1
         assert len(bot.asker.events) == 1
-        assert len(bot.audit.of("teams.message")) == 1
+        assert len(bot.audit.of("chat.message")) == 1
 
 
 async def test_markdown_mentions_and_links_from_users_are_inert() -> None:
@@ -137,7 +144,16 @@ async def test_bad_requests_are_refused_before_any_work() -> None:
     for unauthenticated, no_url_status in ((False, 403), (True, 400)):
         async with running_bot(unauthenticated=unauthenticated) as bot:
             raw = await bot.session.post(f"{bot.url}/api/messages", data=b"not json")
-            assert raw.status == 400
+            # authenticated: the token is checked before the body is even parsed
+            assert raw.status == (400 if unauthenticated else 401)
+            if bot.signer is not None:
+                token = bot.signer.token(service_url=bot.connector.url)
+                signed = await bot.session.post(
+                    f"{bot.url}/api/messages",
+                    data=b"[" * 100_000,  # not an activity (and too deep for json)
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert signed.status == 400
             no_url = message("hi", service_url=bot.connector.url)
             no_url.pop("serviceUrl")
             # signed: the token's serviceurl claim matches no serviceUrl (403); unsigned: 400
@@ -148,15 +164,44 @@ async def test_bad_requests_are_refused_before_any_work() -> None:
             assert bot.connector.calls == []
 
 
-async def test_connector_failure_is_recorded_as_failed() -> None:
+async def test_oversized_bodies_are_refused_with_or_without_a_length() -> None:
+    async with running_bot(unauthenticated=True) as bot:
+        big = message("x" * 600_000, service_url=bot.connector.url)
+        assert (await bot.post(big)).status == 413  # Content-Length says so
+
+        async def chunks() -> AsyncIterator[bytes]:  # chunked: no Content-Length
+            data = json.dumps(big).encode()
+            for start in range(0, len(data), 50_000):
+                yield data[start : start + 50_000]
+
+        chunked = await bot.session.post(f"{bot.url}/api/messages", data=chunks())
+        assert chunked.status == 413
+        small = json.dumps(message("hi", service_url=bot.connector.url)).encode()
+
+        async def small_chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(small), 100):
+                yield small[start : start + 100]
+
+        assert (
+            await bot.session.post(f"{bot.url}/api/messages", data=small_chunks())
+        ).status == 200
+        await bot.connector.wait_for(1)
+        await bot.surface.drain()
+        assert [e.text for e in bot.asker.events] == ["hi"]
+
+
+async def test_connector_failure_is_logged_with_a_hint() -> None:
     async with running_bot() as bot:
         bot.connector.fail_status = 502
-        await bot.post(message("status of X", service_url=bot.connector.url, activity_id="f1"))
-        await bot.connector.wait_for(1)
-        await eventually(lambda: bool(bot.audit.of("teams.message")))
-        (record,) = bot.audit.of("teams.message")
-        assert record["outcome"] == "failed"
-        assert record["correlation"] == {"activity_id": "f1"}
+        with structlog.testing.capture_logs() as logs:
+            await bot.post(message("status of X", service_url=bot.connector.url, activity_id="f1"))
+            await bot.connector.wait_for(1)
+            await bot.surface.drain()
+        (failed,) = [e for e in logs if e["event"] == "teams.reply_failed"]
+        assert failed["event_id"] == "f1"
+        assert "502" in failed["error"]
+        assert "try again" in failed["hint"]
+        assert any(e["event"] == "chat.reply_undelivered" for e in logs)
 
 
 # --- unauthenticated (local) mode ----------------------------------------------------------
@@ -172,8 +217,8 @@ async def test_unauthenticated_sender_is_only_their_teams_id() -> None:
         assert event.actor.identity == "teams:29:alice"  # not aad-boss, not boss@, not the UPN
         assert event.actor.email is None
         assert event.actor.display_name == "Alice Smith"  # name from the loopback lookup
-        await eventually(lambda: bool(bot.audit.of("teams.message")))
-        (record,) = bot.audit.of("teams.message")
+        await eventually(lambda: bool(bot.audit.of("chat.message")))
+        (record,) = bot.audit.of("chat.message")
         assert record["actor_identity"] == "teams:29:alice"
 
 

@@ -47,6 +47,7 @@ async def test_same_questions_same_answers_with_follow_ups_in_a_thread() -> None
             assert elsewhere["body"][0]["text"].startswith(
                 "Which job?"
             )  # another thread: no subject
-            await eventually(lambda: len(bot.audit.of("teams.message")) == 3)
-            outcomes = [r["outcome"] for r in bot.audit.of("teams.message")]
+            await eventually(lambda: len(bot.audit.of("question")) == 3)
+            outcomes = [r["outcome"] for r in bot.audit.of("question")]
             assert outcomes == ["answered", "answered", "answered"]
+            assert len(bot.audit.of("chat.message")) == 3

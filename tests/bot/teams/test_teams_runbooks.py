@@ -1,9 +1,9 @@
 """Runbook approvals in Teams, end to end with the real stack.
 
-Simulator over HTTP + TWSClient + RunbookService (shipped catalog) + the Teams surface
-against a fake Bot Connector. Clicks are answered by the service: the invoke response is
-the clicker's view (private notes stay there), the card is updated in place for everyone
-(PUT), and the run's progress is posted in the card's thread.
+Simulator over HTTP + TWSClient + RunbookService (shipped catalog) + the chat core + the
+Teams surface against a fake Bot Connector. Clicks are decided by the service: the invoke
+response is the clicker's view (private notes stay there), the card is updated in place
+for everyone (PUT), and the run's progress is posted in the card's thread.
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ async def _card(stack: Stack, bot: Harness) -> tuple[str, str, dict[str, Any]]:
     posted = await bot.surface.post_to_channel(
         conversation_id=CHANNEL, reply=result.reply, thread_id="root1"
     )
+    assert posted is not None
     sent = (await bot.connector.wait_for(2))[-1]
     assert sent.conversation_id == THREAD
-    return result.request_id, posted, card_of(sent.body)
+    return result.request_id, posted.message_id, card_of(sent.body)
 
 
 def _button(card: dict[str, Any], verb: str) -> dict[str, Any]:
@@ -110,7 +111,8 @@ async def test_teams_approval_by_a_second_person_runs_once_and_updates_in_place(
         async with running_bot(
             decisions=decisions, members=MEMBERS, decision_wait_seconds=8
         ) as bot:
-            stack.progress.register("teams", bot.surface.post_in_thread)
+            stack.progress.use(bot.core)
+            stack.progress.register(bot.surface.port)
             url = bot.connector.url
             request_id, posted, card = await _card(stack, bot)
             before = await stack.rerun_count()
@@ -159,17 +161,18 @@ async def test_teams_approval_by_a_second_person_runs_once_and_updates_in_place(
             headlines = _thread_headlines(bot)
             assert any("step 2/4: rerun the job: done" in h for h in headlines)
             assert f"Runbook {RUNBOOK}: done" in headlines
-            clicks = [r["outcome"] for r in bot.audit.of("teams.click")]
-            assert sorted(clicks) == ["duplicate", "forwarded", "forwarded", "forwarded"]
+            deliveries = sorted(r["correlation"]["delivery_id"] for r in bot.audit.of("chat.click"))
+            assert deliveries == ["i0", "i1", "i2"]  # the re-delivery of i1 was dropped
 
 
 async def test_slow_decision_answers_working_then_updates_the_card() -> None:
     async with runbook_stack() as stack:
         decisions = RunbookDecisions(stack.service)
         async with running_bot(
-            decisions=decisions, members=MEMBERS, decision_wait_seconds=0
+            decisions=decisions, members=MEMBERS, working_after_seconds=0
         ) as bot:
-            stack.progress.register("teams", bot.surface.post_in_thread)
+            stack.progress.use(bot.core)
+            stack.progress.register(bot.surface.port)
             url = bot.connector.url
             request_id, posted, card = await _card(stack, bot)
             response = await bot.post(

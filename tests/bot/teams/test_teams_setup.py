@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from teams_support import EchoAsker, RecordingAudit
+from teams_support import EchoAsker, RecordingAudit, make_core
 
-from bot.dispatch import Dispatcher
 from bot.teams import TeamsSurface, teams_enabled
 from bot.teams.inbound import message_text
 from config.settings import Settings
@@ -22,12 +21,13 @@ def test_enabled_only_with_an_app_id() -> None:
 
 
 def test_no_app_id_needs_explicit_local_mode() -> None:
+    store = MemoryStore()
+    core = make_core(asker=EchoAsker(), audit=RecordingAudit(), store=store)
     with pytest.raises(ValueError, match="RESYNC_TEAMS_APP_ID"):
         TeamsSurface(
             settings=_settings(),
-            dispatcher=Dispatcher(assistant=EchoAsker(), audit=None),
-            audit=RecordingAudit(),
-            store=MemoryStore(),
+            core=core,
+            store=store,
         )
 
 

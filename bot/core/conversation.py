@@ -23,7 +23,7 @@ from typing import Final
 
 import structlog
 
-from agents.messages import ChatEvent, Click, ClickOutcome, Context, Reply
+from agents.messages import Actor, ChatEvent, Click, ClickOutcome, Context, Reply
 from bot.core import texts
 from bot.core.admission import RATE_LIMIT, Admission
 from bot.core.audit import record_chat_event
@@ -104,29 +104,20 @@ class ChatCore:
         details: dict[str, object] | None = None,
     ) -> None:
         """The whole walk of one message, awaited (see `message`)."""
-        platform = port.platform.value
-        if not await self.admission.first(f"{platform}:message:{delivery_id}"):
-            log.info("chat.duplicate", platform=platform, kind="message", delivery=delivery_id)
+        if not await self._fresh(port, "message", delivery_id):
             return
         chat_event = await event()
         if chat_event is None:
             return
-        wait = await self.admission.admit(
+        admitted = await self._admit(
+            port,
             action="chat.message",
             actor=chat_event.actor,
-            channel=chat_event.channel_id,
-            thread=chat_event.thread_id,
+            place=(chat_event.channel_id, chat_event.thread_id),
             parameters={"text": chat_event.text, **(details or {})},
             delivery_id=delivery_id,
         )
-        if wait is not None:
-            note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
-            await port.whisper(
-                actor=chat_event.actor,
-                channel=chat_event.channel_id,
-                thread=chat_event.thread_id,
-                reply=note,
-            )
+        if not admitted:
             return
         placeholder = await port.acknowledge(chat_event)
         if placeholder is not None and chat_event.thread_id is None and placeholder.thread:
@@ -135,7 +126,45 @@ class ChatCore:
         reply = await self.dispatcher.handle(chat_event)
         page = await self.pager.first_page(reply)
         if not await port.reply(chat_event, page, placeholder=placeholder):
-            log.warning("chat.reply_undelivered", platform=platform, delivery=delivery_id)
+            log.warning(
+                "chat.reply_undelivered", platform=port.platform.value, delivery=delivery_id
+            )
+
+    async def _fresh(self, port: ChatPort, kind: str, delivery_id: str) -> bool:
+        """Whether this is the first delivery of ``delivery_id`` (platforms re-deliver)."""
+        platform = port.platform.value
+        if await self.admission.first(f"{platform}:{kind}:{delivery_id}"):
+            return True
+        log.info("chat.duplicate", platform=platform, kind=kind, delivery=delivery_id)
+        return False
+
+    async def _admit(
+        self,
+        port: ChatPort,
+        *,
+        action: str,
+        actor: Actor,
+        place: tuple[str, str | None],
+        parameters: dict[str, object],
+        delivery_id: str,
+        limited: bool = True,
+    ) -> bool:
+        """Rate limit and audit one request; a refused person is told when to try again."""
+        channel, thread = place
+        wait = await self.admission.admit(
+            action=action,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            parameters=parameters,
+            delivery_id=delivery_id,
+            limited=limited,
+        )
+        if wait is None:
+            return True
+        note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
+        await port.whisper(actor=actor, channel=channel, thread=thread, reply=note)
+        return False
 
     # --- clicks -----------------------------------------------------------------------------
 
@@ -152,30 +181,21 @@ class ChatCore:
 
     async def decide(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
         """The whole walk of one click, awaited (see `click`)."""
-        platform = port.platform.value
-        if not await self.admission.first(f"{platform}:click:{delivery_id}"):
-            log.info("chat.duplicate", platform=platform, kind="click", delivery=delivery_id)
+        if not await self._fresh(port, "click", delivery_id):
             return
         clicked = await click()
         if clicked is None:
             return
-        wait = await self.admission.admit(
+        admitted = await self._admit(
+            port,
             action="chat.click",
             actor=clicked.actor,
-            channel=clicked.channel_id,
-            thread=clicked.thread_id,
+            place=(clicked.channel_id, clicked.thread_id),
             parameters={"action_id": clicked.action_id, "value": clicked.value[:200]},
             delivery_id=delivery_id,
             limited=clicked.action_id != MORE_ACTION_ID,  # paging reads the store, not TWS
         )
-        if wait is not None:
-            note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
-            await port.whisper(
-                actor=clicked.actor,
-                reply=note,
-                channel=clicked.channel_id,
-                thread=clicked.thread_id,
-            )
+        if not admitted:
             return
         if clicked.action_id == MORE_ACTION_ID:
             await self._more(port, clicked)

@@ -22,18 +22,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from agents.messages import (
-    Actions,
-    Block,
-    Button,
-    Context,
-    Fields,
-    Paragraph,
-    Preformatted,
-    Reply,
-    Table,
-    Tone,
-)
+import agents.messages as kinds
+from agents.messages import Block, Reply, Tone
 from bot.teams.escape import escape_markdown, strip_control
 
 __all__ = [
@@ -100,7 +90,7 @@ def _row(row: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "TableRow", "cells": [_cell(c) for c in row]}
 
 
-def _table(block: Table, rows: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+def _table(block: kinds.Table, rows: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
     return {
         "type": "Table",
         "firstRowAsHeader": True,
@@ -113,7 +103,7 @@ def _table(block: Table, rows: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
     }
 
 
-def _button_data(button: Button, *, card_id: str | None) -> dict[str, Any]:
+def _button_data(button: kinds.Button, *, card_id: str | None) -> dict[str, Any]:
     return {
         DATA_MARKER: 1,
         "card": card_id,
@@ -138,7 +128,7 @@ def _action(title: str, verb: str, data: dict[str, Any], style: str) -> dict[str
     return action
 
 
-def _actions(buttons: tuple[Button, ...], *, card_id: str | None) -> dict[str, Any]:
+def _actions(buttons: tuple[kinds.Button, ...], *, card_id: str | None) -> dict[str, Any]:
     return {
         "type": "ActionSet",
         "actions": [
@@ -161,9 +151,9 @@ def _fallback_text(reply: Reply) -> str:
 
 
 def _static(block: Block, *, card_id: str | None) -> dict[str, Any] | None:
-    if isinstance(block, Paragraph):
+    if isinstance(block, kinds.Paragraph):
         return _text(block.text)
-    if isinstance(block, Fields):
+    if isinstance(block, kinds.Fields):
         return {
             "type": "FactSet",
             "facts": [
@@ -171,14 +161,14 @@ def _static(block: Block, *, card_id: str | None) -> dict[str, Any] | None:
                 for label, value in block.items
             ],
         }
-    if isinstance(block, Preformatted):
+    if isinstance(block, kinds.Preformatted):
         text = block.text
         if len(text) > _MAX_PREFORMATTED:
             text = "…" + text[-(_MAX_PREFORMATTED - 1) :]  # the end of a log matters most
         return _text(text, fontType="Monospace", size="Small")
-    if isinstance(block, Context):
+    if isinstance(block, kinds.Context):
         return _text(" · ".join(block.items), size="Small", isSubtle=True)
-    if isinstance(block, Actions):
+    if isinstance(block, kinds.Actions):
         return _actions(block.buttons, card_id=card_id) if block.buttons else None
     return None
 
@@ -219,9 +209,9 @@ def render_card(
         )
     ]
     table_at: int | None = None
-    table_block: Table | None = None
+    table_block: kinds.Table | None = None
     for block in reply.blocks:
-        if isinstance(block, Table):
+        if isinstance(block, kinds.Table):
             if table_block is None:
                 table_at, table_block = len(body), block
                 body.append({})  # placeholder, filled below
@@ -245,7 +235,7 @@ def render_card(
     return _fit_table(card, table_at, table_block, budget_bytes)
 
 
-def _fit_table(card: dict[str, Any], at: int, block: Table, budget: int) -> CardPage:
+def _fit_table(card: dict[str, Any], at: int, block: kinds.Table, budget: int) -> CardPage:
     body: list[dict[str, Any]] = card["body"]
     total = block.total if block.total is not None else len(block.rows)
 

@@ -1,191 +1,38 @@
-"""`AuditLog`: the single way in (``record``), group commit, checkpoints, reading, erasure.
+"""`AuditLog`: the public facade. One way in (``record``), plus reading, erasure, rotation.
 
-Concurrent ``record()`` calls go through an asyncio queue to one writer task, which writes
-whatever has queued up as one transaction (group commit) and acknowledges each record
-only after that transaction is durable. Each commit also re-signs the head; a checkpoint
-is added every N records and, from `start_checkpointer`, at least every T seconds even
-when idle.
+The work is done by small parts this class wires together and owns:
+
+- `planning.Sealer` encrypts, chains and signs each batch (using `datakeys.DataKeys`);
+- `writer.GroupCommitWriter` queues concurrent ``record()`` calls and writes whatever has
+  queued up as one transaction (group commit), acknowledging each record only after that
+  transaction is durable; each commit also re-signs the head;
+- `checkpointer.Checkpointer` adds a checkpoint at least every T seconds even when idle
+  (from `start_checkpointer`), on top of the one every N records;
+- `reading` decrypts records for `read` and the deep `verify`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import json
-import time
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from integrations.audit.chain import record_hash, record_hash_prefix, sign_statement
-from integrations.audit.crypto import (
-    decrypt_record,
-    encrypt_record,
-    kek_check_seal,
-    new_data_key,
-    record_ad,
-    unwrap_data_key,
-    wrap_data_key,
-)
-from integrations.audit.errors import (
-    AuditClosedError,
-    AuditError,
-    AuditKeyError,
-    AuditStorageError,
-)
+from integrations.audit.checkpointer import Checkpointer
+from integrations.audit.datakeys import DataKeys, subject_ref
+from integrations.audit.errors import AuditClosedError
 from integrations.audit.keys import Kek, public_key_bytes
-from integrations.audit.records import (
-    AuditEvent,
-    AuditReceipt,
-    KeyRow,
-    ReadRecord,
-    Row,
-    now_us,
-)
-from integrations.audit.store import AuditStore, BatchWrite, CheckpointRow, Head
-from integrations.audit.verify import DeepCheck, Fault, VerifyReport, verify_store
+from integrations.audit.planning import Pending, Sealer
+from integrations.audit.reading import deep_check, read_records
+from integrations.audit.records import AuditEvent, AuditReceipt, ReadRecord, now_us
+from integrations.audit.store import AuditStore, CheckpointRow
+from integrations.audit.verify import DeepCheck, VerifyReport, verify_store
+from integrations.audit.writer import GroupCommitWriter
 
+# `subject_ref` moved to `datakeys`; re-exported because it was part of this module's API.
 __all__ = ["AuditLog", "subject_ref"]
 
 log = structlog.get_logger(__name__)
-
-MAX_BATCH = 1024
-
-
-def subject_ref(log_id: bytes, subject: str) -> str:
-    """The pseudonymous index of a data subject's key (SHA-256 of log id and subject).
-
-    Args:
-        log_id: The log's id.
-        subject: The subject (identity, else platform user id, else ``system``).
-
-    Returns:
-        Hex digest.
-    """
-    return hashlib.sha256(b"resync-audit-subject\0" + log_id + subject.encode()).hexdigest()
-
-
-@dataclass
-class _Pending:
-    event: AuditEvent | None
-    future: asyncio.Future[Any]
-    checkpoint: bool = False
-
-
-@dataclass
-class _Plan:
-    owner: AuditLog
-    items: list[_Pending]
-    learned: dict[str, tuple[str, AESGCM]] = field(default_factory=dict)
-    receipts: list[AuditReceipt] = field(default_factory=list)
-
-    def _refs(self) -> dict[str, str]:
-        return {
-            subject_ref(self.owner.log_id, item.event.subject): item.event.subject
-            for item in self.items
-            if item.event is not None
-        }
-
-    def wanted_refs(self, head: Head) -> list[str]:
-        cache = self.owner._cache if head.epoch == self.owner._cache_epoch else {}
-        return [ref for ref in self._refs() if ref not in cache]
-
-    def plan(self, head: Head, keys: dict[str, KeyRow]) -> BatchWrite:
-        owner = self.owner
-        if head.epoch != owner._cache_epoch:
-            owner._cache.clear()
-            owner._cache_epoch = head.epoch
-        cache = owner._cache
-        kek = owner._kek
-        new_keys: list[KeyRow] = []
-        rows: list[Row] = []
-        checkpoints: list[CheckpointRow] = []
-        seq, prev = head.seq, head.hash
-        prefix = owner._prefix
-        every = owner._every_records
-        force = False
-        for item in self.items:
-            force = force or item.checkpoint
-            event = item.event
-            if event is None:
-                continue
-            ref = subject_ref(owner.log_id, event.subject)
-            entry = cache.get(ref) or self.learned.get(ref)
-            if entry is None:
-                found = keys.get(ref)
-                if found is not None and found.wrapped is not None:
-                    if found.kek_id != kek.kek_id:
-                        raise AuditKeyError(
-                            f"the key-encryption key was rotated (now id {found.kek_id}); "
-                            "restart Resync with the new key"
-                        )
-                    data_key = unwrap_data_key(
-                        kek=kek.key,
-                        log_id=owner.log_id,
-                        key_id=found.key_id.encode(),
-                        wrapped=found.wrapped,
-                    )
-                    entry = (found.key_id, AESGCM(data_key))
-                else:
-                    if head.kek_id != kek.kek_id:
-                        raise AuditKeyError(
-                            f"the key-encryption key was rotated (now id {head.kek_id}); "
-                            "restart Resync with the new key"
-                        )
-                    key_id = uuid.uuid4().hex
-                    data_key = new_data_key()
-                    wrapped = wrap_data_key(
-                        kek=kek.key, log_id=owner.log_id, key_id=key_id.encode(), data_key=data_key
-                    )
-                    new_keys.append(
-                        KeyRow(
-                            key_id=key_id,
-                            subject_ref=ref,
-                            kek_id=kek.kek_id,
-                            wrapped=wrapped,
-                            created_us=now_us(),
-                        )
-                    )
-                    entry = (key_id, AESGCM(data_key))
-                self.learned[ref] = entry
-            key_id_bytes = entry[0].encode()
-            seq += 1
-            ad = record_ad(
-                log_id=owner.log_id, seq=seq, ts_us=event.ts_us, prev_hash=prev, key_id=key_id_bytes
-            )
-            nonce, ciphertext = encrypt_record(cipher=entry[1], ad=ad, plaintext=event.to_bytes())
-            digest = record_hash(
-                prefix=prefix,
-                seq=seq,
-                ts_us=event.ts_us,
-                prev_hash=prev,
-                nonce=nonce,
-                key_id=key_id_bytes,
-                ciphertext=ciphertext,
-            )
-            rows.append((seq, event.ts_us, key_id_bytes, nonce, prev, ciphertext, digest))
-            self.receipts.append(AuditReceipt(sequence=seq, hash=digest.hex()))
-            if seq % every == 0:
-                checkpoints.append(owner._checkpoint_row(seq, digest))
-            prev = digest
-        if force and not (checkpoints and checkpoints[-1].seq == seq):
-            checkpoints.append(owner._checkpoint_row(seq, prev))
-        statement, signature = sign_statement(
-            key=owner._signing_key, log_id=owner.log_id, seq=seq, head_hash=prev, kind="head"
-        )
-        return BatchWrite(
-            rows=rows,
-            new_keys=new_keys,
-            head=Head(seq=seq, hash=prev, epoch=head.epoch, kek_id=head.kek_id),
-            statement=statement,
-            signature=signature,
-            checkpoints=checkpoints,
-        )
 
 
 class AuditLog:
@@ -213,18 +60,22 @@ class AuditLog:
         """
         self.store = store
         self.log_id = log_id
-        self._kek = kek
         self._signing_key = signing_key
-        self._every_records = checkpoint_every_records
-        self._every_seconds = checkpoint_every_seconds
-        self._prefix = record_hash_prefix(log_id)
-        self._cache: dict[str, tuple[str, AESGCM]] = {}
-        self._cache_epoch = -1
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        self._checkpointer: asyncio.Task[None] | None = None
+        self._keys = DataKeys(log_id=log_id, kek=kek)
+        self._checkpointer = Checkpointer(
+            every_seconds=checkpoint_every_seconds, checkpoint=self.checkpoint
+        )
+        self._writer = GroupCommitWriter(
+            store=store,
+            sealer=Sealer(
+                log_id=log_id,
+                keys=self._keys,
+                signing_key=signing_key,
+                every_records=checkpoint_every_records,
+            ),
+            on_checkpoint=self._checkpointer.mark,
+        )
         self._closed = False
-        self._last_checkpoint = time.monotonic()
 
     @property
     def public_key(self) -> bytes:
@@ -234,13 +85,7 @@ class AuditLog:
     @property
     def kek_id(self) -> str:
         """The fingerprint id of the key-encryption key in use (not the key)."""
-        return self._kek.kek_id
-
-    def _checkpoint_row(self, seq: int, digest: bytes) -> CheckpointRow:
-        statement, signature = sign_statement(
-            key=self._signing_key, log_id=self.log_id, seq=seq, head_hash=digest
-        )
-        return CheckpointRow(seq=seq, hash=digest, statement=statement, signature=signature)
+        return self._keys.kek.kek_id
 
     # --- writing --------------------------------------------------------------------------
     async def record(
@@ -293,7 +138,7 @@ class AuditLog:
             parameters=dict(parameters or {}),
             correlation=dict(correlation or {}),
         )
-        result = await self._submit(_Pending(event, asyncio.get_running_loop().create_future()))
+        result = await self._submit(Pending(event, asyncio.get_running_loop().create_future()))
         assert isinstance(result, AuditReceipt)
         return result
 
@@ -302,150 +147,35 @@ class AuditLog:
 
         Returns:
             ``(statement, signature)`` of the new checkpoint, for `export_checkpoint`.
+
+        Raises:
+            AuditClosedError: The log was closed.
+            AuditStorageError: The store failed.
         """
         future = asyncio.get_running_loop().create_future()
-        result = await self._submit(_Pending(None, future, checkpoint=True))
+        result = await self._submit(Pending(None, future, checkpoint=True))
         assert isinstance(result, CheckpointRow)
         return result.statement, result.signature
 
-    async def _submit(self, item: _Pending) -> object:
+    async def _submit(self, item: Pending) -> object:
         if self._closed:
             raise AuditClosedError("the audit log is closed")
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_loop(), name="audit-writer")
-        await self._queue.put(item)
-        return await item.future
-
-    async def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            first = await self._queue.get()
-            if first is None:
-                break
-            items = [first]
-            while len(items) < MAX_BATCH:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                items.append(nxt)
-            try:
-                await self._write_batch(items)
-            except Exception as exc:  # never leave a caller waiting on a dead writer
-                log.exception("audit.writer_crashed")
-                for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(
-                            AuditStorageError(f"audit writer failed: {type(exc).__name__}: {exc}")
-                        )
-
-    async def _write_batch(self, items: list[_Pending]) -> None:
-        plan = _Plan(owner=self, items=items)
-        try:
-            batch = await self.store.append(plan)
-        except AuditError as exc:
-            log.error("audit.write_failed", error=type(exc).__name__, detail=str(exc))
-            for item in items:
-                if not item.future.done():
-                    item.future.set_exception(exc)
-            return
-        except Exception as exc:  # a driver error we did not map: still never acknowledge
-            error = AuditStorageError(f"{self.store.description}: {type(exc).__name__}: {exc}")
-            log.error("audit.write_failed", error=type(exc).__name__, detail=str(exc))
-            for item in items:
-                if not item.future.done():
-                    item.future.set_exception(error)
-            return
-        self._cache.update(plan.learned)
-        if batch.checkpoints:
-            self._last_checkpoint = time.monotonic()
-        receipts = iter(plan.receipts)
-        for item in items:
-            if item.future.done():
-                continue
-            if item.event is not None:
-                item.future.set_result(next(receipts))
-            else:
-                item.future.set_result(batch.checkpoints[-1])
+        return await self._writer.submit(item)
 
     async def start_checkpointer(self) -> None:
         """Start the background task that writes a checkpoint at least every T seconds."""
-        if self._checkpointer is None or self._checkpointer.done():
-            self._checkpointer = asyncio.create_task(
-                self._checkpoint_loop(), name="audit-checkpointer"
-            )
-
-    async def _checkpoint_loop(self) -> None:
-        while not self._closed:
-            due = self._last_checkpoint + self._every_seconds
-            delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                continue
-            try:
-                await self.checkpoint()
-            except AuditClosedError:
-                return
-            except Exception as exc:  # keep the timer alive; the next attempt may succeed
-                log.error("audit.checkpoint_failed", error=type(exc).__name__, detail=str(exc))
-                await asyncio.sleep(min(self._every_seconds, 30.0))
+        self._checkpointer.start()
 
     async def close(self) -> None:
         """Flush queued records, stop the background tasks and release the store."""
         if self._closed:
             return
         self._closed = True
-        if self._checkpointer is not None:
-            self._checkpointer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpointer
-        if self._writer is not None:
-            await self._queue.put(None)
-            await self._writer
+        await self._checkpointer.stop()
+        await self._writer.drain()
         await self.store.close()
 
     # --- reading --------------------------------------------------------------------------
-    async def _ciphers(self) -> dict[str, AESGCM | None]:
-        ciphers: dict[str, AESGCM | None] = {}
-        for row in await self.store.key_rows():
-            if row.wrapped is None:
-                ciphers[row.key_id] = None
-                continue
-            if row.kek_id != self._kek.kek_id:
-                raise AuditKeyError(
-                    f"data key {row.key_id} is wrapped under key-encryption key {row.kek_id}, "
-                    f"but the configured one is {self._kek.kek_id}"
-                )
-            ciphers[row.key_id] = AESGCM(
-                unwrap_data_key(
-                    kek=self._kek.key,
-                    log_id=self.log_id,
-                    key_id=row.key_id.encode(),
-                    wrapped=row.wrapped,
-                )
-            )
-        return ciphers
-
-    def _open_row(self, row: Row, ciphers: dict[str, AESGCM | None]) -> ReadRecord:
-        seq, ts_us, key_id, nonce, prev_hash, ciphertext, digest = row
-        key_text = key_id.decode(errors="replace")
-        if key_text in ciphers and ciphers[key_text] is None:
-            return ReadRecord(seq, ts_us, digest.hex(), key_text, "erased", None)
-        cipher = ciphers.get(key_text)
-        plaintext = None
-        if cipher is not None:
-            ad = record_ad(
-                log_id=self.log_id, seq=seq, ts_us=ts_us, prev_hash=prev_hash, key_id=key_id
-            )
-            plaintext = decrypt_record(cipher=cipher, ad=ad, nonce=nonce, ciphertext=ciphertext)
-        if plaintext is None:
-            return ReadRecord(seq, ts_us, digest.hex(), key_text, "undecryptable", None)
-        content = json.loads(plaintext)
-        return ReadRecord(seq, ts_us, digest.hex(), key_text, "ok", content)
-
     async def read(
         self,
         *,
@@ -466,29 +196,19 @@ class AuditLog:
 
         Returns:
             The records in sequence order.
+
+        Raises:
+            AuditKeyError: A data key is wrapped under another key-encryption key.
         """
-        ciphers = await self._ciphers()
-        out: list[ReadRecord] = []
-        content_filter = actor is not None or action is not None or outcome is not None
-        async for rows in self.store.rows(since_us=since_us, until_us=until_us):
-            for row in rows:
-                record = self._open_row(row, ciphers)
-                content = record.content
-                if content is None:
-                    if not content_filter:
-                        out.append(record)
-                    continue
-                if actor is not None and actor not in (
-                    content.get("actor_id"),
-                    content.get("actor_identity"),
-                ):
-                    continue
-                if action is not None and content.get("action") != action:
-                    continue
-                if outcome is not None and content.get("outcome") != outcome:
-                    continue
-                out.append(record)
-        return out
+        return await read_records(
+            self.store,
+            self._keys,
+            since_us=since_us,
+            until_us=until_us,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+        )
 
     async def verify(
         self, *, checkpoint: tuple[str, bytes] | None = None, deep: bool = False
@@ -502,19 +222,7 @@ class AuditLog:
         Returns:
             The report.
         """
-        check: DeepCheck | None = None
-        if deep:
-            ciphers = await self._ciphers()
-
-            def check(rows: list[Row]) -> Fault | None:
-                for row in rows:
-                    if self._open_row(row, ciphers).status == "undecryptable":
-                        return Fault(
-                            row[0],
-                            "ciphertext does not authenticate under its data key (forged or moved)",
-                        )
-                return None
-
+        check: DeepCheck | None = await deep_check(self.store, self._keys) if deep else None
         return await verify_store(
             self.store, trusted_key=self.public_key, checkpoint=checkpoint, deep=check
         )
@@ -530,8 +238,7 @@ class AuditLog:
             How many data keys were destroyed (0: nothing recorded for this subject).
         """
         count = await self.store.erase(subject_ref(self.log_id, subject))
-        self._cache.clear()
-        self._cache_epoch = -1
+        self._keys.forget()  # the erased key may be cached; the store bumped the epoch too
         log.info("audit.subject_erased", keys=count)
         return count
 
@@ -543,42 +250,11 @@ class AuditLog:
 
         Returns:
             How many data keys were re-wrapped.
+
+        Raises:
+            AuditKeyError: The log is not under the configured key-encryption key.
         """
-        old = self._kek
-
-        def transform(
-            rows: list[KeyRow], meta: dict[str, str]
-        ) -> tuple[list[KeyRow], dict[str, str]]:
-            if meta.get("kek_id") != old.kek_id:
-                raise AuditKeyError("the log is not under the configured key-encryption key")
-            out: list[KeyRow] = []
-            for row in rows:
-                if row.wrapped is None:
-                    continue
-                data_key = unwrap_data_key(
-                    kek=old.key, log_id=self.log_id, key_id=row.key_id.encode(), wrapped=row.wrapped
-                )
-                wrapped = wrap_data_key(
-                    kek=new_kek.key,
-                    log_id=self.log_id,
-                    key_id=row.key_id.encode(),
-                    data_key=data_key,
-                )
-                out.append(
-                    KeyRow(
-                        key_id=row.key_id,
-                        subject_ref=row.subject_ref,
-                        kek_id=new_kek.kek_id,
-                        wrapped=wrapped,
-                        created_us=row.created_us,
-                    )
-                )
-            check = kek_check_seal(kek=new_kek.key, log_id=self.log_id)
-            return out, {"kek_id": new_kek.kek_id, "kek_check": check.hex()}
-
-        count = await self.store.rewrap(transform)
-        self._kek = new_kek
-        self._cache.clear()
-        self._cache_epoch = -1
+        count = await self.store.rewrap(self._keys.rewrap(new_kek))
+        self._keys.rotated(new_kek)
         log.info("audit.key_rotated", keys=count, kek_id=new_kek.kek_id)
         return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,21 @@ from config.settings import Settings
 from integrations.audit import AuditKeyError, open_audit_log
 from integrations.audit.export import cef_escape_extension, cef_escape_header, to_cef, to_jsonl
 from integrations.audit.keys import generate_kek_file
+
+
+async def _wait_for(
+    condition: Callable[[], Awaitable[bool]],
+    *,
+    what: str,
+    timeout: float = 5.0,
+    interval: float = 0.02,
+) -> None:
+    """Poll ``condition`` every ``interval`` seconds; fail the test after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 async def test_record_fields_round_trip(tmp_path: Path) -> None:
@@ -87,7 +103,12 @@ async def test_checkpointer_writes_even_when_idle(tmp_path: Path) -> None:
     log = await open_audit_log(settings)
     try:
         await log.start_checkpointer()
-        await asyncio.sleep(0.45)
+
+        async def three_checkpoints() -> bool:
+            return (await log.verify()).checkpoints >= 3
+
+        # Wait for the checkpoints themselves, not a guess at how long three take.
+        await _wait_for(three_checkpoints, what="3 checkpoints from the idle checkpointer")
         report = await log.verify()
         assert report.fault is None
         assert report.checkpoints >= 3

@@ -1,7 +1,19 @@
-"""Render a `Reply` as terminal text: a headline, aligned tables, indented log lines.
+"""Render a `Reply` as terminal text; neutralise control characters for every surface.
 
-Terminal output is plain text, but job names and log lines come from outside: control
-characters are removed so a log line cannot move the cursor or clear the screen.
+Job names, log lines and what people type come from outside. Two kinds of characters in
+them can deceive whoever reads the answer, on any surface:
+
+- controls (C0 except newline and tab, DEL, C1 ``U+0080``–``U+009F``): on a terminal they
+  move the cursor, clear the screen or start escape sequences (``U+009B`` is a one-character
+  CSI);
+- bidirectional formatting (``U+061C``, ``U+200E``/``U+200F``, ``U+202A``–``U+202E``,
+  ``U+2066``–``U+2069``): they reorder what is shown, so a job named ``PAYROLL``, U+202E,
+  ``LX.TXE`` reads as ``PAYROLLEXT.XL``.
+
+`neutralise_controls` replaces each of them with `CONTROL_MARKER` (``�``), visibly: a
+reader sees that something was there, and the cleaned text keeps its length, so table
+columns stay aligned. The terminal renderer, Slack's and Teams' escaping all call it, so
+the three surfaces show the same text.
 """
 
 from __future__ import annotations
@@ -11,15 +23,37 @@ from typing import Final
 
 from agents.messages import Actions, Context, Fields, Paragraph, Preformatted, Reply, Table, Tone
 
-__all__ = ["render_text"]
+__all__ = ["CONTROL_MARKER", "neutralise_controls", "render_text"]
 
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
+CONTROL_MARKER: Final = "\ufffd"
+"""What a control or bidirectional formatting character is shown as."""
+
+# Newline and tab are the only controls that carry meaning in answers (tab is expanded by
+# each renderer); carriage returns are normalised to newlines first.
+_UNSAFE: Final = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _MARK: Final = {Tone.INFO: "", Tone.SUCCESS: "OK  ", Tone.WARNING: "!!  ", Tone.ERROR: "XX  "}
 _MAX_CELL: Final = 48
 
 
+def neutralise_controls(text: str) -> str:
+    """Make control and bidirectional formatting characters visible and harmless.
+
+    Args:
+        text: Text from outside (a job name, a log line, what a person wrote).
+
+    Returns:
+        The text with CR LF and lone CR as newlines, and every other control character
+        (except newline and tab) and every bidirectional formatting character replaced by
+        `CONTROL_MARKER`.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub(CONTROL_MARKER, text)
+
+
 def _clean(text: str) -> str:
-    return _CONTROL.sub("", text.replace("\t", "    "))
+    return neutralise_controls(text.replace("\t", "    "))
 
 
 def _cell(text: str) -> str:

@@ -13,6 +13,7 @@ Errors:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -31,6 +33,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["ConfigurationError", "Settings", "load_settings"]
 
 LogFormat = Literal["auto", "json", "console"]
+
+_SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]+")
+# Where credentials go instead of a URL's user:password@ part.
+_CREDENTIALS_GO = {
+    "tws_url": "set RESYNC_TWS_USER and RESYNC_TWS_PASSWORD, or RESYNC_TWS_API_KEY, instead",
+    "llm_api_base": "set RESYNC_LLM_API_KEY instead",
+}
 
 
 class ConfigurationError(Exception):
@@ -54,6 +63,8 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         validate_default=True,
+        # A bad value may be a secret (a URL with a password): errors never repeat it.
+        hide_input_in_errors=True,
     )
 
     # --- process -------------------------------------------------------------------------
@@ -175,6 +186,11 @@ class Settings(BaseSettings):
         description="Slack Web API base URL (proxies, GovSlack); Slack's own when unset.",
     )
     slack_command: str = Field(default="/tws", description="The slash command Resync answers.")
+    slack_allowed_workspaces: str | None = Field(
+        default=None,
+        description="Comma-separated Slack workspace (T…) and Enterprise Grid (E…) ids answered; "
+        "others are ignored. Unset: the workspace of the bot token (auth.test).",
+    )
 
     # --- Teams -----------------------------------------------------------------------------
     teams_app_id: str | None = Field(default=None, description="Bot Framework app (client) id.")
@@ -183,7 +199,14 @@ class Settings(BaseSettings):
         default="MultiTenant", description="Bot Framework app type."
     )
     teams_tenant_id: str | None = Field(
-        default=None, description="Tenant id (SingleTenant and UserAssignedMSI)."
+        default=None,
+        description="Tenant id of the app (SingleTenant and UserAssignedMSI); also the tenant "
+        "answered when RESYNC_TEAMS_ALLOWED_TENANTS is unset.",
+    )
+    teams_allowed_tenants: str | None = Field(
+        default=None,
+        description="Comma-separated Entra ID tenant ids answered in Teams; others are ignored. "
+        "Unset: RESYNC_TEAMS_TENANT_ID; with neither set, Teams answers no one (warned at start).",
     )
     teams_allow_unauthenticated: bool = Field(
         default=False,
@@ -234,12 +257,35 @@ class Settings(BaseSettings):
 
     @field_validator("tws_url", "llm_api_base", "slack_api_url", "teams_openid_metadata_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
             return None
+        authority = re.split(r"[/?#]", value.split("://", 1)[-1], maxsplit=1)[0]
+        if "@" in authority:
+            # user:password@host would be shown in answers' sources, /healthz and
+            # `resync config show`; checked before anything that repeats the value.
+            where = _CREDENTIALS_GO.get(info.field_name or "", "this URL needs none")
+            raise ValueError(
+                "a URL without user name or password (they would show in answers, /healthz "
+                f"and `resync config show`): {where}"
+            )
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"an http:// or https:// URL, not {value!r}")
         return value.rstrip("/")
+
+    @field_validator("slack_allowed_workspaces", "teams_allowed_tenants")
+    @classmethod
+    def _id_list(cls, value: str | None, info: ValidationInfo) -> str | None:
+        ids = _split_ids(value)
+        if not ids:
+            return None
+        if info.field_name == "slack_allowed_workspaces":
+            bad = [i for i in ids if not _SLACK_TEAM_ID.fullmatch(i)]
+            if bad:
+                raise ValueError(
+                    f"Slack workspace ids (T…) or Enterprise Grid ids (E…), not {', '.join(bad)}"
+                )
+        return ",".join(ids)
 
     @field_validator("database_url")
     @classmethod
@@ -298,6 +344,18 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def slack_workspace_ids(self) -> frozenset[str] | None:
+        """The Slack workspaces and grids to answer; None: the bot token's own workspace."""
+        ids = _split_ids(self.slack_allowed_workspaces)
+        return frozenset(ids) if ids else None
+
+    @property
+    def teams_tenant_ids(self) -> frozenset[str]:
+        """The Teams tenants to answer: the allowed list, else the app's tenant, else none."""
+        ids = _split_ids(self.teams_allowed_tenants) or _split_ids(self.teams_tenant_id)
+        return frozenset(i.lower() for i in ids)  # tenant ids are GUIDs: case does not matter
+
+    @property
     def tws_configured(self) -> bool:
         """True when a real engine URL is set (``resync chat`` needs one)."""
         return self.tws_url is not None
@@ -322,6 +380,10 @@ class Settings(BaseSettings):
                 value = str(value)
             shown[f"RESYNC_{name.upper()}"] = value
         return shown
+
+
+def _split_ids(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _describe_error(error: Mapping[str, Any]) -> str:

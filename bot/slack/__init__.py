@@ -4,6 +4,8 @@ Modules, one job each::
 
     surface.py       SlackSurface: routing, ack first, dedupe, rate limits, delivery
     verify.py        request signatures and timestamps
+    payloads.py      the types of the payload fields Resync reads (else 400)
+    workspaces.py    which workspaces are answered (auth.test at start)
     socket_mode.py   the Socket Mode connection
     commands.py      /tws subcommands -> questions
     identity.py      user id -> Actor (users.info, cached)

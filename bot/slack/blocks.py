@@ -31,6 +31,7 @@ from agents.messages import (
     Table,
     Tone,
 )
+from bot.render_text import neutralise_controls
 from bot.slack.escape import escape, escape_code, truncate
 
 __all__ = [
@@ -138,7 +139,8 @@ def _code_sections(lines: list[str], *, header: tuple[str, ...] = ()) -> list[di
 
 
 def _cell(text: str) -> str:
-    text = " ".join(text.split())
+    # Neutralised before splitting: str.split() would silently eat NEL and other controls.
+    text = " ".join(neutralise_controls(text).split())
     return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
@@ -230,7 +232,8 @@ def _body_blocks(reply: Reply) -> list[dict[str, Any]]:
         elif isinstance(block, Table):
             blocks.extend(_table_sections(block))
         elif isinstance(block, Preformatted):
-            blocks.extend(_code_sections([escape_code(x) for x in block.text.splitlines()]))
+            lines = neutralise_controls(block.text).splitlines()  # no NEL, VT or FF breaks
+            blocks.extend(_code_sections([escape_code(x) for x in lines]))
         elif isinstance(block, Context):
             blocks.extend(_context_blocks(block))
         elif isinstance(block, Actions):

@@ -5,12 +5,16 @@ Slack parses ``<...>`` sequences in message text as mentions (``<@U123>``), broa
 lines come from outside, so every such text is escaped (``&``, ``<``, ``>`` to entities)
 before it is put in any Slack text object. Where formatting could mislead (mrkdwn outside
 code blocks) the formatting characters ``*_~``` are replaced by look-alikes; inside code
-blocks only the backtick can break out, so it alone is replaced.
+blocks only the backtick can break out, so it alone is replaced. Control and bidirectional
+formatting characters (which would reorder a job name on screen) become a visible marker
+first (`bot.render_text.neutralise_controls`, the same on every surface).
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from bot.render_text import neutralise_controls
 
 __all__ = ["escape", "escape_code", "escape_mrkdwn", "truncate"]
 
@@ -21,16 +25,17 @@ _BACKTICK: Final = str.maketrans({"`": "ˋ"})
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack treats as control sequences.
+    """Escape the three characters Slack treats as control sequences, neutralise the rest.
 
     Args:
         text: Untrusted text.
 
     Returns:
-        The text with ``&``, ``<`` and ``>`` as HTML entities: no mention, broadcast or
-        link can be smuggled through it.
+        The text with ``&``, ``<`` and ``>`` as HTML entities (no mention, broadcast or
+        link can be smuggled through it) and control or bidirectional formatting
+        characters replaced by a visible marker (no reordered job names).
     """
-    return text.translate(_ENTITIES)
+    return neutralise_controls(text).translate(_ENTITIES)
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -3,7 +3,9 @@
 Request path (HTTP ``POST /slack/events`` or a Socket Mode envelope)::
 
     verify the signature on the raw body (HTTP only; 401 when bad or stale)
-      -> parse (400 when malformed) -> hand to `bot.core.ChatCore` -> ack (empty 200)
+      -> parse and check the shape (400 when malformed, one log line, no traceback)
+      -> workspace allowed (`bot.slack.workspaces`; else dropped with a warning)
+      -> hand to `bot.core.ChatCore` -> ack (empty 200)
 
 Everything else (dedupe, identity, rate limit, audit, answer, paging, clicks) happens in
 the core's background work; this module only translates: a slash command, a mention or a
@@ -30,11 +32,13 @@ from bot.core.conversation import ChatCore
 from bot.slack.commands import command_question
 from bot.slack.identity import IdentityResolver
 from bot.slack.interactions import decision_from_action
+from bot.slack.payloads import malformed
 from bot.slack.port import SlackPort
 from bot.slack.poster import SlackPoster, response_url_origins
 from bot.slack.socket_mode import SocketModeLink
 from bot.slack.usergroups import SlackUserGroups
 from bot.slack.verify import RequestVerifier
+from bot.slack.workspaces import WorkspaceGate
 from config.settings import Settings
 from integrations.store import Store
 
@@ -144,8 +148,8 @@ class SlackSurface:
         self.usergroups = SlackUserGroups(client=self._client, store=store, identity=self._identity)
         secret = _secret(settings.slack_signing_secret)
         self._verifier = RequestVerifier(signing_secret=secret) if secret else None
+        self._gate = WorkspaceGate(client=self._client, allowed=settings.slack_workspace_ids)
         self._socket: SocketModeLink | None = None
-        self._bot_user_id: str | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -161,10 +165,11 @@ class SlackSurface:
         app.router.add_post(EVENTS_PATH, self._http)
 
     async def start(self) -> None:
-        """Open a pooled HTTP session for the Web API; connect Socket Mode when configured."""
+        """Open a pooled HTTP session, ask ``auth.test``; connect Socket Mode when configured."""
         if self._owns_client and self._client.session is None:
             self._session = aiohttp.ClientSession()  # one pool instead of a connection per call
             self._client.session = self._session
+        await self._gate.start()  # the bot's user id and, by default, its workspace
         app_token = _secret(self._settings.slack_app_token)
         if app_token:
             self._socket = SocketModeLink(
@@ -203,30 +208,50 @@ class SlackSurface:
                     raise ValueError("not an object")
                 if data.get("type") == "url_verification":
                     return web.json_response({"challenge": str(data.get("challenge", ""))})
-                if data.get("type") == "event_callback":
-                    await self._route("events_api", data, retry)
-                return web.Response(status=200)
-            form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-            if "payload" in form:
-                payload = json.loads(form["payload"])
-                if not isinstance(payload, dict):
-                    raise ValueError("payload not an object")
-                await self._route("interactive", payload, retry)
-            elif "command" in form:
-                await self._route("slash_commands", dict(form), retry)
-            return web.Response(status=200)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                if data.get("type") != "event_callback":
+                    return web.Response(status=200)
+                kind, payload = "events_api", data
+            else:
+                form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+                if "payload" in form:
+                    kind, payload = "interactive", json.loads(form["payload"])
+                    if not isinstance(payload, dict):
+                        raise ValueError("payload not an object")
+                elif "command" in form:
+                    kind, payload = "slash_commands", dict(form)
+                else:
+                    return web.Response(status=200)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             log.warning("slack.request_malformed", error=str(exc)[:200])
             return web.Response(status=400, text="malformed Slack request")
+        if not await self._deliver(kind, payload, retry):
+            return web.Response(status=400, text="malformed Slack request")
+        return web.Response(status=200)
 
     async def _route(self, kind: str, payload: dict[str, Any], retry: int) -> None:
-        """Hand one delivery to the core; returns at once (the caller acks)."""
+        """Socket Mode's handler (the envelope is already acked)."""
+        await self._deliver(kind, payload, retry)
+
+    async def _deliver(self, kind: str, payload: dict[str, Any], retry: int) -> bool:
+        """Hand one delivery to the core; returns at once (the caller acks).
+
+        Returns:
+            False when the payload is malformed; a delivery from a workspace that is not
+            allowed counts as handled (dropped, logged), so Slack does not send it again.
+        """
+        problem = malformed(kind, payload)
+        if problem is not None:
+            log.warning("slack.request_malformed", kind=kind, error=problem)
+            return False
+        if not await self._gate.admits(kind, payload):
+            return True
         if kind == "events_api":
             self._on_event(payload, retry)
         elif kind == "slash_commands":
             self._on_command(payload)
         elif kind == "interactive" and payload.get("type") == "block_actions":
             self._on_actions(payload)
+        return True
 
     # --- translation -----------------------------------------------------------------------
 
@@ -256,13 +281,7 @@ class SlackSurface:
         for auth in envelope.get("authorizations") or ():
             if isinstance(auth, dict) and auth.get("is_bot") and auth.get("user_id"):
                 return str(auth["user_id"])
-        if self._bot_user_id is None:
-            try:
-                response = await self._client.auth_test()
-                self._bot_user_id = str(response.get("user_id") or "") or None
-            except Exception:  # unknown id: strip the leading mention instead
-                log.warning("slack.auth_test_failed")
-        return self._bot_user_id
+        return await self._gate.bot_user_id()  # None: the leading mention is stripped instead
 
     def _on_event(self, envelope: dict[str, Any], retry: int) -> None:
         raw = envelope.get("event")

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import agents.messages as kinds
 from agents.messages import Block, Reply, Tone
-from bot.teams.escape import escape_markdown, strip_control
+from bot.teams.escape import escape_markdown, neutralise_text
 
 __all__ = [
     "CARD_BUDGET_BYTES",
@@ -133,7 +133,7 @@ def _actions(buttons: tuple[kinds.Button, ...], *, card_id: str | None) -> dict[
         "type": "ActionSet",
         "actions": [
             _action(
-                strip_control(b.label)[:60],
+                neutralise_text(b.label)[:60],
                 b.action_id,
                 _button_data(b, card_id=card_id),
                 _STYLE[b.style],
@@ -277,6 +277,11 @@ def image_card(png: bytes, *, title: str) -> dict[str, Any]:
         "fallbackText": escape_markdown(title[:200]),
         "body": [
             _text(title[:200], weight="Bolder"),
-            {"type": "Image", "url": uri, "altText": strip_control(title)[:200], "size": "Stretch"},
+            {
+                "type": "Image",
+                "url": uri,
+                "altText": neutralise_text(title)[:200],
+                "size": "Stretch",
+            },
         ],
     }

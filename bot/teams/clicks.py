@@ -5,8 +5,11 @@ clients, as a message whose ``value`` is the button's data (``Action.Submit``). 
 the data names only the card and the button's action id (`bot.teams.cards` puts them
 there). The click becomes a `Click` only when the card is stored (`bot.teams.card_records`)
 and the button is on it, with the stored value and label, never the payload's; otherwise
-the clicker is told `texts.BUTTON_NOT_HERE` and nothing else happens. The check runs in the
-core's click walk, after its dedupe, so a re-delivered click is simply dropped.
+the clicker is told `texts.BUTTON_NOT_HERE` and nothing else happens. A person the
+conversation's roster did not vouch for (the member lookup failed, `Sender.verified`) may
+page with More but not press a button that acts: they are told `UNVERIFIED_CLICK`. The
+checks run in the core's click walk, after its dedupe, so a re-delivered click is simply
+dropped.
 
 `Clicks.invoke` runs `ChatCore.decide` in a supervised task and answers the invoke with the
 clicker's view (`bot.teams.window.ClickWindow`); `Clicks.submit` has no invoke to answer,
@@ -17,25 +20,34 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
-from agents.messages import Actor, Click
+from agents.messages import Click, Reply, Tone
 from bot.core import texts
 from bot.core.conversation import ChatCore
+from bot.core.paging import MORE_ACTION_ID
 from bot.teams.card_records import CardRecord
 from bot.teams.cards import CARD_BUDGET_BYTES, DATA_MARKER, render_card
+from bot.teams.identity import Sender
 from bot.teams.inbound import conversation_of
 from bot.teams.port import TeamsPort
 from bot.teams.window import ClickWindow
 
-__all__ = ["ActorOf", "Clicks", "click_data"]
+__all__ = ["UNVERIFIED_CLICK", "Clicks", "SenderOf", "click_data"]
 
 log = structlog.get_logger(__name__)
 
-ActorOf = Callable[[dict[str, Any]], Awaitable[Actor]]
+SenderOf = Callable[[dict[str, Any]], Awaitable[Sender]]
 """Resolves the sender of an activity."""
+
+UNVERIFIED_CLICK: Final = Reply(
+    headline="Teams could not confirm who you are (the member lookup failed), so this button "
+    "did nothing; try again in a minute, or ask an administrator if it keeps happening.",
+    tone=Tone.WARNING,
+)
+"""The clicker's note when the roster did not vouch for them."""
 
 
 def _text(value: object) -> str | None:
@@ -66,6 +78,22 @@ def click_data(activity: dict[str, Any]) -> tuple[dict[str, Any], str | None] | 
     return (data, verb) if data.get(DATA_MARKER) else None
 
 
+async def _refuse(
+    port: TeamsPort, activity: dict[str, Any], sender: Sender, *, reason: str, reply: Reply
+) -> None:
+    """Tell the clicker why nothing was done, and log it."""
+    data, verb = click_data(activity) or ({}, None)
+    log.warning(
+        "teams.click_refused",
+        reason=reason,
+        activity_id=activity.get("id"),
+        action_id=str(_text(data.get("action_id")) or verb)[:80],
+        actor=sender.actor.identity,
+    )
+    channel, thread = conversation_of(activity)
+    await port.whisper(actor=sender.actor, channel=channel, thread=thread, reply=reply)
+
+
 class Clicks:
     """Turns Teams clicks into `Click` for the chat core, and answers invokes."""
 
@@ -74,7 +102,7 @@ class Clicks:
         *,
         core: ChatCore,
         port: TeamsPort,
-        actor_of: ActorOf,
+        sender_of: SenderOf,
         wait_seconds: float,
         budget_bytes: int = CARD_BUDGET_BYTES,
     ) -> None:
@@ -83,13 +111,13 @@ class Clicks:
         Args:
             core: Decides clicks.
             port: The surface's port (each click gets its own, `TeamsPort.answering`).
-            actor_of: Resolves who clicked.
+            sender_of: Resolves who clicked, and whether the roster vouched for them.
             wait_seconds: Longest an invoke waits for the clicker's first note.
             budget_bytes: Most bytes a card may take.
         """
         self._core = core
         self._port = port
-        self._actor_of = actor_of
+        self._sender_of = sender_of
         self._wait = wait_seconds
         self._budget = budget_bytes
 
@@ -101,29 +129,29 @@ class Clicks:
     async def _click(
         self, activity: dict[str, Any], record: CardRecord | None, port: TeamsPort
     ) -> Click | None:
-        """The `Click` when the button is on the card; else the clicker is told, and None."""
-        channel, thread = conversation_of(activity)
+        """The `Click` of an allowed press of a stored button; else the clicker is told, None."""
         data, verb = click_data(activity) or ({}, None)
         action_id = _text(data.get("action_id")) or verb
         button = record.button(action_id) if record is not None and action_id else None
-        actor = await self._actor_of(activity)
+        sender = await self._sender_of(activity)
         if record is None or button is None:
-            log.warning(
-                "teams.click_refused",
-                reason="unknown or expired card" if record is None else "button not on the card",
-                activity_id=activity.get("id"),
-                action_id=str(action_id)[:80],
-            )
-            await port.whisper(
-                actor=actor, channel=channel, thread=thread, reply=texts.BUTTON_NOT_HERE
-            )
+            reason = "unknown or expired card" if record is None else "button not on the card"
+            await _refuse(port, activity, sender, reason=reason, reply=texts.BUTTON_NOT_HERE)
             return None
+        if port.verified and not sender.verified and button.action_id != MORE_ACTION_ID:
+            # The e-mail approvals rely on comes only from the roster; without it the
+            # clicker is a bare id no one vouched for. (Unsigned local mode: the core
+            # refuses every clicker, with its own text.)
+            reason = "clicker not confirmed by the member lookup"
+            await _refuse(port, activity, sender, reason=reason, reply=UNVERIFIED_CLICK)
+            return None
+        channel, thread = conversation_of(activity)
         return Click(
             decision_id=str(activity.get("id") or ""),
             action_id=button.action_id,
             value=button.value,
             label=button.label,
-            actor=actor,
+            actor=sender.actor,
             channel_id=channel,
             thread_id=thread,
             message_id=record.activity_id or _text(activity.get("replyToId")),

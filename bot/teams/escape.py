@@ -5,7 +5,9 @@ messages and in ``TextBlock`` elements, and auto-links bare URLs. `escape_markdo
 backslash-escapes every character that markdown (or Teams' HTML-ish ``<at>`` mentions)
 could interpret, escapes list and heading markers at the start of a line, and breaks
 auto-linking of ``scheme://`` and ``www.`` with a zero-width space, so the text shows as
-written and nothing in it becomes a link, a mention or formatting.
+written and nothing in it becomes a link, a mention or formatting. Control and
+bidirectional formatting characters become a visible marker first
+(`bot.render_text.neutralise_controls`, the same on every surface).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["escape_markdown", "strip_control"]
+from bot.render_text import neutralise_controls
 
-_CONTROL: Final = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+__all__ = ["escape_markdown", "neutralise_text"]
+
 # Every ASCII punctuation CommonMark lets a backslash escape that Teams could act on.
 _SPECIAL: Final = re.compile(r"([\\`*_\[\]()<>#|~&])")
 # Block markers that only mean something at the start of a line (lists, rules, setext headings).
@@ -28,16 +29,17 @@ _WWW: Final = re.compile(r"(?i)\bwww\.")
 _ZWSP: Final = "\u200b"
 
 
-def strip_control(text: str) -> str:
-    """Remove control and bidirectional-override characters (tabs become spaces).
+def neutralise_text(text: str) -> str:
+    """Neutralise control and bidirectional formatting characters (tabs become spaces).
 
     Args:
         text: Outside text.
 
     Returns:
-        The text without characters that could hide or reorder what is shown.
+        The text with every character that could hide or reorder what is shown replaced
+        by a visible marker (``U+FFFD``), C1 controls and ``U+061C`` included.
     """
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    "))
+    return neutralise_controls(text.replace("\t", "    "))
 
 
 def escape_markdown(text: str) -> str:
@@ -50,7 +52,7 @@ def escape_markdown(text: str) -> str:
         Text safe to place in a Teams message or a ``TextBlock``: no formatting, links,
         mentions or HTML survive.
     """
-    text = strip_control(text)
+    text = neutralise_text(text)
     # Break auto-links before escaping (the escapes would split the pattern otherwise).
     text = _SCHEME.sub(lambda m: f"{m.group(1)}:{_ZWSP}", text)
     text = _WWW.sub(lambda m: f"{m.group(0)[:3]}{_ZWSP}.", text)

@@ -1,10 +1,13 @@
 """Who is asking: the Teams user behind an activity, as an `Actor`.
 
 The activity's ``from`` carries the Teams id (``29:...``), the display name and usually
-the AAD object id; the UPN comes from the connector's member lookup
+the AAD object id; the UPN comes only from the connector's member lookup
 (``GET /v3/conversations/{id}/members/{userId}``, what ``TeamsInfo.get_member`` calls),
-cached in the store for an hour. When the lookup fails the actor has no e-mail and its
-identity falls back to ``teams:<aad id>``: approvals that need an e-mail then refuse.
+cached in the store for an hour. Nothing in the activity body says who someone is:
+``from.email`` and the like are not signed, so they are never read. When the lookup fails
+the actor has no e-mail, its identity is ``teams:<aad id or from.id>``, and the `Sender`
+is not ``verified``: such a person may ask questions but not press buttons that act
+(`bot.teams.clicks`).
 
 Unauthenticated (local) mode: nothing in the body is signed, so neither ``from.email`` nor
 ``from.aadObjectId`` nor a member lookup keyed by ``from.id`` says who is asking. The actor
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -24,14 +28,28 @@ import structlog
 
 from agents.messages import Actor, Platform
 from bot.teams.connector import ConnectorClient, ConnectorError
-from bot.teams.escape import strip_control
+from bot.teams.escape import neutralise_text
 from integrations.store import Store, StoreError
 
-__all__ = ["is_loopback_url", "resolve_actor"]
+__all__ = ["Sender", "is_loopback_url", "resolve_sender"]
 
 log = structlog.get_logger(__name__)
 
 _MEMBER_TTL_SECONDS: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The sender of an activity and whether Teams vouched for who they are.
+
+    Attributes:
+        actor: The person.
+        verified: True when the connector's member lookup (the conversation's roster)
+            answered for them; False when it failed, and in local mode.
+    """
+
+    actor: Actor
+    verified: bool
 
 
 def is_loopback_url(url: str) -> bool:
@@ -102,14 +120,14 @@ async def _member(
     return kept
 
 
-async def resolve_actor(
+async def resolve_sender(
     *,
     activity: dict[str, Any],
     connector: ConnectorClient,
     store: Store,
     authenticated: bool = True,
-) -> Actor:
-    """Resolve the sender of an activity.
+) -> Sender:
+    """Resolve the sender of an activity through the conversation's roster.
 
     Args:
         activity: The inbound activity JSON.
@@ -119,28 +137,27 @@ async def resolve_actor(
             the actor is ``teams:<from.id>`` with no e-mail, whatever the body claims.
 
     Returns:
-        ``Actor(platform=TEAMS, user_id=AAD object id, display_name, email=UPN)``.
+        ``Actor(platform=TEAMS, user_id=AAD object id, display_name, email=UPN)``, the
+        e-mail only from the roster; ``verified`` when the roster answered.
     """
     sender: dict[str, Any] = activity.get("from") or {}
     sender_id = _text(sender.get("id")) or "unknown"
     if not authenticated:
-        return await _unverified_actor(
+        actor = await _unverified_actor(
             activity=activity, sender=sender, sender_id=sender_id, connector=connector, store=store
         )
+        return Sender(actor=actor, verified=False)
     member = await _member(activity=activity, sender_id=sender_id, connector=connector, store=store)
-    user_id = _text(sender.get("aadObjectId")) or _text(member.get("aadObjectId")) or sender_id
+    user_id = _text(member.get("aadObjectId")) or _text(sender.get("aadObjectId")) or sender_id
     name = _text(member.get("name")) or _text(sender.get("name")) or user_id
-    email = (
-        _text(member.get("userPrincipalName"))
-        or _text(member.get("email"))
-        or _text(sender.get("email"))
-    )
-    return Actor(
+    email = _text(member.get("userPrincipalName")) or _text(member.get("email"))
+    actor = Actor(
         platform=Platform.TEAMS,
         user_id=user_id,
-        display_name=strip_control(name)[:120],
+        display_name=neutralise_text(name)[:120],
         email=email,
     )
+    return Sender(actor=actor, verified=bool(member))
 
 
 async def _unverified_actor(
@@ -172,6 +189,6 @@ async def _unverified_actor(
     return Actor(
         platform=Platform.TEAMS,
         user_id=sender_id,
-        display_name=strip_control(name)[:120],
+        display_name=neutralise_text(name)[:120],
         email=None,
     )

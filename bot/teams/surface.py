@@ -3,8 +3,9 @@
 Request path::
 
     size limit (413) -> bearer token (401; whenever an app id is configured)
-      -> parse (400) -> token bound to the activity's serviceUrl and channel (403)
-      -> serviceUrl present (400) -> hand to `bot.core.ChatCore` -> 200
+      -> parse and shape (400, one log line) -> token bound to the activity's serviceUrl
+      and channel (403) -> serviceUrl present (400; loopback only in local mode)
+      -> tenant allowed (403) -> hand to `bot.core.ChatCore` -> 200
 
 - ``message``: the conversation reference is refreshed, then `ChatCore.message` does the
   rest in the background (dedupe, who, rate limit, audit, answer, paging); `TeamsPort`
@@ -18,9 +19,16 @@ Request path::
 - ``conversationUpdate`` / ``installationUpdate``: the reference is stored, so Resync can
   post in that conversation later (alerts, progress).
 
+Tenants: only activities from an allowed tenant (``RESYNC_TEAMS_ALLOWED_TENANTS``, else
+``RESYNC_TEAMS_TENANT_ID``) are answered; with neither set an authenticated surface answers
+no tenant (fail closed, a warning at start says what to set). Others are refused (403, a
+warning) before anything is stored or reaches the core.
+
 Without an app id the surface runs only with ``allow_unauthenticated`` (local testing):
-senders are ``teams:<from.id>`` (`resolve_actor`) and the port is not ``verified``, so the
-core refuses approvals (`texts.APPROVALS_NEED_AUTH`).
+senders are ``teams:<from.id>`` (`resolve_sender`), the port is not ``verified``, so the
+core refuses approvals (`texts.APPROVALS_NEED_AUTH`), and only loopback ``serviceUrl``
+values are accepted, so an unsigned message cannot make Resync post to another host. The
+tenant is checked only when one is configured (nothing in an unsigned body proves it).
 
 The Bot Framework SDK is used only for conversation references and outbound credentials;
 connector calls are plain HTTP (`ConnectorClient`), so moving to the Microsoft 365 Agents
@@ -30,20 +38,20 @@ SDK touches ``bot/teams`` only.
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any, Final
 
 import structlog
 from aiohttp import web
 
-from agents.messages import Actor, ChatEvent, Reply
+from agents.messages import ChatEvent, Reply
 from bot.core.conversation import ChatCore
 from bot.core.port import Posted
+from bot.teams.activity import MalformedActivityError, parse_activity, tenant_of
 from bot.teams.card_records import CardRecords
 from bot.teams.cards import CARD_BUDGET_BYTES, CARD_CONTENT_TYPE
 from bot.teams.clicks import Clicks, click_data
 from bot.teams.connector import NO_TOKENS, BotFrameworkTokens, ConnectorClient, TokenSource
-from bot.teams.identity import resolve_actor
+from bot.teams.identity import Sender, is_loopback_url, resolve_sender
 from bot.teams.inbound import to_chat_event
 from bot.teams.jwt_auth import (
     BOT_FRAMEWORK_OPENID_METADATA,
@@ -100,12 +108,17 @@ async def _body(request: web.Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    try:
-        activity = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return activity if isinstance(activity, dict) else None
+def _allowed_tenants(settings: Settings, *, authenticated: bool) -> frozenset[str] | None:
+    """The tenants answered; None: no check (local mode without a configured tenant)."""
+    tenants = settings.teams_tenant_ids
+    if tenants or not authenticated:
+        return tenants or None
+    log.warning(
+        "teams.NO_TENANT_ALLOWED",
+        detail="Neither RESYNC_TEAMS_ALLOWED_TENANTS nor RESYNC_TEAMS_TENANT_ID is set: every "
+        "Teams activity is refused (403). Set RESYNC_TEAMS_ALLOWED_TENANTS to your tenant id.",
+    )
+    return frozenset()
 
 
 class TeamsSurface:
@@ -165,6 +178,7 @@ class TeamsSurface:
                 "Teams needs RESYNC_TEAMS_APP_ID (and RESYNC_TEAMS_APP_PASSWORD); "
                 "without an app id it runs only in explicit local mode (allow_unauthenticated)."
             )
+        self._tenants = _allowed_tenants(settings, authenticated=self._auth is not None)
         if token_source is None:
             token_source = BotFrameworkTokens(settings=settings) if app_id else NO_TOKENS
         self._connector = ConnectorClient(tokens=token_source)
@@ -177,7 +191,7 @@ class TeamsSurface:
         self._clicks = Clicks(
             core=core,
             port=self.port,
-            actor_of=self._actor,
+            sender_of=self._sender,
             wait_seconds=decision_wait_seconds,
             budget_bytes=card_budget_bytes,
         )
@@ -251,8 +265,10 @@ class TeamsSurface:
         raw = await _body(request)
         if raw is None:
             return web.Response(status=413)
-        activity = _parse(raw)
-        if activity is None:
+        try:
+            activity = parse_activity(raw)
+        except MalformedActivityError as exc:
+            log.warning("teams.activity_malformed", reason=str(exc), remote=request.remote)
             return web.Response(status=400, text="body is not a JSON activity")
         service_url = _str(activity.get("serviceUrl"))
         if token is not None:
@@ -264,6 +280,18 @@ class TeamsSurface:
                 return self._refused(exc, request)
         if service_url is None or not service_url.startswith(("https://", "http://")):
             return web.Response(status=400, text="activity has no serviceUrl")
+        if self._auth is None and not is_loopback_url(service_url):
+            # Unsigned: the serviceUrl is whatever the sender wrote, and answers go there.
+            log.warning("teams.service_url_refused", service_url=service_url[:200])
+            return web.Response(status=400, text="local mode accepts loopback serviceUrl only")
+        if self._tenants is not None and tenant_of(activity) not in self._tenants:
+            log.warning(
+                "teams.tenant_refused",
+                tenant=tenant_of(activity),
+                conversation=str((activity.get("conversation") or {}).get("id"))[:200],
+                hint="add the tenant to RESYNC_TEAMS_ALLOWED_TENANTS to answer it",
+            )
+            return web.Response(status=403)
         kind = activity.get("type")
         if kind == "invoke":
             activity_id = _str(activity.get("id"))
@@ -301,8 +329,8 @@ class TeamsSurface:
         except StoreError as exc:
             log.error("store.unavailable", use="teams_references", error=str(exc)[:200])
 
-    async def _actor(self, activity: dict[str, Any]) -> Actor:
-        return await resolve_actor(
+    async def _sender(self, activity: dict[str, Any]) -> Sender:
+        return await resolve_sender(
             activity=activity,
             connector=self._connector,
             store=self._store,
@@ -310,4 +338,4 @@ class TeamsSurface:
         )
 
     async def _event(self, activity: dict[str, Any]) -> ChatEvent | None:
-        return to_chat_event(activity=activity, actor=await self._actor(activity))
+        return to_chat_event(activity=activity, actor=(await self._sender(activity)).actor)

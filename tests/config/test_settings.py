@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from config.settings import ConfigurationError, load_settings
+from config.settings import ConfigurationError, Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -99,3 +100,51 @@ def test_env_example_and_readme_document_every_setting() -> None:
     hint = "run: .venv/bin/python -m config.reference"
     assert (root / ".env.example").read_text(encoding="utf-8") == env_example(), hint
     assert markdown_table() in (root / "README.md").read_text(encoding="utf-8"), hint
+
+
+def test_credentials_in_the_tws_url_are_refused_and_never_repeated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for url in ("https://twsuser:hunter2@twsmaster:31116", "twsuser:hunter2@twsmaster"):
+        monkeypatch.setenv("RESYNC_TWS_URL", url)
+        with pytest.raises(ConfigurationError) as caught:
+            load_settings()
+        (problem,) = caught.value.problems
+        assert problem.startswith("tws_url (RESYNC_TWS_URL)")
+        for where in ("RESYNC_TWS_USER", "RESYNC_TWS_PASSWORD", "RESYNC_TWS_API_KEY"):
+            assert where in problem
+        assert "hunter2" not in str(caught.value)
+        with pytest.raises(ValidationError) as raw:  # nor in pydantic's own message
+            Settings(_env_file=None)  # type: ignore[call-arg]
+        assert "hunter2" not in str(raw.value)
+    monkeypatch.setenv("RESYNC_TWS_URL", "https://twsmaster:31116/twsd?owner=ops@example.com")
+    assert load_settings().tws_url == "https://twsmaster:31116/twsd?owner=ops@example.com"
+
+
+def test_config_show_refuses_a_tws_url_with_a_password(tmp_path: Path) -> None:
+    done = _resync(
+        "config",
+        "show",
+        env=_env(RESYNC_TWS_URL="https://u:hunter2@twsmaster:31116", RESYNC_DATA_DIR=str(tmp_path)),
+    )
+    assert done.returncode == 2
+    assert "RESYNC_TWS_PASSWORD" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_allowed_workspaces_and_tenants(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert settings.slack_workspace_ids is None  # the bot token's own workspace
+    assert settings.teams_tenant_ids == frozenset()  # no tenant: Teams answers none
+    monkeypatch.setenv("RESYNC_TEAMS_TENANT_ID", "AAAA-1")
+    assert load_settings().teams_tenant_ids == {"aaaa-1"}
+    monkeypatch.setenv("RESYNC_SLACK_ALLOWED_WORKSPACES", " T0123ABC, E0456DEF ,")
+    monkeypatch.setenv("RESYNC_TEAMS_ALLOWED_TENANTS", "bbbb-2,CCCC-3")
+    settings = load_settings()
+    assert settings.slack_workspace_ids == {"T0123ABC", "E0456DEF"}
+    assert settings.teams_tenant_ids == {"bbbb-2", "cccc-3"}  # the list wins over the tenant id
+    monkeypatch.setenv("RESYNC_SLACK_ALLOWED_WORKSPACES", "T0123ABC,acme")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert "RESYNC_SLACK_ALLOWED_WORKSPACES" in str(caught.value)
+    assert "acme" in str(caught.value)

@@ -201,6 +201,7 @@ def signed_headers(
 def command_body(
     text: str,
     *,
+    team: str = "T1",
     user: str = "U1",
     channel: str = "C1",
     trigger: str = "trig-1",
@@ -210,7 +211,7 @@ def command_body(
     return urlencode(
         {
             "token": "legacy-unused",
-            "team_id": "T1",
+            "team_id": team,
             "channel_id": channel,
             "user_id": user,
             "user_name": f"name-{user}",
@@ -259,10 +260,12 @@ def click_body(
     channel: str = "C1",
     trigger: str = "click-trig",
     action_ts: str = "1700000001.1",
+    user_team: str = "T1",
 ) -> bytes:
     payload = {
         "type": "block_actions",
-        "user": {"id": user, "name": f"name-{user}"},
+        "team": {"id": "T1", "domain": "example"},
+        "user": {"id": user, "name": f"name-{user}", "team_id": user_team},
         "trigger_id": trigger,
         "channel": {"id": channel},
         "container": {"type": "message", "message_ts": message.get("ts"), "channel_id": channel},
@@ -369,8 +372,18 @@ async def slack_harness(
     signing_secret: str | None = SECRET,
     inject_client: bool = True,
     audit: Any | None = None,
+    allowed_workspaces: str | None = None,
+    auth_test_fails: bool = False,
 ) -> AsyncIterator[Harness]:
+    """Resync's Slack surface on loopback, on the real chat core, with Slack played by a mock.
+
+    ``allowed_workspaces``: ``RESYNC_SLACK_ALLOWED_WORKSPACES`` (unset: the workspace the
+    mock's ``auth.test`` reports, ``T1``). ``auth_test_fails``: the start's ``auth.test``
+    answers an error.
+    """
     mock = MockSlack()
+    if auth_test_fails:
+        mock.fail("auth.test", body={"ok": False, "error": "invalid_auth"})
     async with serve(mock.app()) as mock_url:
         mock.url = mock_url
         asker = asker or EchoAsker()
@@ -381,6 +394,7 @@ async def slack_harness(
             slack_signing_secret=signing_secret,
             slack_app_token=app_token,
             slack_api_url=mock_url + "/api",
+            slack_allowed_workspaces=allowed_workspaces,
             _env_file=None,  # type: ignore[call-arg]
         )
         client = AsyncWebClient(token="xoxb-test-token", base_url=mock_url + "/api/")

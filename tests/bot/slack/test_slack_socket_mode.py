@@ -26,6 +26,7 @@ async def test_socket_mode_acks_envelopes_and_answers() -> None:
                 "accepts_response_payload": True,
                 "payload": {
                     "command": "/tws",
+                    "team_id": "T1",
                     "text": "failed",
                     "user_id": "U1",
                     "user_name": "ada",

@@ -593,6 +593,8 @@ async def running_bot(
     working_after_seconds: float | None = None,
     unauthenticated: bool = False,
     audit: Any | None = None,
+    tenants: str | None = TENANT,
+    tenant_id: str | None = None,
 ) -> AsyncIterator[Harness]:
     """Run the Teams surface on 127.0.0.1:0 with a fake connector beside it.
 
@@ -604,6 +606,8 @@ async def running_bot(
     ``unauthenticated=True``: no app id, local mode (unsigned requests, approvals off).
     ``working_after_seconds``: when the core tells a slow click's clicker "working…".
     ``audit``: an audit sink instead of the recording one (e.g. one that fails).
+    ``tenants``: ``RESYNC_TEAMS_ALLOWED_TENANTS`` (the activities' `TENANT` by default);
+    ``tenant_id``: ``RESYNC_TEAMS_TENANT_ID``.
     """
     signer: OpenIdServer | None = None
     if app_id is None and not unauthenticated:
@@ -634,7 +638,13 @@ async def running_bot(
     recording = RecordingAudit()
     asker = asker or EchoAsker()
     store = MemoryStore()
-    settings = Settings(_env_file=None, teams_app_id=app_id, teams_app_password=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        teams_app_id=app_id,
+        teams_app_password=None,
+        teams_allowed_tenants=tenants,
+        teams_tenant_id=tenant_id,
+    )
     extra: dict[str, Any] = {}
     if card_budget_bytes is not None:
         extra["card_budget_bytes"] = card_budget_bytes

@@ -18,7 +18,7 @@ from teams_support import (
 )
 
 from bot.teams.escape import escape_markdown
-from bot.teams.identity import is_loopback_url, resolve_actor
+from bot.teams.identity import is_loopback_url, resolve_sender
 from integrations.store import MemoryStore
 
 
@@ -248,12 +248,14 @@ async def test_unauthenticated_member_lookup_goes_to_loopback_only() -> None:
         members = _Members()
         activity = message("hi", service_url=service_url, user_id="29:carol", name="Carol")
         with structlog.testing.capture_logs() as logs:
-            actor = await resolve_actor(
+            sender = await resolve_sender(
                 activity=activity,
                 connector=cast(Any, members),
                 store=MemoryStore(),
                 authenticated=False,
             )
+        actor = sender.actor
+        assert not sender.verified
         assert bool(members.lookups) is looked_up, service_url
         assert actor.identity == "teams:29:carol"
         assert actor.email is None

@@ -4,15 +4,31 @@ Only imperative requests at the start of a message count ("rerun PAYROLL_EXTRACT
 "please kill GL_CLOSE_INIT", "run cancel-job job=X"); questions that merely mention a word
 ("which jobs are cancelled?") stay questions. The runbook itself decides what is allowed:
 this only names which one, and with what.
+
+``run RUNBOOK key=value ...`` is read by the one strict parser the runbook service uses
+(`agents.runbooks.params.parse_command`). A command it refuses (a key given twice, a word
+that is not ``key=value``) still becomes a RUNBOOK intent, carrying the problems under
+`COMMAND_PROBLEMS`, so the person is told what to fix instead of getting an answer to a
+question they did not ask, and nothing is requested.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from agents.intents import Intent, IntentKind
+from agents.runbooks.errors import ParameterError
+from agents.runbooks.params import parse_command
 
-__all__ = ["understand_action"]
+__all__ = ["COMMAND_PROBLEMS", "command_problems", "understand_action"]
+
+COMMAND_PROBLEMS: Final = "!problems"
+"""The `Intent.arguments` key holding why a run command could not be read (one per line).
+
+`Intent` has no field for it; the key cannot be a runbook parameter (those match
+``[a-z][a-z0-9_]*``), so it can never be mistaken for one, and the service would refuse it
+as an unknown parameter if it ever got that far."""
 
 _NAME = r"([A-Za-z0-9_#.*-]+)"
 _IT = re.compile(r"^(it|that|this)$", re.IGNORECASE)
@@ -48,7 +64,35 @@ _ACTIONS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (r"diagnose\s+(?:the\s+)?(?:workstation\s+)?" + _NAME, "workstation-down", "workstation"),
     )
 )
-_RUN = re.compile(r"^(?:/\w+\s+)?run\s+([a-z0-9][a-z0-9-]*)((?:\s+\S+=\S+)*)\s*$", re.IGNORECASE)
+# "run ID" alone, or followed by at least one key=value; the slash command name is dropped.
+_RUN = re.compile(
+    r"^(?:/\w+\s+)?(run\s+[a-z0-9][a-z0-9-]*(?:\s+\S+=.*)?)$", re.IGNORECASE | re.DOTALL
+)
+
+
+def command_problems(intent: Intent) -> list[str]:
+    """Why the intent's run command could not be read; empty when it could (or is none).
+
+    Args:
+        intent: A RUNBOOK intent from `understand_action`.
+
+    Returns:
+        One line per problem, e.g. ``job is given twice``.
+    """
+    text = intent.arguments.get(COMMAND_PROBLEMS)
+    return text.split("\n") if text else []
+
+
+def _run_command(command: str) -> Intent:
+    try:
+        parsed = parse_command(command)
+    except ParameterError as exc:
+        return Intent(
+            kind=IntentKind.RUNBOOK,
+            runbook=command.split()[1].lower(),
+            arguments={COMMAND_PROBLEMS: "\n".join(exc.problems)},
+        )
+    return Intent(kind=IntentKind.RUNBOOK, runbook=parsed.runbook_id, arguments=parsed.values)
 
 
 def understand_action(text: str, *, focus: str | None) -> Intent | None:
@@ -59,17 +103,13 @@ def understand_action(text: str, *, focus: str | None) -> Intent | None:
         focus: The conversation's subject, for "rerun it".
 
     Returns:
-        The intent, or None when the message is not such a request.
+        The intent, or None when the message is not such a request. A run command that
+        cannot be read gives a RUNBOOK intent whose `command_problems` say why.
     """
     text = text.strip()
     run = _RUN.match(text)
     if run is not None:
-        arguments = dict(pair.split("=", 1) for pair in run.group(2).split())
-        return Intent(
-            kind=IntentKind.RUNBOOK,
-            runbook=run.group(1).lower(),
-            arguments={key.lower(): value for key, value in arguments.items()},
-        )
+        return _run_command(run.group(1))
     text = _JOB_REFERENCE.sub("it", text)
     for pattern, runbook, param in _ACTIONS:
         match = pattern.match(text)

@@ -15,6 +15,8 @@ from agents.answers.common import Answer, AnswerContext, not_found
 from agents.intents import Intent
 from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.resolve import resolve
+from agents.runbooks.intake import refusal
+from agents.understand_actions import command_problems
 
 __all__ = ["RunbookRequester", "answer_runbook"]
 
@@ -66,6 +68,9 @@ async def answer_runbook(
     """
     if ctx.runbooks is None:
         return Answer(reply=Reply(headline="Runbooks are not enabled here.", tone=Tone.WARNING))
+    problems = command_problems(intent)
+    if problems:  # the same refusal `RunbookService.request_text` gives
+        return Answer(reply=refusal(headline="Cannot read that run command", problems=problems))
     if intent.runbook is None:
         return Answer(
             reply=Reply(headline="Which runbook? Say `help` for examples.", tone=Tone.WARNING)

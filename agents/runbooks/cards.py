@@ -1,8 +1,14 @@
-"""The `Reply` cards of a runbook request: approval card, its updates, progress and outcome."""
+"""The `Reply` cards of a runbook request: approval card, its updates, progress and outcome.
+
+`CardMaker` binds the approval groups and the button signer once, so the rest of the package
+asks for "the card of this record" (`CardMaker.card`) or "what to say at the end"
+(`CardMaker.final`) without carrying either around.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 
 from agents.messages import Actions, Block, Button, Context, Fields, Paragraph, Reply, Table, Tone
 from agents.runbooks.actions import describe_call
@@ -26,7 +32,14 @@ from agents.runbooks.policy import (
 )
 from agents.runbooks.signing import ACTION_IDS, ButtonSigner
 
-__all__ = ["approval_card", "describe_step", "dry_run_reply", "outcome_reply", "progress_reply"]
+__all__ = [
+    "CardMaker",
+    "approval_card",
+    "describe_step",
+    "dry_run_reply",
+    "outcome_reply",
+    "progress_reply",
+]
 
 _STATUS_WORDS = {
     RequestStatus.PENDING: "waiting for approval",
@@ -127,7 +140,7 @@ def approval_card(
                 ),
                 ("Who may approve", _who_may_approve(runbook, groups)),
                 ("Approvals", f"{len(record.approvals)} of {needed}"),
-                ("Expires", record.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
+                ("Expires", record.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")),
                 ("Status", status),
             )
         ),
@@ -250,3 +263,29 @@ def outcome_reply(*, record: RequestRecord, runbook: Runbook, lines: Sequence[st
         tone=Tone.SUCCESS if ok else Tone.ERROR,
         blocks=tuple(blocks),
     )
+
+
+class CardMaker:
+    """The cards of requests, with this deployment's approval groups and signing key."""
+
+    def __init__(self, *, groups: ApprovalGroups, signer: ButtonSigner) -> None:
+        """Bind the groups (to count eligible people) and the signer (for the buttons).
+
+        Args:
+            groups: Approval groups.
+            signer: Signs the buttons' values.
+        """
+        self._groups = groups
+        self._signer = signer
+
+    def card(self, *, record: RequestRecord, runbook: Runbook) -> Reply:
+        """The approval card of ``record`` as it stands (buttons only while pending)."""
+        return approval_card(
+            record=record, runbook=runbook, groups=self._groups, signer=self._signer
+        )
+
+    def final(self, *, record: RequestRecord, runbook: Runbook) -> Reply:
+        """What to post when a request ends: the card when nothing ran, else the outcome."""
+        if record.status in (RequestStatus.REJECTED, RequestStatus.EXPIRED):
+            return self.card(record=record, runbook=runbook)
+        return outcome_reply(record=record, runbook=runbook, lines=record.report)

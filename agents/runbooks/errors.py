@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AuditWriteError",
     "CatalogError",
     "FencedOutError",
     "GroupLookupError",
@@ -61,6 +62,18 @@ class ParameterError(RunbookError):
 
 class UnsupportedActionError(RunbookError):
     """The engine connection cannot perform this action yet (a gap in `Scheduler`)."""
+
+
+class AuditWriteError(RunbookError):
+    """The audit log could not record a plan change before it was made: it is not made.
+
+    Attributes:
+        reason: What the audit store reported (its exception, one line).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the audit log could not record it ({reason})")
 
 
 class FencedOutError(RunbookError):

@@ -30,7 +30,7 @@ class FlowState(TypedDict, total=False):
 
 
 class FlowSteps(Protocol):
-    """What the graph's nodes do (`RunbookService` implements it)."""
+    """What the graph's nodes do (`agents.runbooks.nodes.FlowNodes` implements it)."""
 
     async def decided(self, request_id: str) -> str | None:
         """``approved``, ``rejected``, ``expired``, a final status, or None while pending."""
@@ -44,7 +44,7 @@ class FlowSteps(Protocol):
         """Run the steps; returns the final status."""
         ...
 
-    async def finish(self, request_id: str, outcome: str) -> None:
+    async def finish(self, request_id: str, *, outcome: str) -> None:
         """Post the outcome and close the request (idempotent)."""
         ...
 
@@ -77,7 +77,7 @@ def build_flow(steps: FlowSteps, *, checkpointer: Any) -> Any:
         return {"outcome": await steps.execute(state["request_id"])}
 
     async def finish(state: FlowState) -> FlowState:
-        await steps.finish(state["request_id"], state.get("outcome", ""))
+        await steps.finish(state["request_id"], outcome=state.get("outcome", ""))
         return {}
 
     def after_decision(state: FlowState) -> str:

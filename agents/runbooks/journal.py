@@ -221,6 +221,13 @@ class RequestJournal:
         """Release the drive lease if held."""
         await self._store.release_lease(self._key("drive", request_id), owner=self._owner)
 
+    async def drive_holder(self, request_id: str) -> str | None:
+        """Which replica drives the request now (an opaque id), or None when nobody does.
+
+        Read only; recovery and tests use it to tell a live driver from an expired lease.
+        """
+        return await self._store.get(self._key("drive", request_id))
+
     async def next_token(self, request_id: str) -> int:
         """A fencing token larger than every token handed out before for this request."""
         hint_key = self._key("fencehint", request_id)

@@ -17,8 +17,9 @@ from typing import Final, Protocol
 import structlog
 import yaml
 
-from agents.runbooks.catalog import ApprovalSpec, _line_of
 from agents.runbooks.errors import CatalogError, GroupLookupError, Problem
+from agents.runbooks.spec import ApprovalSpec
+from agents.runbooks.validation import line_of
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
@@ -143,7 +144,7 @@ class ApprovalGroups:
         problems = [
             Problem(
                 str(path),
-                _line_of(root, ["groups", name, index]),
+                line_of(root=root, loc=["groups", name, index]),
                 f"groups.{name}[{index}]",
                 "expected an identity or slack-usergroup:<ID> (text; quote an entry "
                 "that holds ': ')",
@@ -157,7 +158,7 @@ class ApprovalGroups:
         problems = [
             Problem(
                 str(path),
-                _line_of(root, ["groups", name, index]),
+                line_of(root=root, loc=["groups", name, index]),
                 f"groups.{name}[{index}]",
                 f"{member.strip()!r} is not a Slack user group reference: expected "
                 f"{SLACK_USERGROUP_PREFIX}<ID> with an ID like S0123ABCD (S, then capital "

@@ -6,6 +6,7 @@ import pytest
 
 from agents.intents import IntentKind, ListFilter
 from agents.understand import understand
+from agents.understand_actions import command_problems
 
 
 @pytest.mark.parametrize(
@@ -124,6 +125,29 @@ def test_requests_to_change_the_plan_name_a_runbook(
     assert intent.kind is IntentKind.RUNBOOK
     assert intent.runbook == runbook
     assert intent.arguments == arguments
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        ("run kill-job job=A.B job=C.D", ["job is given twice"]),
+        ("/tws run kill-job JOB=A.B job=C.D", ["job is given twice"]),
+        ("run kill-job job=A.B now", ["'now' is not key=value"]),
+        ('run kill-job job="A.B', ["cannot read the command: No closing quotation"]),
+    ],
+)
+def test_a_run_command_that_cannot_be_read_says_why(text: str, problems: list[str]) -> None:
+    # The strict parser the runbook service uses: the last value never silently wins.
+    intent = understand(text)
+    assert intent.kind is IntentKind.RUNBOOK
+    assert intent.runbook == "kill-job"
+    assert command_problems(intent) == problems
+
+
+def test_a_readable_run_command_has_no_problems() -> None:
+    intent = understand('run kill-job job=A.B note="two words"')
+    assert intent.arguments == {"job": "A.B", "note": "two words"}
+    assert command_problems(intent) == []
 
 
 def test_rerun_it_takes_the_conversation_subject() -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +22,11 @@ import pytest
 
 from agents.messages import Actions, Actor, Platform, Reply
 from agents.runbooks.catalog import Catalog, load_catalog
+from agents.runbooks.decisions import DecisionResult
 from agents.runbooks.policy import ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
+from integrations.audit.sink import AuditSink
 from integrations.store import RedisStore, StoreError
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
@@ -65,6 +68,17 @@ runbooks:
       - {kind: action, action: rerun, target: job}
       - {kind: action, action: confirm-succ, target: job}
       - {kind: message, text: "{job} rerun and confirmed"}
+  - id: rerun-and-wait
+    title: Rerun, then wait until it succeeds (test)
+    description: A run that outlives any click handler.
+    version: 1
+    risk: medium
+    parameters: [{name: job, type: job}]
+    approval: {groups: [ops], min_approvers: 1, expires_minutes: 30}
+    steps:
+      - {kind: action, action: rerun, target: job}
+      - {kind: wait, target: job, status: [SUCC], timeout_seconds: 60}
+      - {kind: message, text: "{job} succeeded"}
 """
 
 
@@ -106,6 +120,60 @@ class AuditTrail:
 
     def actions(self, action: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["action"] == action]
+
+
+@dataclass
+class BrokenAudit:
+    """An `AuditSink` whose store fails: ``record`` raises for the records ``fails`` picks.
+
+    Every attempt is kept in ``attempts``; the ones that did not raise also in ``written``.
+    """
+
+    fails: Callable[[dict[str, Any]], bool] = lambda _fields: True
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    written: list[dict[str, Any]] = field(default_factory=list)
+
+    async def record(self, **fields: Any) -> object:
+        self.attempts.append(fields)
+        if self.fails(fields):
+            raise ConnectionError("audit store unreachable")
+        self.written.append(fields)
+        return None
+
+
+@dataclass
+class Tasks:
+    """A real `agents.tasks.Spawner`: runs work in asyncio tasks it tracks, can be drained."""
+
+    names: list[str] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __call__(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        self.names.append(name)
+        self.tasks.add(asyncio.get_running_loop().create_task(work, name=name))
+
+    @property
+    def running(self) -> int:
+        return sum(1 for task in self.tasks if not task.done())
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for every task; re-raise what one raised (a test must see it)."""
+        if self.tasks:
+            done, pending = await asyncio.wait(self.tasks, timeout=timeout)
+            assert not pending, f"{len(pending)} background task(s) still running after {timeout} s"
+            for task in done:
+                task.result()
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], *, what: str, timeout: float = 15.0
+) -> None:
+    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -169,7 +237,7 @@ def make_service(
     client: TWSClient,
     store: Any,
     checkpointer: Any,
-    audit: AuditTrail | None = None,
+    audit: AuditSink | None = None,
     progress: Posts | None = None,
     **extra: Any,
 ) -> RunbookService:
@@ -185,6 +253,20 @@ def make_service(
         progress=progress,
         poll_seconds=0.01,
         **extra,
+    )
+
+
+def buttons(card: Reply) -> dict[str, tuple[str, str]]:
+    """Label → (action_id, value) of the card's buttons."""
+    row = next(b for b in card.blocks if isinstance(b, Actions))
+    return {b.label: (b.action_id, b.value) for b in row.buttons}
+
+
+async def click(service: RunbookService, card: Reply, label: str, who: Actor) -> DecisionResult:
+    """Click the button ``label`` of ``card`` as ``who``, the way an adapter does."""
+    action_id, value = buttons(card)[label]
+    return await service.decide(
+        service.decision_from_click(action_id=action_id, value=value, actor=who)
     )
 
 
@@ -227,13 +309,8 @@ async def _worker(args: Any) -> None:
         elif args.command == "approve":
             card = await service.card(args.request_id)
             assert card is not None
-            row = next(b for b in card.blocks if isinstance(b, Actions))
-            button = next(b for b in row.buttons if b.label == "Approve")
-            decision = service.decision_from_click(
-                action_id=button.action_id, value=button.value, actor=actor("approver1")
-            )
-            result = await service.decide(decision)
-            answer = {"status": result.status.value, "message": result.message}
+            decided = await click(service, card, "Approve", actor("approver1"))
+            answer = {"status": decided.status.value, "message": decided.message}
         elif args.command == "recover":
             answer = {"driven": await service.recover()}
         if args.request_id:

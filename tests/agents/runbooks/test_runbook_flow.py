@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
@@ -20,6 +20,8 @@ from runbook_support import (
     AuditTrail,
     Posts,
     actor,
+    buttons,
+    click,
     job_id,
     make_service,
     redis_store,
@@ -27,12 +29,13 @@ from runbook_support import (
     write_test_catalog,
 )
 
-from agents.messages import Actions, Actor, Platform, Reply
+from agents.assistant import Assistant
+from agents.messages import Actions, Actor, ChatEvent, Fields, Paragraph, Platform, Reply, Table
 from agents.runbooks.decisions import Decision, DecisionKind, DecisionStatus
 from agents.runbooks.journal import RequestStatus
 from agents.runbooks.policy import same_person
 from agents.runbooks.service import RunbookService
-from agents.runbooks.signing import ForgedValueError
+from agents.runbooks.signing import ACTION_IDS, ForgedValueError
 from integrations.store import RedisStore
 from integrations.tws.client import TWSClient
 from integrations.tws.models import JobAction, JobStatus
@@ -69,19 +72,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     await store.close()
 
 
-def buttons(card: Reply) -> dict[str, tuple[str, str]]:
-    """Label → (action_id, value) of the card's buttons."""
-    row = next(b for b in card.blocks if isinstance(b, Actions))
-    return {b.label: (b.action_id, b.value) for b in row.buttons}
-
-
-async def click(service: RunbookService, card: Reply, label: str, who: Actor) -> Any:
-    action_id, value = buttons(card)[label]
-    return await service.decide(
-        service.decision_from_click(action_id=action_id, value=value, actor=who)
-    )
-
-
 async def reruns(client: TWSClient) -> int:
     return (await client.get_job(await job_id(client))).value.rerun_count
 
@@ -100,19 +90,115 @@ async def test_invalid_parameters_are_refused_and_nothing_is_queued(env: Env) ->
     assert [r["outcome"] for r in env.audit.actions("runbook.request")] == ["invalid"]
 
 
+def fields(card: Reply) -> dict[str, str]:
+    """Label → value of the card's first field list (what, who, until when)."""
+    return dict(next(b for b in card.blocks if isinstance(b, Fields)).items)
+
+
 async def test_card_shows_calls_impact_policy_and_expiry(env: Env) -> None:
     result = await env.service.request_text(text=f"/tws run quick-rerun job={JOB}", actor=REQUESTER)
     assert result.accepted
-    text = result.reply.plain_text()
+    assert result.request_id is not None
+    card = result.reply
     jid = await job_id(env.client)
-    assert f"PUT /twsd/api/v2/plan/job/{jid}/action/rerun" in text
-    assert "Successors affected: PAYROLL_DAILY.PAYROLL_VALIDATE" in text
-    assert "Deadlines at risk:" in text
-    assert "group ops" in text
-    assert "never the requester" in text
-    assert "Expires" in text
-    assert "Reversible: no" in text
-    assert set(buttons(result.reply)) == {"Approve", "Reject", "Dry run"}
+    job = (await env.client.get_job(jid)).value
+    # What will happen: every step with the exact call it makes, nothing else.
+    steps = next(b for b in card.blocks if isinstance(b, Table) and b.columns[-1] == "TWS call")
+    assert steps.rows == (
+        ("1", f"rerun {job.qualified_name}", f"PUT /twsd/api/v2/plan/job/{jid}/action/rerun"),
+    )
+    # The impact: the direct successors, and the deadline the rerun puts at risk.
+    successors = (await env.client.job_successors(jid)).value
+    assert [f"{d.job_stream_name}.{d.name}" for d in successors] == [
+        "PAYROLL_DAILY.PAYROLL_VALIDATE"
+    ]
+    impact = next(
+        b.text for b in card.blocks if isinstance(b, Paragraph) and "Successors" in b.text
+    )
+    assert impact == (
+        "Successors affected: PAYROLL_DAILY.PAYROLL_VALIDATE\n"
+        "Deadlines at risk: MASTER#PAYROLL_DAILY.PAYROLL_VALIDATE (deadline 21:17 UTC)"
+    )
+    # Who may approve, how many, until when, and what is asked for.
+    expires = (env.clock[0] + timedelta(minutes=30)).astimezone(UTC)
+    assert fields(card) == {
+        "Requested by": "requester",
+        "Parameters": f"job={job.qualified_name}",
+        "Risk": "medium",
+        "Reversible": "no",
+        "Who may approve": "group ops (60 people); 1 distinct approver(s); never the requester",
+        "Approvals": "0 of 1",
+        "Expires": expires.strftime("%Y-%m-%d %H:%M UTC"),
+        "Status": "waiting for approval",
+    }
+    # The buttons carry signed values that decision_from_click accepts as they are...
+    kinds = {
+        "Approve": DecisionKind.APPROVE,
+        "Reject": DecisionKind.REJECT,
+        "Dry run": DecisionKind.DRY_RUN,
+    }
+    assert set(buttons(card)) == set(kinds)
+    decisions = {}
+    for label, (action_id, value) in buttons(card).items():
+        assert action_id == ACTION_IDS[kinds[label]]
+        decision = env.service.decision_from_click(
+            action_id=action_id, value=value, actor=actor("approver1")
+        )
+        assert (decision.request_id, decision.decision) == (result.request_id, kinds[label])
+        decisions[label] = decision
+    assert len({d.nonce for d in decisions.values()}) == 1  # one round, one nonce
+    # ...and refuses every tampered one: another request, another decision, a bad signature.
+    action_id, value = buttons(card)["Approve"]
+    rid, kind, nonce, sig = value.split(".")
+    flipped = sig[:-1] + ("0" if sig[-1] != "0" else "1")
+    for tampered_action, tampered in (
+        (action_id, f"{rid[:-1]}x.{kind}.{nonce}.{sig}"),
+        (action_id, f"{rid}.{kind}.{nonce}.{flipped}"),
+        (action_id, f"{rid}.reject.{nonce}.{sig}"),
+        (ACTION_IDS[DecisionKind.REJECT], value),
+        (action_id, f"{rid}.{kind}.{nonce}"),
+    ):
+        with pytest.raises(ForgedValueError):
+            env.service.decision_from_click(
+                action_id=tampered_action, value=tampered, actor=actor("approver1")
+            )
+    assert await reruns(env.client) == 0  # showing and checking a card changes nothing
+    answer = await env.service.decide(decisions["Approve"])
+    assert answer.status == DecisionStatus.EXECUTED
+    assert await reruns(env.client) == 1
+
+
+async def test_a_key_given_twice_is_refused_and_nothing_is_queued(env: Env) -> None:
+    result = await env.service.request_text(
+        text=f"/tws run quick-rerun job={JOB} job=BILLING_USAGE.BILLING_CDR_DEDUP",
+        actor=REQUESTER,
+    )
+    assert not result.accepted
+    assert result.reply.headline == "Cannot read that run command"
+    assert result.reply.plain_text().endswith("- job is given twice\nNothing was queued.")
+    assert await env.service.journal.active() == []
+    assert await reruns(env.client) == 0
+
+
+async def test_a_key_given_twice_in_chat_is_refused(env: Env) -> None:
+    assistant = Assistant(
+        scheduler=env.client,
+        checkpointer=InMemorySaver(),
+        zone=ZoneInfo("UTC"),
+        runbooks=env.service,
+    )
+    reply = await assistant.ask(
+        ChatEvent(
+            event_id="e1",
+            actor=REQUESTER,
+            channel_id="C1",
+            text=f"run quick-rerun job={JOB} job=BILLING_USAGE.BILLING_CDR_DEDUP",
+        )
+    )
+    assert reply.headline == "Cannot read that run command"
+    assert "job is given twice" in reply.plain_text()
+    assert not any(isinstance(b, Actions) for b in reply.blocks)  # no card, nothing to approve
+    assert await env.service.journal.active() == []
 
 
 async def test_self_approval_and_ineligible_approver_are_refused(env: Env) -> None:
@@ -131,7 +217,8 @@ async def test_self_approval_and_ineligible_approver_are_refused(env: Env) -> No
     assert await reruns(env.client) == 1
     outcomes = [r["outcome"] for r in env.audit.actions("runbook.decision")]
     assert outcomes == ["refused", "refused", "approved"]
-    assert [r["outcome"] for r in env.audit.actions("runbook.tws_call")] == ["ok"]
+    # The call's intent is recorded before it is made, its result after.
+    assert [r["outcome"] for r in env.audit.actions("runbook.tws_call")] == ["intent", "ok"]
     assert [r["outcome"] for r in env.audit.actions("runbook.outcome")] == ["succeeded"]
     assert ok.card is not None
     assert "approver1" in ok.card.plain_text()

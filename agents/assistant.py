@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agents.answers.budget import ENGINE_CALL_BUDGET, PLAN_WALK_CALL_BUDGET
 from agents.answers.common import AnswerContext
 from agents.answers.runbook import RunbookRequester
 from agents.graph import Understander, build_graph, deterministic_understander
@@ -30,6 +32,8 @@ class Assistant:
         zone: ZoneInfo,
         understander: Understander = deterministic_understander,
         runbooks: RunbookRequester | None = None,
+        call_budget: int = ENGINE_CALL_BUDGET,
+        plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
     ) -> None:
         """Build the graph over one engine.
 
@@ -39,13 +43,20 @@ class Assistant:
             zone: The time zone answers show times in.
             understander: The understand step (the parser, or the parser with an LLM).
             runbooks: Where requests to change the plan go; None: such requests are refused.
+            call_budget: Calls to the engine one question may make.
+            plan_walk_call_budget: The same for the answers that walk the plan (what is late,
+                what depends on a job).
         """
         context = AnswerContext(
             scheduler=scheduler, names=NameIndex(), zone=zone, runbooks=runbooks
         )
-        self._graph = build_graph(context=context, understander=understander).compile(
-            checkpointer=checkpointer
+        graph = build_graph(
+            context=context,
+            understander=understander,
+            call_budget=call_budget,
+            plan_walk_call_budget=plan_walk_call_budget,
         )
+        self._graph = graph.compile(checkpointer=checkpointer)
 
     async def ask(self, event: ChatEvent) -> Reply:
         """Answer one message in its conversation's context.
@@ -67,5 +78,9 @@ class Assistant:
             "channel": event.channel_id,
             "thread": event.thread_id,
         }
-        state = await self._graph.ainvoke(message, config)
+        # Log lines written while answering (e.g. the engine calls it took) name the question.
+        with structlog.contextvars.bound_contextvars(
+            conversation=event.conversation_key, event_id=event.event_id
+        ):
+            state = await self._graph.ainvoke(message, config)
         return Reply.model_validate(state["reply"])

@@ -13,15 +13,29 @@ The focus rule (what "it" means in the next message), applied by `next_focus`:
 - A question about no subject (help, "what failed tonight?", "what is late?", workstation
   overview, not understood) keeps the focus, unless its answer is about exactly one job
   (a list of one), which becomes the focus.
+
+Every answer node reads the engine through its own `agents.answers.budget.BudgetedScheduler`:
+a question that needs more calls than its budget stops with an answer that says so, and the
+calls each question made are logged (``answer.engine_calls``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import replace
 from typing import Any, Protocol
 
+import structlog
 from langgraph.graph import END, START, StateGraph
 
+from agents.answers.budget import (
+    ENGINE_CALL_BUDGET,
+    PLAN_WALK_CALL_BUDGET,
+    BudgetedScheduler,
+    CallBudgetExceededError,
+    budget_answer,
+    budget_for,
+)
 from agents.answers.common import Answer, AnswerContext
 from agents.answers.dependencies import answer_predecessors, answer_successors
 from agents.answers.help import answer_help, answer_unknown
@@ -37,6 +51,8 @@ from agents.state import ConversationState
 from agents.understand import understand
 
 __all__ = ["build_graph", "next_focus"]
+
+log = structlog.get_logger(__name__)
 
 Handler = Callable[[AnswerContext, Intent], Awaitable[Answer]]
 
@@ -117,19 +133,54 @@ def _turn(
     }
 
 
+async def _within_budget(
+    context: AnswerContext,
+    kind: IntentKind,
+    intent: Intent,
+    answer: Callable[[AnswerContext], Awaitable[Answer]],
+    *,
+    budget: int,
+) -> Answer:
+    """Answer one question through its own call budget, and log the calls it made."""
+    engine = BudgetedScheduler(context.scheduler, budget=budget)
+    exhausted = False
+    try:
+        return await answer(replace(context, scheduler=engine))
+    except CallBudgetExceededError:
+        exhausted = True
+        return budget_answer(intent, calls=engine.calls)
+    finally:
+        log.info(
+            "answer.engine_calls",
+            kind=kind.value,
+            calls=engine.calls,
+            budget=budget,
+            exhausted=exhausted,
+        )
+
+
 def build_graph(
-    *, context: AnswerContext, understander: Understander = deterministic_understander
+    *,
+    context: AnswerContext,
+    understander: Understander = deterministic_understander,
+    call_budget: int = ENGINE_CALL_BUDGET,
+    plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
 ) -> StateGraph[ConversationState]:
     """Wire the graph (uncompiled: the caller compiles it with its checkpointer).
 
     Args:
         context: What the answer nodes use (scheduler, name cache, time zone).
         understander: The understand step; the rule-based parser unless an LLM is configured.
+        call_budget: Calls to the engine one question may make.
+        plan_walk_call_budget: The same for the answers that walk the plan (late, successors).
 
     Returns:
         The graph.
     """
     graph: StateGraph[ConversationState] = StateGraph(ConversationState)
+
+    def budget(kind: IntentKind) -> int:
+        return budget_for(kind, default=call_budget, plan_walk=plan_walk_call_budget)
 
     async def understand_node(state: ConversationState) -> dict[str, Any]:
         last = state.get("last_kind")
@@ -144,7 +195,13 @@ def build_graph(
             if kind in NEEDS_SUBJECT and intent.subject is None:
                 answer = _ask_which(kind)
             else:
-                answer = await handler(context, intent)
+                answer = await _within_budget(
+                    context,
+                    kind,
+                    intent,
+                    lambda ctx: handler(ctx, intent),
+                    budget=budget(kind),
+                )
             return _turn(state, kind, intent, answer)
 
         answer_node.__name__ = f"answer_{kind.value}"
@@ -154,12 +211,19 @@ def build_graph(
         intent = Intent.model_validate(state["intent"])
         # Who asks is required: a request with an unknown requester could be approved by
         # anyone (the requester is the one person who may not approve it).
-        answer = await answer_runbook(
+        actor = Actor.model_validate(state["actor"])
+        answer = await _within_budget(
             context,
+            IntentKind.RUNBOOK,
             intent,
-            actor=Actor.model_validate(state["actor"]),
-            channel=state.get("channel") or "-",
-            thread=state.get("thread"),
+            lambda ctx: answer_runbook(
+                ctx,
+                intent,
+                actor=actor,
+                channel=state.get("channel") or "-",
+                thread=state.get("thread"),
+            ),
+            budget=budget(IntentKind.RUNBOOK),
         )
         return _turn(state, IntentKind.RUNBOOK, intent, answer)
 

@@ -22,7 +22,7 @@ def relevant_lines(log: str, *, limit: int = 8) -> list[str]:
     """The log's error lines, in order, each once, at most ``limit`` of them.
 
     Args:
-        log: The whole stdlist.
+        log: The stdlist, or the end of it that was read.
         limit: At most this many lines.
 
     Returns:
@@ -47,7 +47,7 @@ def exit_status(log: str) -> int | None:
     """The exit status from the JOBINFO trailer, if the log has one.
 
     Args:
-        log: The whole stdlist.
+        log: The stdlist, or the end of it that was read (the trailer is at the end).
 
     Returns:
         The exit status, or None.

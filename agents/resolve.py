@@ -7,6 +7,11 @@ Order of tries, cheapest first, so a simple status question costs one engine cal
 2. job streams with that name;
 3. "did you mean": fuzzy match against the plan's names, cached for a few minutes because
    the names in a plan change rarely while the night runs.
+
+A confident suggestion is looked up once, never again from there: a cached name can have
+left the plan, or be a name the engine's exact query does not return, and following
+suggestions from suggestions would then never end. Such a name is reported (``unreturned``)
+and the cache is dropped, so the next question reads the names afresh.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class Resolution:
         workstation: The workstation the name was qualified with (``WS#...``), if any.
         elsewhere: When that workstation matched nothing: the qualified names that exist
             with the same name on other workstations.
+        unreturned: A confident suggestion the engine did not return when looked up (it left
+            the plan since the names were read, or the engine cannot find it by name).
     """
 
     asked: str
@@ -84,6 +91,7 @@ class Resolution:
     corrected_from: str | None = None
     workstation: str | None = None
     elsewhere: list[str] = field(default_factory=list)
+    unreturned: str | None = None
 
     @property
     def found(self) -> bool:
@@ -97,6 +105,10 @@ class NameIndex:
     def __init__(self, *, ttl_seconds: float = _NAME_CACHE_SECONDS) -> None:
         self._ttl = ttl_seconds
         self._names: list[str] = []
+        self._loaded_at = float("-inf")
+
+    def forget(self) -> None:
+        """Drop the cached names: the next suggestion reads them from the engine again."""
         self._loaded_at = float("-inf")
 
     async def names(self, scheduler: Scheduler) -> list[str]:
@@ -136,18 +148,8 @@ class NameIndex:
         return [(str(match[0]), float(match[1])) for match in matches]
 
 
-async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Resolution:
-    """Find the jobs or job streams a typed name means.
-
-    Args:
-        scheduler: Where to read the plan.
-        subject: The typed name (upper case; may be qualified, may hold ``*``).
-        index: The name cache for fuzzy suggestions.
-
-    Returns:
-        The resolution; when nothing matched, close names in ``suggestions``, and when one
-        of them is a confident match, the answer for it with ``corrected_from`` set.
-    """
+async def _lookup(scheduler: Scheduler, subject: str) -> Resolution:
+    """Jobs, then job streams, with exactly the typed name (or pattern): no suggestions."""
     parts = parse_subject(subject)
     result = Resolution(asked=subject, workstation=parts.workstation)
     jobs = await scheduler.query_jobs(name=parts.name, job_stream=parts.job_stream)
@@ -171,19 +173,47 @@ async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Re
     result.streams = [
         stream for stream in streams.value if parts.workstation in (None, stream.workstation)
     ]
-    if result.found or parts.has_wildcard:
-        return result
-    if parts.workstation is not None and streams.value:
+    if not result.found and parts.workstation is not None and streams.value:
         result.elsewhere = sorted({stream.qualified_name for stream in streams.value})
+    return result
+
+
+async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Resolution:
+    """Find the jobs or job streams a typed name means.
+
+    At most two exact lookups and one read of the name index: the typed name, then the one
+    confident suggestion, if there is one.
+
+    Args:
+        scheduler: Where to read the plan.
+        subject: The typed name (upper case; may be qualified, may hold ``*``).
+        index: The name cache for fuzzy suggestions.
+
+    Returns:
+        The resolution; when nothing matched, close names in ``suggestions``, and when one
+        of them is a confident match, the answer for it with ``corrected_from`` set. A
+        confident match the engine did not return is in ``unreturned``.
+    """
+    parts = parse_subject(subject)
+    result = await _lookup(scheduler, subject)
+    if result.found or result.elsewhere or parts.has_wildcard or parts.job_stream is not None:
         return result
     suggestions = await index.suggest(scheduler, parts.name)
     result.suggestions = [name for name, _ in suggestions]
     confident = [name for name, score in suggestions if score >= _CONFIDENT_SCORE]
-    if len(confident) == 1:
-        # Keep the workstation typed: the correction is of the name, not of where it runs.
-        qualified = f"{parts.workstation}#{confident[0]}" if parts.workstation else confident[0]
-        corrected = await resolve(scheduler, qualified, index=index)
+    if len(confident) != 1:
+        return result
+    # Keep the workstation typed: the correction is of the name, not of where it runs.
+    qualified = f"{parts.workstation}#{confident[0]}" if parts.workstation else confident[0]
+    corrected = await _lookup(scheduler, qualified)
+    if corrected.found or corrected.elsewhere:
         corrected.corrected_from = subject
         corrected.suggestions = result.suggestions
         return corrected
+    # The cached name did not come back: the names are stale (or the engine cannot look
+    # this one up). Stop here, and read the names afresh for the next question.
+    index.forget()
+    result.as_of = corrected.as_of or result.as_of
+    result.unreturned = confident[0]
+    result.suggestions = [name for name in result.suggestions if name != confident[0]]
     return result

@@ -167,9 +167,22 @@ def not_found(ctx: AnswerContext, resolution: Resolution) -> Answer:
                 blocks=tuple(blocks),
             )
         )
+    if resolution.unreturned:
+        # What was looked for, that TWS did not return it, and what to try.
+        name = resolution.unreturned
+        blocks.append(
+            Paragraph(
+                text=(
+                    f"The closest name I know is {name}, but TWS did not return it when I looked "
+                    f"it up: it may have left the plan since I read the names. Try a wildcard "
+                    f"such as {name[:3]}*, or ask again in a minute."
+                )
+            )
+        )
     if resolution.suggestions:
-        blocks.append(Paragraph(text="Did you mean: " + ", ".join(resolution.suggestions) + "?"))
-    else:
+        ask = "Other close names: " if resolution.unreturned else "Did you mean: "
+        blocks.append(Paragraph(text=ask + ", ".join(resolution.suggestions) + "?"))
+    elif not resolution.unreturned:
         blocks.append(
             Paragraph(
                 text=f"Check the spelling, or use a wildcard such as {resolution.asked[:3]}*."

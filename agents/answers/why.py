@@ -2,11 +2,16 @@
 
 For a failure: the return code, the job log's error lines, what the AWS codes and
 application errors mean, the predecessors' state and the job's record over 60 days.
+
+Only the end of the job log is read (`integrations.tws.scheduler.JOB_LOG_WINDOW_BYTES`: the
+error lines and the JOBINFO trailer are there), and it is scanned in a worker thread: a
+chatty job's log must not hold up everyone else's answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 from agents.answers.common import Answer, AnswerContext, as_of_line, not_found
@@ -14,15 +19,39 @@ from agents.answers.dependencies import pick_one
 from agents.answers.status import job_fields
 from agents.formatting import format_clock, format_duration, plural
 from agents.intents import Intent
-from agents.logscan import relevant_lines
+from agents.logscan import exit_status, relevant_lines
 from agents.messages import Block, Paragraph, Preformatted, Reply, Tone
 from agents.resolve import resolve
-from integrations.tws.models import FINISHED_STATUSES, Dependency, JobRun, PlanJob
-from knowledge.codes import explain_codes, lookup_error_pattern
+from integrations.tws.models import FINISHED_STATUSES, Dependency, JobLog, JobRun, PlanJob
+from knowledge.codes import CodeEntry, ErrorPattern, explain_codes, lookup_error_pattern
 
 __all__ = ["answer_why"]
 
 _HISTORY_DAYS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class _LogFindings:
+    lines: list[str]
+    codes: list[CodeEntry]
+    patterns: list[ErrorPattern]
+    exit_status: int | None
+
+
+def _scan(text: str) -> _LogFindings:
+    """Everything the answer reads from a job log (CPU-bound: runs in a worker thread)."""
+    return _LogFindings(
+        lines=relevant_lines(text),
+        codes=explain_codes(text),
+        patterns=lookup_error_pattern(text),
+        exit_status=exit_status(text),
+    )
+
+
+def _size_text(size_bytes: int) -> str:
+    if size_bytes >= 1024 * 1024:
+        return f"{size_bytes / (1024 * 1024):.1f} MB"
+    return f"{max(1, size_bytes // 1024)} KB"
 
 
 def _history_line(runs: list[JobRun], job: PlanJob, zone_ctx: AnswerContext) -> str:
@@ -145,31 +174,42 @@ async def answer_why(ctx: AnswerContext, intent: Intent) -> Answer:
     now = resolution.as_of or datetime.now().astimezone()
     if not job.failed:
         return await _not_failed(ctx, job, now)
-    log_text = ""
+    log = JobLog(text="")
     if job.run_id:
-        log, deps, history = await asyncio.gather(
-            ctx.scheduler.job_log(job.run_id),
+        log_read, deps, history = await asyncio.gather(
+            ctx.scheduler.job_log_tail(job.run_id),
             ctx.scheduler.job_predecessors(job.id),
             ctx.scheduler.job_history(job.id, days=_HISTORY_DAYS),
         )
-        log_text = log.value
+        log = log_read.value
     else:
         deps, history = await asyncio.gather(
             ctx.scheduler.job_predecessors(job.id),
             ctx.scheduler.job_history(job.id, days=_HISTORY_DAYS),
         )
-    lines = relevant_lines(log_text)
-    codes = explain_codes(log_text)
-    patterns = lookup_error_pattern(log_text)
+    found = await asyncio.to_thread(_scan, log.text)
+    lines, codes, patterns = found.lines, found.codes, found.patterns
     cause = lines[-1] if lines else "no error line in the job log"
     for line in lines:
         if any(entry.code in line for entry in codes) or any(p.matches(line) for p in patterns):
             cause = line
             break
-    rc = f" with return code {job.return_code}" if job.return_code is not None else ""
+    # The plan's return code first; the log's JOBINFO trailer when the plan has none.
+    return_code = job.return_code if job.return_code is not None else found.exit_status
+    rc = f" with return code {return_code}" if return_code is not None else ""
     ended = format_clock(job.ended_at, zone=ctx.zone, today=now)
     headline = f"{job.name} {job.status.value}{rc} at {ended}: {cause}"
     blocks: list[Block] = [job_fields(job, ctx=ctx, now=now)]
+    if log.truncated:
+        blocks.append(
+            Paragraph(
+                text=(
+                    f"The job log is {_size_text(log.size_bytes)}; I read only its last "
+                    f"{_size_text(len(log.text.encode()))}, where the error lines and the "
+                    "exit status usually are."
+                )
+            )
+        )
     if lines:
         blocks.append(Paragraph(text=f"From the job log (run {job.run_id}):"))
         blocks.append(Preformatted(text="\n".join(lines)))

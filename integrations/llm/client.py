@@ -1,8 +1,10 @@
 """`LLMClient`: one JSON-answering chat completion through litellm.
 
-litellm is imported lazily (it is slow to import and only needed when an LLM is
-configured), with ``LITELLM_LOCAL_MODEL_COST_MAP`` set first so importing it never
-reaches the network (DESIGN.md, verified pitfall).
+litellm is imported only when an LLM is configured, and never on the event loop: importing
+it takes seconds, during which every conversation of the process would stall. `preload`
+imports it in a worker thread at start-up; a call before that imports it the same way.
+``LITELLM_LOCAL_MODEL_COST_MAP`` is set first so importing it never reaches the network
+(DESIGN.md, verified pitfall).
 
 Errors::
 
@@ -11,8 +13,11 @@ Errors::
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import json
 import os
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +28,12 @@ __all__ = ["LLMClient", "LLMError"]
 
 class LLMError(Exception):
     """The LLM could not give a usable answer."""
+
+
+def _import_litellm() -> ModuleType:
+    """Import litellm (blocking, seconds): call it in a worker thread, never on the loop."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return importlib.import_module("litellm")
 
 
 class LLMClient:
@@ -48,6 +59,7 @@ class LLMClient:
         self._api_base = api_base
         self._api_key = api_key
         self._timeout = timeout_seconds
+        self._litellm: ModuleType | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient | None:
@@ -66,6 +78,20 @@ class LLMClient:
         """The model name."""
         return self._model
 
+    async def preload(self) -> None:
+        """Import litellm in a worker thread, so no question waits for it on the event loop.
+
+        Call it at start-up; calling it again costs nothing.
+        """
+        await self._module()
+
+    async def _module(self) -> ModuleType:
+        if self._litellm is None:
+            # A thread, not the loop; the import lock makes a second thread wait for the
+            # first one's import instead of seeing a half-imported module.
+            self._litellm = await asyncio.to_thread(_import_litellm)
+        return self._litellm
+
     async def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
         """Ask once and parse the answer as a JSON object.
 
@@ -79,9 +105,7 @@ class LLMClient:
         Raises:
             LLMError: The call failed or the answer is not a JSON object.
         """
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm  # only when an LLM is configured: importing it takes seconds
-
+        litellm = await self._module()
         try:
             response: Any = await litellm.acompletion(
                 model=self._model,

@@ -23,6 +23,7 @@ from integrations.tws.models import (
     Dependency,
     EngineInfo,
     JobAction,
+    JobLog,
     JobRun,
     JobStatus,
     JobStreamAction,
@@ -33,7 +34,7 @@ from integrations.tws.models import (
 )
 from integrations.tws.oql import build_oql, name_matches
 from integrations.tws.paging import read_all_pages
-from integrations.tws.scheduler import Snapshot
+from integrations.tws.scheduler import JOB_LOG_WINDOW_BYTES, Snapshot
 from integrations.tws.transport import EngineTransport
 
 if TYPE_CHECKING:
@@ -218,9 +219,31 @@ class TWSClient:
         )
 
     async def job_log(self, run_id: str) -> Snapshot[str]:
-        """The stdlist of one run (``text/plain``)."""
-        answer = await self._transport.call("GET", paths.job_log(run_id), text=True)
-        return self._snapshot(str(answer.body), answer.as_of)
+        """The end of the stdlist of one run: at most `JOB_LOG_WINDOW_BYTES` (see `job_log_tail`)."""
+        tail = await self.job_log_tail(run_id)
+        return self._snapshot(tail.value.text, tail.as_of)
+
+    async def job_log_tail(
+        self, run_id: str, *, max_bytes: int = JOB_LOG_WINDOW_BYTES
+    ) -> Snapshot[JobLog]:
+        """The last ``max_bytes`` of the stdlist of one run, read as it streams in.
+
+        Args:
+            run_id: The run.
+            max_bytes: The most kept; the rest of a longer log is read and dropped.
+
+        Returns:
+            The text kept (whole lines only), whether the log was longer, and its full size.
+        """
+        answer = await self._transport.call(
+            "GET", paths.job_log(run_id), text=True, tail_bytes=max(1, max_bytes)
+        )
+        text = str(answer.body)
+        if answer.truncated:
+            # The window starts mid-line: drop the fragment rather than show half a line.
+            text = text.partition("\n")[2]
+        log = JobLog(text=text, truncated=answer.truncated, size_bytes=answer.size_bytes)
+        return self._snapshot(log, answer.as_of)
 
     async def query_job_streams(
         self,

@@ -23,6 +23,7 @@ __all__ = [
     "Dependency",
     "EngineInfo",
     "JobAction",
+    "JobLog",
     "JobRun",
     "JobStatus",
     "JobStreamStatus",
@@ -289,6 +290,23 @@ class JobRun(_Frozen):
         if self.ended_at is None:
             return None
         return self.ended_at - self.started_at
+
+
+class JobLog(_Frozen):
+    """The part of a run's stdlist that was read.
+
+    A stdlist can be hundreds of megabytes; the client reads only its end (where the error
+    lines and the JOBINFO trailer are), so an answer must say when it saw only part of it.
+
+    Attributes:
+        text: The text read: the whole log, or its last lines when ``truncated``.
+        truncated: True when the log was longer than what was kept.
+        size_bytes: How many bytes the engine sent in all.
+    """
+
+    text: str
+    truncated: bool = False
+    size_bytes: int = 0
 
 
 class EngineInfo(_Frozen):

@@ -60,6 +60,8 @@ def name_matches(pattern: str, name: str) -> bool:
     """Whether a name matches an operator's pattern exactly (case-insensitive).
 
     OQL ``LIKE`` treats ``_`` as a wildcard, and names are full of underscores, so the
-    client re-checks what the engine returned.
+    client re-checks what the engine returned. Only ``*`` and ``?`` are wildcards: a ``[``
+    is a character of the name (fnmatch would read a set), or the engine's own answer for
+    an exact name would be thrown away.
     """
-    return fnmatch.fnmatchcase(name.upper(), pattern.upper())
+    return fnmatch.fnmatchcase(name.upper(), pattern.upper().replace("[", "[[]"))

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from integrations.tws.models import (
     Dependency,
     EngineInfo,
     JobAction,
+    JobLog,
     JobRun,
     JobStatus,
     JobStreamAction,
@@ -28,9 +29,16 @@ from integrations.tws.models import (
     Workstation,
 )
 
-__all__ = ["Scheduler", "Snapshot"]
+__all__ = ["JOB_LOG_WINDOW_BYTES", "Scheduler", "Snapshot"]
 
 T = TypeVar("T")
+
+JOB_LOG_WINDOW_BYTES: Final = 256 * 1024
+"""How much of a job log is read: its end, where the error lines and the JOBINFO trailer are.
+
+A stdlist can be hundreds of megabytes; reading it whole would hold it all in memory and
+keep the process busy scanning it while other people wait for their answers.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +93,13 @@ class Scheduler(Protocol):
         ...
 
     async def job_log(self, run_id: str) -> Snapshot[str]:
-        """The stdlist of one run."""
+        """The end of the stdlist of one run (a bounded window; see `job_log_tail`)."""
+        ...
+
+    async def job_log_tail(
+        self, run_id: str, *, max_bytes: int = JOB_LOG_WINDOW_BYTES
+    ) -> Snapshot[JobLog]:
+        """The last ``max_bytes`` of the stdlist of one run, and whether it was longer."""
         ...
 
     async def query_job_streams(

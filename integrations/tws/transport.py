@@ -14,6 +14,7 @@ import random
 import ssl
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -39,16 +40,28 @@ log = structlog.get_logger(__name__)
 _BACKOFF_BASE_SECONDS = 0.1
 _BACKOFF_CAP_SECONDS = 2.0
 _RETRY_AFTER_CAP_SECONDS = 5.0  # an answer is still due within the question's time limit
+_CHUNK_BYTES = 64 * 1024
 
 
 class Answer:
-    """One HTTP answer: the decoded body and the engine's clock."""
+    """One HTTP answer: the decoded body, the engine's clock, and how much of it was kept.
 
-    __slots__ = ("as_of", "body")
+    Attributes:
+        body: The decoded body.
+        as_of: The engine's clock when it answered.
+        size_bytes: Bytes the engine sent.
+        truncated: True when only the end of the body was kept (see ``tail_bytes``).
+    """
 
-    def __init__(self, body: Any, as_of: datetime) -> None:
+    __slots__ = ("as_of", "body", "size_bytes", "truncated")
+
+    def __init__(
+        self, body: Any, as_of: datetime, *, size_bytes: int = 0, truncated: bool = False
+    ) -> None:
         self.body = body
         self.as_of = as_of
+        self.size_bytes = size_bytes
+        self.truncated = truncated
 
 
 def describe_call(method: str, url: str, params: Mapping[str, str] | None) -> str:
@@ -94,12 +107,14 @@ class EngineTransport:
             ValueError: ``base_url`` is not ``http(s)://host[:port]``.
         """
         split = urlsplit(base_url)
+        # A URL may carry ``user:password@``; what is shown to people and in logs never does.
+        shown = split._replace(netloc=_host_port(split.netloc))
         if split.scheme not in {"http", "https"} or not split.netloc:
-            raise ValueError(f"TWS URL must look like https://host:31116, got {base_url!r}")
+            raise ValueError(f"TWS URL must look like https://host:31116, got {shown.geturl()!r}")
         self._base_url = f"{split.scheme}://{split.netloc}"
         self._origin = (split.scheme, split.netloc.lower())
-        self.netloc = split.netloc
-        """``host:port`` of the engine, as configured."""
+        self.netloc = shown.netloc
+        """``host:port`` of the engine, as configured, without any credentials."""
         self._auth_header = _auth_header(user=user, password=password, api_key=api_key)
         self._ssl: ssl.SSLContext | bool = _ssl_context(verify_tls=verify_tls, ca_bundle=ca_bundle)
         self._timeout = aiohttp.ClientTimeout(
@@ -144,7 +159,9 @@ class EngineTransport:
         split = urlsplit(absolute)
         # Credentials go only to the configured engine, never to a host a `next` names.
         if (split.scheme, split.netloc.lower()) != self._origin:
-            raise TWSProtocolError(f"`next` points to another host ({split.netloc})", call=call)
+            raise TWSProtocolError(
+                f"`next` points to another host ({_host_port(split.netloc)})", call=call
+            )
         return split.path + (f"?{split.query}" if split.query else "")
 
     def _ensure_session(self) -> aiohttp.ClientSession:
@@ -168,6 +185,7 @@ class EngineTransport:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         text: bool = False,
+        tail_bytes: int | None = None,
         idempotent: bool = True,
     ) -> Answer:
         """Send one request, with retries for idempotent calls while the engine is unavailable.
@@ -178,6 +196,8 @@ class EngineTransport:
             params: Query parameters.
             json_body: A body to send as JSON.
             text: Return the body as text instead of decoding JSON.
+            tail_bytes: With ``text``: keep only the body's last this many bytes, reading it
+                as it streams in, so a huge body never sits in memory whole.
             idempotent: Safe to send again; False for actions (never retried).
 
         Returns:
@@ -197,7 +217,13 @@ class EngineTransport:
                 )
             try:
                 answer = await self._send(
-                    method, url, params=params, json_body=json_body, text=text, call=call
+                    method,
+                    url,
+                    params=params,
+                    json_body=json_body,
+                    text=text,
+                    tail_bytes=tail_bytes,
+                    call=call,
                 )
             except TWSUnavailableError as exc:
                 self._breaker.record_failure()
@@ -244,6 +270,7 @@ class EngineTransport:
         params: Mapping[str, str] | None,
         json_body: Any,
         text: bool,
+        tail_bytes: int | None,
         call: str,
     ) -> Answer:
         session = self._ensure_session()
@@ -261,8 +288,12 @@ class EngineTransport:
                 data=json.dumps(json_body) if json_body is not None else None,
                 headers=headers,
             ) as response:
-                raw = await response.read()
                 status = response.status
+                size: int | None = None
+                if tail_bytes is not None and text and status < 400:
+                    raw, size = await _read_tail(response.content, limit=tail_bytes)
+                else:
+                    raw = await response.read()
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 as_of = engine_time(response.headers.get("Date"))
                 content_type = response.content_type
@@ -287,7 +318,10 @@ class EngineTransport:
                 error.retry_after = retry_after
             raise error
         if text:
-            return Answer(raw.decode("utf-8", errors="replace"), as_of)
+            body_text = raw.decode("utf-8", errors="replace")
+            if size is not None:
+                return Answer(body_text, as_of, size_bytes=size, truncated=size > len(raw))
+            return Answer(body_text, as_of, size_bytes=len(raw))
         if not raw:
             return Answer({}, as_of)
         try:
@@ -299,6 +333,31 @@ class EngineTransport:
             error.transient = True
             raise error from exc
         return Answer(body, as_of)
+
+
+def _host_port(netloc: str) -> str:
+    """``host:port`` of a URL's network location, without ``user:password@``."""
+    return netloc.rpartition("@")[2]
+
+
+async def _read_tail(content: aiohttp.StreamReader, *, limit: int) -> tuple[bytes, int]:
+    """The last ``limit`` bytes of a streamed body, and its full size.
+
+    Chunks are dropped from the front as soon as the rest still holds ``limit`` bytes, so at
+    most ``limit`` plus one chunk is ever held, however long the body.
+    """
+    kept: deque[bytes] = deque()
+    held = 0
+    size = 0
+    async for chunk in content.iter_chunked(_CHUNK_BYTES):
+        size += len(chunk)
+        kept.append(chunk)
+        held += len(chunk)
+        while held - len(kept[0]) >= limit:
+            held -= len(kept.popleft())
+    if held > limit:
+        kept[0] = kept[0][held - limit :]
+    return b"".join(kept), size
 
 
 def _auth_header(*, user: str | None, password: str | None, api_key: str | None) -> str | None:

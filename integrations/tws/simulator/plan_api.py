@@ -146,7 +146,9 @@ class PlanApi:
             job, run = state.run(run_id)
         except NotFoundError:
             raise fail(404, f'AWSJCO005E The job run "{run_id}" was not found.') from None
-        return web.Response(text=render_joblog(job, run, state.sim_time), content_type="text/plain")
+        padding = state.scenario.joblog_padding(stream=job.stream.name, job=job.name)
+        text = render_joblog(job, run, state.sim_time, padding_bytes=padding)
+        return web.Response(text=text, content_type="text/plain")
 
     async def _run_rerun(self, request: web.Request) -> web.Response:
         await check_action_body(request)

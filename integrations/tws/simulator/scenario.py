@@ -68,6 +68,9 @@ class Scenario:
             scenario's story predictable, e.g. the GL_CLOSE chain reaching GL_CLOSE).
         deadlines: False: no job or job stream has a deadline (nothing to watch).
         empty_streams: Job stream patterns whose jobs were all excluded from the plan.
+        joblog_megabytes: ``{STREAM.JOB pattern: size}``: those jobs' logs are padded with
+            ordinary application lines to about this many megabytes (a chatty job), before
+            their error lines and trailer; the first matching pattern wins.
     """
 
     name: str
@@ -83,6 +86,14 @@ class Scenario:
     stable: tuple[str, ...] = ()
     deadlines: bool = True
     empty_streams: tuple[str, ...] = ()
+    joblog_megabytes: dict[str, float] = field(default_factory=dict)
+
+    def joblog_padding(self, *, stream: str, job: str) -> int:
+        """Bytes of extra application lines in the log of ``stream.job`` (0: a normal log)."""
+        for pattern, megabytes in self.joblog_megabytes.items():
+            if fnmatch.fnmatchcase(f"{stream}.{job}", pattern):
+                return int(float(megabytes) * 1024 * 1024)
+        return 0
 
     def is_empty(self, stream: str) -> bool:
         """Whether this job stream is in the plan without any job."""
@@ -195,4 +206,5 @@ def _scenario(name: str, raw: dict[str, Any]) -> Scenario:
         stable=tuple(str(p) for p in raw.get("stable") or ()),
         deadlines=bool(raw.get("deadlines", True)),
         empty_streams=tuple(str(p) for p in raw.get("empty_streams") or ()),
+        joblog_megabytes={str(k): float(v) for k, v in (raw.get("joblog_megabytes") or {}).items()},
     )

@@ -231,13 +231,25 @@ def _stamp(value: datetime) -> str:
     return value.strftime("%a %b %d %H:%M:%S UTC %Y")
 
 
-def render_joblog(job: SimJob, run: SimRun, now: datetime) -> str:
+def _padding(job: SimJob, size: int) -> list[str]:
+    """About ``size`` bytes of progress lines a chatty job prints (none of them an error)."""
+    block = "\n".join(
+        f"INFO  [main] {job.name.lower()} - batch {n:06d} processed, 2000 records written"
+        for n in range(1, 1001)
+    )
+    repeats = max(1, -(-size // (len(block) + 1)))  # rounded up: at least ``size`` bytes
+    # One block repeated: a 30 MB log is built at memory-copy speed.
+    return ["\n".join([block] * repeats)]
+
+
+def render_joblog(job: SimJob, run: SimRun, now: datetime, *, padding_bytes: int = 0) -> str:
     """The stdlist of one run as of ``now`` (no trailer while it runs).
 
     Args:
         job: The job.
         run: The run.
         now: Simulated now.
+        padding_bytes: About this many bytes of extra application lines (a huge log).
 
     Returns:
         The text, newline-terminated.
@@ -267,6 +279,8 @@ def render_joblog(job: SimJob, run: SimRun, now: datetime) -> str:
         lines.append(f"+ {job.script} started by {job.user}")
         for line in _APP_LINES.get(domain, _APP_LINES["file"]):
             lines.append(line.format(n=rng.randint(120, 2_400_000), **fmt))
+        if padding_bytes > 0:
+            lines += _padding(job, padding_bytes)
         finished = run.status != "EXEC" and run.end <= now
         if failure is not None and finished:
             lines += [line.format(**fmt) for line in failure.lines]

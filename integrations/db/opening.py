@@ -1,0 +1,148 @@
+"""`open_database`: pick SQLite or PostgreSQL, create the engine, migrate to head.
+
+- No URL: the SQLite file ``incidents.db`` under ``data_dir`` (created 0600), through
+  ``sqlite+aiosqlite``, in WAL mode with a busy timeout, foreign keys on.
+- ``postgresql://`` (or ``postgres://``): ``postgresql+psycopg``, every connection on its
+  own schema (``search_path``), created when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from integrations.db.database import BEGIN_OPTION, Database
+from integrations.db.errors import DatabaseError
+from integrations.db.migrate import upgrade
+
+__all__ = ["DEFAULT_SCHEMA", "SQLITE_FILE", "open_database"]
+
+SQLITE_FILE = "incidents.db"
+DEFAULT_SCHEMA = "resync_incidents"
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_BUSY_TIMEOUT_MS = 30_000
+
+
+async def open_database(
+    url: str | None, *, data_dir: Path, schema: str = DEFAULT_SCHEMA
+) -> Database:
+    """Open the incident database and bring its schema to the head revision.
+
+    Args:
+        url: ``postgresql://...``; None for SQLite under ``data_dir``. A ``sqlite://`` URL
+            names another SQLite file.
+        data_dir: Where the SQLite file lives (created when missing).
+        schema: The PostgreSQL schema (tests use one per run).
+
+    Returns:
+        The open database.
+
+    Raises:
+        DatabaseError: The URL is not usable or the database is not reachable.
+        MigrationError: The schema could not be migrated.
+    """
+    if url is None:
+        engine, description, scope = (
+            _sqlite(data_dir / SQLITE_FILE),
+            f"SQLite {data_dir / SQLITE_FILE}",
+            "sqlite",
+        )
+    else:
+        parsed = _parse(url)
+        if parsed.get_backend_name() == "sqlite":
+            path = Path(parsed.database or "")
+            engine, description, scope = _sqlite(path), f"SQLite {path}", "sqlite"
+        else:
+            engine = await _postgres(parsed, schema=schema)
+            description = (
+                f"PostgreSQL {parsed.host}:{parsed.port or 5432}/{parsed.database} schema {schema}"
+            )
+            scope = schema
+    try:
+        await upgrade(engine, scope=scope, description=description)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Database(engine=engine, description=description)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError("the database URL is not a URL (expected postgresql://...)") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    raise DatabaseError(f"unsupported database {backend!r}: expected postgresql://... or none")
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseError(f"SQLite {path}: cannot create the file: {exc}") from exc
+    os.close(descriptor)
+
+
+def _sqlite(path: Path) -> AsyncEngine:
+    _create_private(path)
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy emits BEGIN itself (below), so the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        mode = conn.get_execution_options().get(BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+async def _postgres(url: URL, *, schema: str) -> AsyncEngine:
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise DatabaseError(f"bad schema name {schema!r}: lower-case letters, digits and _")
+    where = f"PostgreSQL {url.host}:{url.port or 5432}/{url.database}"
+    # The schema must exist before the engine's first connection: the dialect reads the
+    # connection's current schema once, and a missing schema would read as none.
+    bootstrap = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with bootstrap.begin() as conn:
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x5E5C_0001})
+            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    except (SQLAlchemyError, OSError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise DatabaseError(f"{where}: cannot create schema {schema}: {cause}") from exc
+    finally:
+        await bootstrap.dispose()
+    return create_async_engine(
+        url,
+        connect_args={"options": f"-c search_path={schema}"},
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )

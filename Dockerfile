@@ -1,8 +1,12 @@
 # Resync: multi-stage build. The runtime image holds only the virtual environment and the
-# code, runs as an unprivileged user, and reports health on /healthz.
+# code, runs as an unprivileged user, reports liveness on /healthz (the HEALTHCHECK below)
+# and readiness on /readyz (for load balancers and Kubernetes readiness probes).
 #   docker build -t resync .
-#   docker run --rm -p 8080:8080 --env-file .env resync            # against RESYNC_TWS_URL
-#   docker run --rm -p 8080:8080 resync resync serve --demo         # bundled simulator
+#   docker run --rm -p 8080:8080 --env-file .env --stop-timeout 30 resync   # RESYNC_TWS_URL
+#   docker run --rm -p 8080:8080 resync resync serve --demo                 # bundled simulator
+# `docker stop` sends SIGTERM: Resync drains (answers in progress finish, for up to 20 s)
+# and exits 0; --stop-timeout must exceed that grace, or Docker kills it after 10 s.
+# See docs/operations.md.
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -39,7 +43,10 @@ USER resync:resync
 WORKDIR /var/lib/resync
 VOLUME ["/var/lib/resync"]
 EXPOSE 8080
+# Liveness, not readiness: an engine that is down makes Resync unready (/readyz 503), but
+# restarting the container would not bring the engine back.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('RESYNC_PORT', '8080')}/healthz\", timeout=4).status == 200 else 1)"]
+STOPSIGNAL SIGTERM
 ENTRYPOINT []
 CMD ["resync", "serve"]

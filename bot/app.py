@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -34,16 +35,18 @@ from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
 from bot.core.tasks import TaskSupervisor
 from bot.directory import GroupDirectoryRouter
+from bot.errors import EngineNamingAsker
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditError, AuditLog, open_audit_log
+from integrations.audit.store_sqlite import private_file
 from integrations.llm import LLMClient
 from integrations.store import Store, StoreError, open_store
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
-__all__ = ["Runtime", "StartupError", "open_checkpointer", "runtime"]
+__all__ = ["Runtime", "StartupError", "open_checkpointer", "runtime", "secure_data_dir"]
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +69,59 @@ async def _starting(part: str) -> AsyncIterator[None]:
         raise StartupError(part, str(exc) or type(exc).__name__) from exc
 
 
+def secure_data_dir(path: Path, *, create: bool = True) -> list[Path]:
+    """Make the data directory private to this user, or refuse it.
+
+    It holds conversations in clear (``checkpoints.db``), the audit log, the log file and,
+    by default, keys. A directory others can write is refused: whoever could write there
+    may already have replaced a key or a database, which no chmod undoes. A directory (or
+    file in it) others can only read is tightened to 0700 (0600 for files) and named.
+
+    Args:
+        path: The data directory (``RESYNC_DATA_DIR``).
+        create: Create it (0700) when missing; else a missing directory is left alone.
+
+    Returns:
+        What was tightened.
+
+    Raises:
+        ConfigurationError: Others can write the directory, it is not a directory, or
+            something in it cannot be tightened.
+    """
+    setting = "data_dir (RESYNC_DATA_DIR)"
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not path.exists():
+        return []
+    if not path.is_dir():
+        raise ConfigurationError([f"{setting}: {path} is not a directory"])
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o022:
+        raise ConfigurationError(
+            [
+                f"{setting}: {path} is writable by group or others (mode {mode:04o}), who "
+                f"could replace keys, conversations or the audit log. Use a private directory "
+                f"(chmod 0700 {path} after checking its content), or point RESYNC_DATA_DIR "
+                f"at a new one (Resync creates it 0700)."
+            ]
+        )
+    tightened: list[Path] = []
+    for item in [path, *sorted(path.rglob("*"))]:
+        try:
+            info = item.lstat()
+            if stat.S_ISLNK(info.st_mode) or not stat.S_IMODE(info.st_mode) & 0o077:
+                continue
+            item.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+        except FileNotFoundError:
+            continue  # removed meanwhile (a SQLite -shm, say): nothing to protect
+        except OSError as exc:
+            raise ConfigurationError(
+                [f"{setting}: cannot make {item} private ({exc.strerror}); chmod it to 0600"]
+            ) from None
+        tightened.append(item)
+    return tightened
+
+
 @dataclass(slots=True)
 class Runtime:
     """The running parts of one Resync process.
@@ -83,6 +139,8 @@ class Runtime:
         directory: Resolves group references of the approval policy (``slack-usergroup:S…``);
             each surface registers its platform's directory.
         simulator: The bundled simulator, when running the embedded default.
+        asker: What the dispatcher asks: names the engine in errors and keeps the last
+            failure (``resync ask`` exits non-zero with it).
     """
 
     settings: Settings
@@ -96,6 +154,7 @@ class Runtime:
     progress: ProgressRouter
     directory: GroupDirectoryRouter
     simulator: SimulatorServer | None
+    asker: EngineNamingAsker
 
 
 @asynccontextmanager
@@ -113,8 +172,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         ConfigurationError: ``embedded`` is False and no engine is configured.
         StartupError: The simulator, a store, the audit log or the checkpoints could not start.
     """
-    # Conversations and keys live here: readable by this user only.
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in secure_data_dir(settings.data_dir):
+        log.warning("data_dir.tightened", path=str(path), hint="was readable by others")
     async with AsyncExitStack() as stack:
         simulator: SimulatorServer | None = None
         if embedded:
@@ -173,6 +232,9 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             progress=progress,
             lease_seconds=settings.runbook_lease_seconds,
             directory=directory,
+            # An approval starts the run in the process's task supervisor, never inside the
+            # click: wait steps may take minutes.
+            spawn=tasks,
         )
         # Recovery of requests a previous process left half-done runs in `bot.server.serving`,
         # once the surfaces can post the outcome in the request's thread.
@@ -181,11 +243,14 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             scheduler=scheduler,
             checkpointer=checkpointer,
             zone=settings.zone,
-            understander=_understander(settings),
+            understander=await _understander(settings),
             runbooks=runbooks,
         )
+        asker = EngineNamingAsker(
+            assistant, engine_url=simulator.url if simulator is not None else str(settings.tws_url)
+        )
         dispatcher = Dispatcher(
-            assistant=assistant,
+            assistant=asker,
             audit=audit,
             clicks={"runbook.": RunbookDecisions(runbooks, audit=audit)},
         )
@@ -205,6 +270,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             progress=progress,
             directory=directory,
             simulator=simulator,
+            asker=asker,
         )
 
 
@@ -242,11 +308,17 @@ def _runbook_signing_key(settings: Settings) -> bytes:
     return path.read_text(encoding="ascii").strip().encode()
 
 
-def _understander(settings: Settings) -> Understander:
-    """The parser alone, or the parser with the LLM for what it cannot read."""
+async def _understander(settings: Settings) -> Understander:
+    """The parser alone, or the parser with the LLM for what it cannot read.
+
+    With an LLM, litellm is imported now, at start-up and in a worker thread: imported on
+    the event loop by the first question that needs it, it stalled every conversation for
+    seconds.
+    """
     llm = LLMClient.from_settings(settings)
     if llm is None:
         return deterministic_understander
+    await llm.preload()
     log.info("llm.configured", model=llm.model)
     return LLMUnderstander(llm=llm)
 
@@ -266,5 +338,6 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
             yield saver
         return
     path = settings.data_dir / "checkpoints.db"
+    private_file(path)  # conversations in clear: this user only, whatever the umask
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver

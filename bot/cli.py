@@ -4,8 +4,8 @@ Commands: ``demo`` (terminal chat on the bundled simulator), ``chat`` (terminal 
 ``RESYNC_TWS_URL``), ``ask`` (one question, one answer), ``serve`` (the HTTP server),
 ``simulator`` (the bundled TWS simulator on its own), ``config show`` and ``audit ...``.
 
-Exit codes: 0 success, 1 failure at run time (e.g. audit verification), 2 bad
-configuration or usage.
+Exit codes: 0 success, 1 failure at run time (e.g. audit verification, or ``ask`` got no
+answer), 2 bad configuration or usage.
 """
 
 from __future__ import annotations
@@ -15,23 +15,32 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
-from typing import IO, Any
+from pathlib import Path
+from typing import Any, Final
 
-from aiohttp import web
+import structlog
 
 from agents.messages import Actor, ChatEvent, Platform
 from bot import cli_audit, cli_runbooks
-from bot.app import Runtime, StartupError, runtime
+from bot.app import Runtime, StartupError, runtime, secure_data_dir
 from bot.console import run_console
-from bot.logging import configure_logging
+from bot.errors import engine_failure
+from bot.logging import configure_logging, open_log_file
 from bot.render_text import render_text
 from config.settings import ConfigurationError, Settings, load_settings
+from integrations.tws.errors import TWSError
 from integrations.tws.simulator import available_scenarios, run_simulator
 from integrations.tws.simulator.scenario import load_scenario
 
-__all__ = ["main"]
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "main"]
+
+log = structlog.get_logger(__name__)
+
+SHUTDOWN_GRACE_SECONDS: Final = 20.0
+"""How long `resync serve` lets work in progress finish after SIGTERM (until a setting)."""
 
 _BANNER = (
     "Resync — ask about the TWS plan. Try: what failed tonight? · status of PAYROLL* · "
@@ -109,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit code.
     """
+    # Every file this process creates (databases and their -wal/-shm journals, the log, the
+    # chat history, exports) is private to its user, including files libraries create that
+    # Resync never names; files that already exist are tightened by `secure_data_dir`.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     overrides: dict[str, Any] = {}
     if getattr(args, "scenario", None) and args.command in {"demo", "ask"}:
@@ -120,9 +133,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"resync: bad configuration\n{exc}", file=sys.stderr)
         return 2
+    try:
+        tightened = _secure_data_dir(settings, command=args.command)
+    except ConfigurationError as exc:
+        print(f"resync: bad configuration\n{exc}", file=sys.stderr)
+        return 2
     _configure_logging(settings, command=args.command)
+    for path in tightened:
+        log.warning("data_dir.tightened", path=str(path), hint="was readable by others")
     try:
         code: int = args.handler(args, settings)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
     except ConfigurationError as exc:
         print(f"resync: bad configuration\n{exc}", file=sys.stderr)
         return 2
@@ -133,20 +154,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nbye", file=sys.stderr)
         return 0
     except BrokenPipeError:
-        # The reader went away (`resync ask ... | head`): not an error worth a traceback.
+        # The reader went away (`resync audit show | head`): it has what it wanted; no
+        # traceback, and nothing more to write (stdout now goes nowhere, so the flush at
+        # exit cannot fail again).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return code
 
 
+def _secure_data_dir(settings: Settings, *, command: str) -> list[Path]:
+    """Check (and create, for the commands that write there) the data directory."""
+    if command in {"demo", "chat", "ask", "serve"}:
+        return secure_data_dir(settings.data_dir)
+    if command == "audit":
+        # Never created here: `resync audit` refuses a missing log (see bot.cli_audit).
+        return secure_data_dir(settings.data_dir, create=False)
+    return []
+
+
 def _configure_logging(settings: Settings, *, command: str) -> None:
     if command in {"demo", "chat", "ask"}:
         # The terminal is the chat: structured logs go to a file beside the stores.
-        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stream: IO[str] = (settings.data_dir / "resync.log").open("a", encoding="utf-8")
+        stream = open_log_file(_log_file(settings))
         configure_logging(level=settings.log_level, fmt="json", stream=stream)
     else:
         configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+
+def _log_file(settings: Settings) -> Path:
+    return settings.data_dir / "resync.log"
 
 
 def _terminal_chat(settings: Settings, *, embedded: bool) -> int:
@@ -186,30 +222,79 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             )
             reply = await parts.dispatcher.handle(event)
             print(render_text(reply))
-            return 0
+            failure = parts.asker.last_failure
+            if failure is None:
+                return 0
+            # Scripts and smoke tests need the failure in the exit code, and a reason.
+            print(
+                f"resync: no answer: {_failure_text(failure, engine=parts.asker.engine)}; "
+                f"details in {_log_file(settings)}",
+                file=sys.stderr,
+            )
+            return 1
 
     return asyncio.run(once())
 
 
+def _failure_text(failure: BaseException, *, engine: str) -> str:
+    if isinstance(failure, TWSError):
+        return f"TWS at {engine}: {engine_failure(failure)}"
+    if isinstance(failure, TimeoutError):
+        return "the time limit was reached"
+    return f"an internal error ({type(failure).__name__})"
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import serving  # only this command needs the chat surfaces
+    from bot.server import listening  # only this command needs the chat surfaces
+
+    grace = float(getattr(settings, "shutdown_grace_seconds", SHUTDOWN_GRACE_SECONDS))
 
     async def serve() -> int:
-        async with runtime(settings, embedded=args.demo) as parts, serving(parts) as app:
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, settings.host, settings.port)
-            await site.start()
-            print(f"resync: listening on http://{settings.host}:{settings.port}", flush=True)
-            try:
-                await asyncio.Event().wait()
-            finally:
-                await runner.cleanup()
+        signals = _StopSignals()
+        signals.install()  # before anything starts: a stop during start-up drains too
+        try:
+            async with (
+                runtime(settings, embedded=args.demo) as parts,
+                listening(parts, forced=signals.forced, grace_seconds=grace) as url,
+            ):
+                print(f"resync: listening on {url}", flush=True)
+                await signals.requested.wait()
+        finally:
+            signals.remove()
+        # After `runtime` closed: the audit log is flushed and closed.
+        log.info("serve.stopped")
         return 0
 
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(serve())
     return 0
+
+
+class _StopSignals:
+    """SIGTERM (containers, systemd) and SIGINT: the first drains, the second cuts it short."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self.forced = asyncio.Event()
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._received, signum)
+
+    def remove(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+    def _received(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if self.requested.is_set():
+            log.warning("serve.stop_forced", signal=name)
+            self.forced.set()
+            return
+        log.info("serve.stop_requested", signal=name)
+        self.requested.set()
 
 
 def _simulator(args: argparse.Namespace, settings: Settings) -> int:

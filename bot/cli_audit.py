@@ -1,7 +1,8 @@
 """``resync audit ...``: verify, show, export, erase, rotate-key, checkpoint.
 
-Exit codes: 0 success; 1 the log does not verify or the store failed; 2 bad input
-(bad arguments, missing or wrong keys, an unreadable checkpoint file).
+Exit codes: 0 success; 1 the log does not verify, does not exist, or the store failed; 2 bad
+input (bad arguments, missing or wrong keys, an unreadable checkpoint file). No command
+creates a log: each refuses when there is none where the settings point.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from integrations.audit.keys import (
     parse_kek_text,
     public_key_bytes,
 )
+from integrations.audit.opening import DEFAULT_DB_NAME
 from integrations.audit.records import ReadRecord, iso_from_us, us_from_datetime
 
 __all__ = ["register"]
@@ -44,16 +46,56 @@ def _err(message: str) -> None:
     print(f"resync audit: {message}", file=sys.stderr)
 
 
+class _NoLogError(Exception):
+    """There is no audit log where the settings point."""
+
+
+async def _require_log(settings: Settings) -> None:
+    """Refuse to go on when no log exists: every command works on an existing log.
+
+    Opening a store creates an empty log, and an empty log verifies, so `verify` on a
+    mistyped ``RESYNC_DATA_DIR`` would print OK and leave a new database behind.
+    """
+    if settings.database_url is None:
+        path = settings.data_dir / DEFAULT_DB_NAME
+        if not path.is_file():
+            where = (
+                f"{settings.data_dir} does not exist"
+                if not settings.data_dir.exists()
+                else f"{settings.data_dir} holds no {DEFAULT_DB_NAME}"
+            )
+            raise _NoLogError(f"no audit log at {path} ({where}); check RESYNC_DATA_DIR")
+        return
+    store = make_store(settings)
+    try:
+        found = await store.exists()
+    finally:
+        await store.close()
+    if not found:
+        raise _NoLogError(
+            f"no audit log in {store.description} (RESYNC_DATABASE_URL); check the database URL"
+        )
+
+
 def _guard(body: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]) -> Handler:
+    async def checked(args: argparse.Namespace, settings: Settings) -> int:
+        await _require_log(settings)
+        return await body(args, settings)
+
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         try:
-            return asyncio.run(body(args, settings))
+            return asyncio.run(checked(args, settings))
+        except _NoLogError as exc:
+            _err(str(exc))
+            return 1
         except AuditKeyError as exc:
             _err(str(exc))
             return 2
         except AuditError as exc:
             _err(str(exc))
             return 1
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): `bot.cli.main` ends quietly
         except (ValueError, OSError) as exc:
             _err(str(exc))
             return 2

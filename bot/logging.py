@@ -8,14 +8,16 @@ secret, authorization, cookie) and, in every string value, the shapes of common 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Final
+from pathlib import Path
+from typing import IO, Any, Final
 
 import structlog
 
-__all__ = ["configure_logging", "redact", "redact_text"]
+__all__ = ["configure_logging", "open_log_file", "redact", "redact_text"]
 
 MASK: Final = "***"
 _SECRET_KEY: Final = re.compile(
@@ -86,6 +88,24 @@ def _redact_processor(
     for key in list(event_dict):
         event_dict[key] = redact(event_dict[key], key=None if key == "event" else key)
     return event_dict
+
+
+def open_log_file(path: Path) -> IO[str]:
+    """Open a log file for appending, readable by its owner only (0600).
+
+    Log lines name people, channels and questions: the file is created 0600 whatever the
+    umask, and an existing one is tightened to 0600.
+
+    Args:
+        path: The file (its directory must exist).
+
+    Returns:
+        A line-buffered text stream.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    if os.fstat(descriptor).st_mode & 0o077:
+        os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "a", encoding="utf-8", buffering=1)
 
 
 def configure_logging(*, level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:

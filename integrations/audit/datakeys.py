@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -25,7 +26,15 @@ from integrations.audit.errors import AuditKeyError
 from integrations.audit.keys import Kek
 from integrations.audit.records import KeyRow, now_us
 
-__all__ = ["DataKey", "DataKeys", "Rewrap", "subject_ref"]
+__all__ = ["DamagedKey", "DataKey", "DataKeys", "Rewrap", "subject_ref"]
+
+
+@dataclass(frozen=True)
+class DamagedKey:
+    """A data key row that does not open under the KEK: its records cannot be read."""
+
+    problem: str
+
 
 DataKey = tuple[str, AESGCM]
 """A usable data key: its id (as stored with each record) and the cipher it opens."""
@@ -155,36 +164,40 @@ class DataKeys:
         )
         return key_id, AESGCM(data_key)
 
-    def ciphers(self, rows: list[KeyRow]) -> dict[str, AESGCM | None]:
+    def ciphers(self, rows: list[KeyRow]) -> dict[str, AESGCM | DamagedKey | None]:
         """Unwrap every data key for reading; an erased key maps to None.
+
+        A key row that does not open (altered, or marked with another KEK's id) maps to a
+        `DamagedKey`: only that subject's records become unreadable, not the whole log.
 
         Args:
             rows: Every key row of the log.
 
         Returns:
             Ciphers by key id.
-
-        Raises:
-            AuditKeyError: A key is wrapped under a KEK other than the configured one.
         """
-        ciphers: dict[str, AESGCM | None] = {}
+        ciphers: dict[str, AESGCM | DamagedKey | None] = {}
         for row in rows:
             if row.wrapped is None:
                 ciphers[row.key_id] = None
                 continue
             if row.kek_id != self.kek.kek_id:
-                raise AuditKeyError(
-                    f"data key {row.key_id} is wrapped under key-encryption key {row.kek_id}, "
-                    f"but the configured one is {self.kek.kek_id}"
+                ciphers[row.key_id] = DamagedKey(
+                    f"data key {row.key_id} is marked as wrapped under key-encryption key "
+                    f"{row.kek_id}, but the log is under {self.kek.kek_id} (the key row was altered)"
                 )
-            ciphers[row.key_id] = AESGCM(
-                unwrap_data_key(
+                continue
+            try:
+                data_key = unwrap_data_key(
                     kek=self.kek.key,
                     log_id=self.log_id,
                     key_id=row.key_id.encode(),
                     wrapped=row.wrapped,
                 )
-            )
+            except AuditKeyError as exc:
+                ciphers[row.key_id] = DamagedKey(str(exc))
+                continue
+            ciphers[row.key_id] = AESGCM(data_key)
         return ciphers
 
     def rewrap(self, new_kek: Kek) -> Rewrap:

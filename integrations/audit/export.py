@@ -4,8 +4,8 @@ CEF (ArcSight "Implementing ArcSight CEF", rev. 25)::
 
     CEF:0|Resync|Resync|<version>|<action>|<name>|<severity>|<extension>
 
-Header fields escape ``\`` and ``|``; extension values escape ``\``, ``=`` and line
-breaks (``\n``, ``\r``).
+Header fields escape ``\`` and ``|``; extension values escape ``\``, ``=`` and each
+line break character (CR as ``\r``, LF as ``\n``; CR LF as ``\r\n``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def cef_escape_extension(value: str) -> str:
         The escaped text.
     """
     value = value.replace("\\", "\\\\").replace("=", "\\=")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+    # Each line break character separately: CR LF is two characters and stays two escapes.
+    return value.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def to_jsonl(record: ReadRecord) -> str:

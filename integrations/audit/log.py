@@ -198,7 +198,8 @@ class AuditLog:
             The records in sequence order.
 
         Raises:
-            AuditKeyError: A data key is wrapped under another key-encryption key.
+            AuditKeyError: The log was re-keyed under another key-encryption key (a record
+                whose own key row is damaged is listed as ``unreadable`` instead).
         """
         return await read_records(
             self.store,

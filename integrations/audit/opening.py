@@ -16,10 +16,12 @@ from integrations.audit.records import iso_from_us, now_us
 from integrations.audit.store import AuditStore, Head, SignedHead
 from integrations.audit.store_sqlite import SqliteStore
 
-__all__ = ["DEFAULT_PG_SCHEMA", "FORMAT_VERSION", "make_store", "open_audit_log"]
+__all__ = ["DEFAULT_DB_NAME", "DEFAULT_PG_SCHEMA", "FORMAT_VERSION", "make_store", "open_audit_log"]
 
 FORMAT_VERSION = "1"
 DEFAULT_PG_SCHEMA = "resync_audit"
+DEFAULT_DB_NAME = "audit.db"
+"""The SQLite file under ``data_dir`` when no database URL is set."""
 
 
 def make_store(settings: Settings, *, pg_schema: str = DEFAULT_PG_SCHEMA) -> AuditStore:
@@ -36,7 +38,7 @@ def make_store(settings: Settings, *, pg_schema: str = DEFAULT_PG_SCHEMA) -> Aud
         from integrations.audit.store_postgres import PostgresStore
 
         return PostgresStore(settings.database_url.get_secret_value(), schema=pg_schema)
-    return SqliteStore(settings.data_dir / "audit.db")
+    return SqliteStore(settings.data_dir / DEFAULT_DB_NAME)
 
 
 def _genesis(key: Ed25519PrivateKey, log_id: bytes, kek: Kek) -> SignedHead:

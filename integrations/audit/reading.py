@@ -2,9 +2,10 @@
 
 Filters on content (actor, action, outcome) can only be applied after decryption, so
 reading always walks the time range in the store's chunks. A record whose data key was
-erased is reported as ``erased``; one that does not authenticate under its key (forged,
-or moved from another position) as ``undecryptable`` — which is also what the deep
-verification looks for.
+erased is reported as ``erased``; one whose key row is damaged as ``unreadable`` (only that
+subject's records: the others still read); one that does not authenticate under its key
+(forged, or moved from another position) as ``undecryptable``. The deep verification
+reports the last two.
 """
 
 from __future__ import annotations
@@ -14,15 +15,16 @@ import json
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from integrations.audit.crypto import decrypt_record, record_ad
-from integrations.audit.datakeys import DataKeys
+from integrations.audit.datakeys import DamagedKey, DataKeys
+from integrations.audit.errors import AuditKeyError
 from integrations.audit.records import ReadRecord, Row
 from integrations.audit.store import AuditStore
 from integrations.audit.verify import DeepCheck, Fault
 
 __all__ = ["deep_check", "load_ciphers", "open_row", "read_records"]
 
-Ciphers = dict[str, AESGCM | None]
-"""Every data key's cipher by key id; None for an erased key."""
+Ciphers = dict[str, AESGCM | DamagedKey | None]
+"""Every data key's cipher by key id; None for an erased key, `DamagedKey` for a damaged row."""
 
 
 async def load_ciphers(store: AuditStore, keys: DataKeys) -> Ciphers:
@@ -36,8 +38,15 @@ async def load_ciphers(store: AuditStore, keys: DataKeys) -> Ciphers:
         Ciphers by key id.
 
     Raises:
-        AuditKeyError: A key is wrapped under a KEK other than the configured one.
+        AuditKeyError: The log was re-keyed under another key-encryption key (a rotation
+            by another process): every key would fail, so this is not one damaged row.
     """
+    current = (await store.meta()).get("kek_id")
+    if current is not None and current != keys.kek.kek_id:
+        raise AuditKeyError(
+            f"the key-encryption key was rotated (now id {current}); "
+            "restart Resync with the new key"
+        )
     return keys.ciphers(await store.key_rows())
 
 
@@ -50,13 +59,15 @@ def open_row(log_id: bytes, row: Row, ciphers: Ciphers) -> ReadRecord:
         ciphers: From `load_ciphers`.
 
     Returns:
-        The record, with status ``ok``, ``erased`` or ``undecryptable``.
+        The record, with status ``ok``, ``erased``, ``unreadable`` or ``undecryptable``.
     """
     seq, ts_us, key_id, nonce, prev_hash, ciphertext, digest = row
     key_text = key_id.decode(errors="replace")
-    if key_text in ciphers and ciphers[key_text] is None:
-        return ReadRecord(seq, ts_us, digest.hex(), key_text, "erased", None)
     cipher = ciphers.get(key_text)
+    if key_text in ciphers and cipher is None:
+        return ReadRecord(seq, ts_us, digest.hex(), key_text, "erased", None)
+    if isinstance(cipher, DamagedKey):
+        return ReadRecord(seq, ts_us, digest.hex(), key_text, "unreadable", None)
     plaintext = None
     if cipher is not None:
         ad = record_ad(log_id=log_id, seq=seq, ts_us=ts_us, prev_hash=prev_hash, key_id=key_id)
@@ -135,11 +146,16 @@ async def deep_check(store: AuditStore, keys: DataKeys) -> DeepCheck:
 
     def check(rows: list[Row]) -> Fault | None:
         for row in rows:
-            if open_row(keys.log_id, row, ciphers).status == "undecryptable":
+            status = open_row(keys.log_id, row, ciphers).status
+            if status == "undecryptable":
                 return Fault(
                     row[0],
                     "ciphertext does not authenticate under its data key (forged or moved)",
                 )
+            if status == "unreadable":
+                damaged = ciphers[row[2].decode(errors="replace")]
+                assert isinstance(damaged, DamagedKey)
+                return Fault(row[0], f"its data key is damaged: {damaged.problem}")
         return None
 
     return check

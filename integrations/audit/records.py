@@ -124,13 +124,18 @@ class KeyRow:
 
 @dataclass(frozen=True)
 class ReadRecord:
-    """One record as read back: content is None when erased or undecryptable."""
+    """One record as read back: content is None unless the status is ``ok``.
+
+    Status: ``ok``; ``erased`` (its subject's data key was destroyed); ``unreadable`` (its
+    data key row is damaged); ``undecryptable`` (the ciphertext does not authenticate under
+    its key: forged, or moved from another position).
+    """
 
     seq: int
     ts_us: int
     hash: str
     key_id: str
-    status: Literal["ok", "erased", "undecryptable"]
+    status: Literal["ok", "erased", "unreadable", "undecryptable"]
     content: dict[str, Any] | None
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,7 +13,15 @@ from typing import Protocol
 
 from integrations.audit.records import KeyRow, Row
 
-__all__ = ["AuditStore", "BatchWrite", "CheckpointRow", "Head", "Planner", "SignedHead"]
+__all__ = [
+    "AuditStore",
+    "BatchWrite",
+    "CheckpointRow",
+    "Head",
+    "PageCursor",
+    "Planner",
+    "SignedHead",
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,38 @@ class BatchWrite:
     checkpoints: list[CheckpointRow] = field(default_factory=list)
 
 
+class PageCursor:
+    """Where the next chunk of `AuditStore.rows` starts.
+
+    Paging with ``seq > last`` would skip a second row that shares the last ``seq`` of a
+    chunk (a duplicate planted after dropping the primary key), so verification would pass.
+    The next chunk starts at ``seq >= last`` instead, skipping the rows with that ``seq``
+    already returned; the stores order rows that share a ``seq`` by their physical id, so
+    the skipped rows are the same ones.
+    """
+
+    def __init__(self) -> None:
+        """Start before the first row."""
+        self.start: tuple[object, int] | None = None
+        """``(seq, rows with that seq already returned)``, or None for the first chunk."""
+
+    def advance(self, batch: list[Row]) -> None:
+        """Move past a full chunk.
+
+        Args:
+            batch: The chunk just returned (not empty).
+        """
+        last = batch[-1][0]
+        tail = 0
+        for row in reversed(batch):
+            if row[0] != last:
+                break
+            tail += 1
+        if self.start is not None and self.start[0] == last:
+            tail += self.start[1]  # the whole chunk shared the previous chunk's last seq
+        self.start = (last, tail)
+
+
 class Planner(Protocol):
     """Turns the locked head into a `BatchWrite` (pure, no I/O)."""
 
@@ -74,8 +114,16 @@ class AuditStore(Protocol):
 
     description: str
 
+    async def exists(self) -> bool:
+        """Whether a log is stored here; creates nothing (commands that only read refuse)."""
+        ...
+
     async def open(self) -> None:
         """Create the schema when missing."""
+        ...
+
+    async def ping(self) -> None:
+        """Read the log on a connection of its own (readiness; never disturbs the writer)."""
         ...
 
     async def meta(self) -> dict[str, str]:

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from integrations.audit.errors import AuditStorageError
 from integrations.audit.records import KeyRow, Row, now_us
-from integrations.audit.store import BatchWrite, Head, Planner, SignedHead
+from integrations.audit.store import BatchWrite, Head, PageCursor, Planner, SignedHead
 
 __all__ = ["PostgresStore"]
 
@@ -81,6 +81,28 @@ class PostgresStore:
                     f"{self.description}: cannot connect to PostgreSQL ({type(exc).__name__})"
                 ) from None
         return self._conn
+
+    async def exists(self) -> bool:
+        """Whether this schema holds a log (looks only; creates nothing)."""
+        conn = await self._connection()
+        try:
+            cur = await conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL",
+                (sql.Identifier(self.schema, "audit_head").as_string(conn),),
+            )
+            found = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+        return bool(found and found[0])
+
+    async def ping(self) -> None:
+        """Read the head on a connection of its own (readiness; the writer's is never shared)."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=3)
+            async with conn:
+                await conn.execute(self._q("SELECT seq FROM {s}.audit_head"))
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
 
     async def open(self) -> None:
         """Create the schema and tables when missing."""
@@ -203,9 +225,11 @@ class PostgresStore:
     async def rows(
         self, *, since_us: int | None = None, until_us: int | None = None, chunk: int = 20000
     ) -> AsyncIterator[list[Row]]:
-        """Stored records in sequence order, in chunks, exactly as stored."""
+        """Stored records in sequence order, in chunks, exactly as stored.
+
+        Every stored row is returned once, duplicates of a ``seq`` included (`PageCursor`).
+        """
         conn = await self._connection()
-        last = -(2**63)
         where = ""
         extra: list[int] = []
         if since_us is not None:
@@ -214,26 +238,36 @@ class PostgresStore:
         if until_us is not None:
             where += " AND ts_us < %s"
             extra.append(until_us)
-        query = self._q(
-            "SELECT seq, ts_us, convert_to(key_id, 'UTF8'), nonce, prev_hash, ciphertext, hash "  # noqa: S608
-            f"FROM {{s}}.audit_records WHERE seq > %s{where} ORDER BY seq LIMIT %s"
+        columns = "seq, ts_us, convert_to(key_id, 'UTF8'), nonce, prev_hash, ciphertext, hash"
+        # ctid orders rows that share a seq (only possible once the primary key is gone);
+        # with the key in place the index gives seq order and the sort on ctid is free.
+        first = self._q(
+            f"SELECT {columns} FROM {{s}}.audit_records WHERE TRUE{where} "  # noqa: S608
+            "ORDER BY seq, ctid LIMIT %s"
         )
+        more = self._q(
+            f"SELECT {columns} FROM {{s}}.audit_records WHERE seq >= %s{where} "  # noqa: S608
+            "ORDER BY seq, ctid LIMIT %s OFFSET %s"
+        )
+        page = PageCursor()
         while True:
             try:
-                cur = await conn.execute(query, (last, *extra, chunk))
+                if page.start is None:
+                    cur = await conn.execute(first, (*extra, chunk))
+                else:
+                    cur = await conn.execute(more, (page.start[0], *extra, chunk, page.start[1]))
                 fetched = await cur.fetchall()
             except psycopg.Error as exc:
                 raise self._error(exc) from None
-            if not fetched:
-                return
             batch: list[Row] = [
                 (s, t, bytes(k), bytes(n), bytes(p), bytes(c), bytes(h))
                 for s, t, k, n, p, c, h in fetched
             ]
-            yield batch
+            if batch:
+                yield batch
             if len(batch) < chunk:
                 return
-            last = batch[-1][0]
+            page.advance(batch)
 
     async def checkpoints(self) -> list[tuple[object, object, object, object]]:
         """Raw checkpoint rows as stored."""

@@ -8,6 +8,8 @@ SQLite's single writer lock, so writers in several processes still append one ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +18,9 @@ from typing import TypeVar
 
 from integrations.audit.errors import AuditStorageError
 from integrations.audit.records import KeyRow, Row, now_us
-from integrations.audit.store import BatchWrite, Head, Planner, SignedHead
+from integrations.audit.store import BatchWrite, Head, PageCursor, Planner, SignedHead
 
-__all__ = ["SCHEMA", "SqliteStore"]
+__all__ = ["SCHEMA", "SqliteStore", "private_file"]
 
 T = TypeVar("T")
 
@@ -40,19 +42,41 @@ CREATE TABLE IF NOT EXISTS audit_head (
 """
 
 _HEAD = "SELECT seq, hash, epoch, kek_id FROM audit_head WHERE id = 1"
-_KEY_COLUMNS = "key_id, subject_ref, kek_id, wrapped, created_us, erased_us"
+# A wrapped key altered into TEXT (``wrapped || x'00'`` is TEXT in SQLite) still reads as
+# bytes: it is then a damaged key, not a missing (erased) one.
+_KEY_COLUMNS = "key_id, subject_ref, kek_id, CAST(wrapped AS BLOB), created_us, erased_us"
 
 
 def _key_row(row: tuple[object, ...]) -> KeyRow:
     key_id, ref, kek_id, wrapped, created, erased = row
+    # SQLite keeps whatever was written: a damaged row must not stop reading the others.
     return KeyRow(
         key_id=str(key_id),
         subject_ref=None if ref is None else str(ref),
         kek_id=str(kek_id),
         wrapped=wrapped if isinstance(wrapped, bytes) else None,
-        created_us=int(created),  # type: ignore[call-overload]
-        erased_us=None if erased is None else int(erased),  # type: ignore[call-overload]
+        created_us=created if isinstance(created, int) else 0,
+        erased_us=erased if isinstance(erased, int) else None,
     )
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only (0600), or tighten it to that.
+
+    SQLite creates its ``-wal`` and ``-shm`` files with the database file's permissions, so
+    a database file created here keeps the whole database private whatever the umask.
+
+    Args:
+        path: The database file.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                if existing.stat().st_mode & 0o077:
+                    existing.chmod(0o600)
 
 
 class SqliteStore:
@@ -98,10 +122,13 @@ class SqliteStore:
         return AuditStorageError(f"{self.description}: {text} ({hint})")
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Encrypted content, but clear metadata (counts, times, who shares a key): private.
+        private_file(self.path)
         conn = sqlite3.connect(
             self.path, isolation_level=None, timeout=30.0, check_same_thread=False
         )
+        # Text that is not UTF-8 (an altered row) must read as damaged, not stop every read.
+        conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA secure_delete=ON")
@@ -122,6 +149,23 @@ class SqliteStore:
         return result
 
     # --- contract ---------------------------------------------------------------------------
+    async def exists(self) -> bool:
+        """Whether the database file exists (looks only; creates nothing)."""
+        return self.path.is_file()
+
+    async def ping(self) -> None:
+        """Read the head on a read-only connection of its own (readiness)."""
+
+        def read() -> None:
+            uri = f"{self.path.as_uri()}?mode=ro"
+            with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=2.0)) as conn:
+                conn.execute("SELECT seq FROM audit_head").fetchone()
+
+        try:
+            await asyncio.to_thread(read)
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from None
+
     async def open(self) -> None:
         """Create the schema when missing."""
 
@@ -205,7 +249,11 @@ class SqliteStore:
     async def rows(
         self, *, since_us: int | None = None, until_us: int | None = None, chunk: int = 20000
     ) -> AsyncIterator[list[Row]]:
-        """Stored records in sequence order, in chunks, exactly as stored."""
+        """Stored records in sequence order, in chunks, exactly as stored.
+
+        Every stored row is returned once, duplicates of a ``seq`` included (verification
+        must see them), wherever they fall relative to a chunk's end (`next_page`).
+        """
         where = ""
         params: list[int] = []
         if since_us is not None:
@@ -214,24 +262,30 @@ class SqliteStore:
         if until_us is not None:
             where += " AND ts_us < ?"
             params.append(until_us)
-        query = (
-            "SELECT seq, ts_us, CAST(key_id AS BLOB), nonce, prev_hash, ciphertext, hash "  # noqa: S608
-            f"FROM audit_records WHERE seq > ?{where} ORDER BY seq LIMIT ?"
+        columns = "seq, ts_us, CAST(key_id AS BLOB), nonce, prev_hash, ciphertext, hash"
+        # rowid orders rows that share a seq (only possible once the primary key is gone).
+        first = f"SELECT {columns} FROM audit_records WHERE 1{where} ORDER BY seq, rowid LIMIT ?"  # noqa: S608
+        more = (
+            f"SELECT {columns} FROM audit_records WHERE seq >= ?{where} "  # noqa: S608
+            "ORDER BY seq, rowid LIMIT ? OFFSET ?"
         )
-        last = -(2**63)
+        page = PageCursor()
         while True:
-            after = last
+            start = page.start
 
-            def page(conn: sqlite3.Connection, after: int = after) -> list[Row]:
-                return conn.execute(query, (after, *params, chunk)).fetchall()
+            def read(
+                conn: sqlite3.Connection, start: tuple[object, int] | None = start
+            ) -> list[Row]:
+                if start is None:
+                    return conn.execute(first, (*params, chunk)).fetchall()
+                return conn.execute(more, (start[0], *params, chunk, start[1])).fetchall()
 
-            batch = await self._run(page)
-            if not batch:
-                return
-            yield batch
+            batch = await self._run(read)
+            if batch:
+                yield batch
             if len(batch) < chunk:
                 return
-            last = batch[-1][0]
+            page.advance(batch)
 
     async def checkpoints(self) -> list[tuple[object, object, object, object]]:
         """Raw checkpoint rows as stored."""

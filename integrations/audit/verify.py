@@ -89,8 +89,52 @@ class ChainVerifier:
         self.prev = GENESIS_HASH
         self.count = 0
         self.fault: Fault | None = None
-        self.stray: Fault | None = None
         self.hashes: dict[int, bytes] = {0: GENESIS_HASH}
+        # Rows stored under a sequence number below 1 sort before seq 1. Their number says
+        # nothing about where they belong, so they are placed by their ``prev_hash``: the
+        # chain record whose hash it is comes right before them.
+        self._strays: dict[bytes, list[int]] = {}
+        self._placed: list[Fault] = []
+
+    @property
+    def strays(self) -> list[Fault]:
+        """Rows stored under an impossible sequence number (below 1), at their real position.
+
+        A row whose ``prev_hash`` links to no record of the chain is placed right after the
+        last record (it belongs nowhere: forged); when the chain broke first, its position
+        is unknown and the break is what is reported.
+        """
+        if self.fault is not None:
+            return list(self._placed)
+        unplaced = [
+            Fault(
+                self.expected,
+                f"a row stored under the impossible sequence number {bogus} links to no "
+                "record of the chain (forged)",
+            )
+            for bogus_list in self._strays.values()
+            for bogus in bogus_list
+        ]
+        return [*self._placed, *unplaced]
+
+    def _stray(self, seq: int, prev_hash: object) -> None:
+        if prev_hash == GENESIS_HASH:
+            self._place(0, [seq])
+        elif isinstance(prev_hash, bytes):
+            self._strays.setdefault(prev_hash, []).append(seq)
+        else:
+            self._strays.setdefault(b"", []).append(seq)
+
+    def _place(self, after: int, bogus: list[int]) -> None:
+        real = after + 1
+        for number in bogus:
+            self._placed.append(
+                Fault(
+                    real,
+                    f"the record at seq {real} is stored under the impossible sequence "
+                    f"number {number} (moved or copied there)",
+                )
+            )
 
     def feed(self, rows: Iterable[Row]) -> bool:
         """Check more rows.
@@ -110,17 +154,19 @@ class ChainVerifier:
         expected = self.expected
         prev = self.prev
         count = self.count
+        strays = self._strays
         try:
             for seq, ts_us, key_id, nonce, prev_hash, ciphertext, stored in rows:
                 if seq != expected:
                     if isinstance(seq, int) and seq < 1:
-                        if self.stray is None:
-                            self.stray = Fault(seq, f"row with impossible sequence number {seq}")
+                        self._stray(seq, prev_hash)
                         continue
                     if isinstance(seq, int) and seq > expected:
                         self.fault = Fault(
                             expected, f"record missing (the next stored record is seq {seq})"
                         )
+                    elif seq == expected - 1:
+                        self.fault = Fault(seq, f"seq {seq} is stored twice (a duplicated row)")
                     else:
                         self.fault = Fault(
                             expected, f"duplicate or out-of-order record (found seq {seq!r})"
@@ -158,6 +204,8 @@ class ChainVerifier:
                     break
                 if seq in remember:
                     self.hashes[seq] = stored
+                if strays and stored in strays:
+                    self._place(seq, strays.pop(stored))
                 prev = stored
                 expected += 1
                 count += 1
@@ -290,10 +338,11 @@ async def verify_store(
             deep_fault = deep(rows)
         if not chain.feed(rows):
             break
+    # A stray names the record's real position; at the same seq its words say more than
+    # the chain's "record missing", and `min` keeps the first of equals.
+    faults.extend(chain.strays)
     if chain.fault is not None:
         faults.append(chain.fault)
-    if chain.stray is not None:
-        faults.append(chain.stray)
     if deep_fault is not None:
         faults.append(deep_fault)
     last = chain.expected - 1

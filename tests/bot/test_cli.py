@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 RESYNC = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -95,9 +96,50 @@ def test_ask_against_an_unreachable_engine_says_so(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert done.returncode == 0
-    assert "I could not reach TWS" in done.stdout
+    assert done.returncode == 1  # scripts and smoke tests see that there was no answer
+    assert "I could not reach TWS at http://127.0.0.1:9: connection refused." in done.stdout
+    assert f"details in {tmp_path / 'data' / 'resync.log'}" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_audit_show_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    first = subprocess.run(
+        [*RESYNC, "ask", "--demo", "help"],
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        timeout=60,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr  # the audit log now holds a few records
+    # `resync audit show | head -0`: the reader is gone before the first line is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run(
+            [*RESYNC, "audit", "show"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(tmp_path),
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    assert done.returncode == 0, done.stderr
+    assert "BrokenPipe" not in done.stderr
+    assert "Broken pipe" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_pytest_is_not_a_runtime_dependency() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = [dep.split(">")[0].split("[")[0].strip() for dep in project["dependencies"]]
+    assert "pytest" not in runtime
+    assert any(dep.startswith("pytest>") for dep in project["optional-dependencies"]["dev"])
 
 
 def free_port() -> int:

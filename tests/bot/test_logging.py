@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from pathlib import Path
 
 import structlog
 
@@ -53,3 +55,24 @@ def test_library_log_lines_are_redacted_too() -> None:
     text = out.getvalue()
     assert "connecting to postgresql://" in text
     assert "s3cr3t-pw" not in text
+
+
+def test_the_log_file_is_private(tmp_path: Path) -> None:
+    import stat
+
+    from bot.logging import open_log_file
+
+    fresh = tmp_path / "fresh.log"
+    old = tmp_path / "old.log"
+    old.write_text("earlier\n", encoding="utf-8")
+    old.chmod(0o644)
+    previous = os.umask(0o022)  # a usual umask: the file must not depend on it
+    try:
+        for path in (fresh, old):
+            with open_log_file(path) as stream:
+                stream.write("line\n")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert old.read_text(encoding="utf-8") == "earlier\nline\n"  # appended, not replaced

@@ -185,4 +185,4 @@ async def test_export_formats(tmp_path: Path) -> None:
     assert "\n" not in line
     assert json.loads(to_jsonl(record))["action"] == "job|rerun"
     assert cef_escape_header("a|b\\c\nd") == "a\\|b\\\\c d"
-    assert cef_escape_extension("x=1\r\ny\\") == "x\\=1\\ny\\\\"
+    assert cef_escape_extension("x=1\r\ny\\") == "x\\=1\\r\\ny\\\\"

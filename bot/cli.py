@@ -19,7 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import structlog
 
@@ -35,12 +35,9 @@ from integrations.tws.errors import TWSError
 from integrations.tws.simulator import available_scenarios, run_simulator
 from integrations.tws.simulator.scenario import load_scenario
 
-__all__ = ["SHUTDOWN_GRACE_SECONDS", "main"]
+__all__ = ["main"]
 
 log = structlog.get_logger(__name__)
-
-SHUTDOWN_GRACE_SECONDS: Final = 20.0
-"""How long `resync serve` lets work in progress finish after SIGTERM (until a setting)."""
 
 _BANNER = (
     "Resync — ask about the TWS plan. Try: what failed tonight? · status of PAYROLL* · "
@@ -247,7 +244,7 @@ def _failure_text(failure: BaseException, *, engine: str) -> str:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import listening  # only this command needs the chat surfaces
 
-    grace = float(getattr(settings, "shutdown_grace_seconds", SHUTDOWN_GRACE_SECONDS))
+    grace = settings.shutdown_grace_seconds
 
     async def serve() -> int:
         signals = _StopSignals()

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `resync serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `resync serve` listens on.")
+    shutdown_grace_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Seconds `resync serve` lets answers and runbook steps in progress finish "
+        "after SIGTERM before cancelling them; keep below the platform's stop timeout.",
+    )
 
     # --- TWS / HWA engine ------------------------------------------------------------------
     tws_url: str | None = Field(

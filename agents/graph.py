@@ -14,6 +14,10 @@ The focus rule (what "it" means in the next message), applied by `next_focus`:
   overview, not understood) keeps the focus, unless its answer is about exactly one job
   (a list of one), which becomes the focus.
 
+Questions that need a job and name none ("why did it fail?" with nothing in focus) take
+the object linked to the incident whose room the conversation is, when there is one (one
+cheap lookup of the place, only then).
+
 Every answer node reads the engine through its own `agents.answers.budget.BudgetedScheduler`:
 a question that needs more calls than its budget stops with an answer that says so, and the
 calls each question made are logged (``answer.engine_calls``).
@@ -21,6 +25,7 @@ calls each question made are logged (``answer.engine_calls``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -39,14 +44,16 @@ from agents.answers.budget import (
 from agents.answers.common import Answer, AnswerContext
 from agents.answers.dependencies import answer_predecessors, answer_successors
 from agents.answers.help import answer_help, answer_unknown
+from agents.answers.incidents import Where, answer_incident, linked_subject
 from agents.answers.late import answer_late
 from agents.answers.lists import answer_list
 from agents.answers.runbook import answer_runbook
 from agents.answers.status import answer_status
 from agents.answers.why import answer_why
 from agents.answers.workstations import answer_workstations
+from agents.incidents.model import LinkedObject
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
-from agents.messages import Actor, Reply, Tone
+from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.state import ConversationState
 from agents.understand import understand
 
@@ -67,7 +74,8 @@ HANDLERS: dict[IntentKind, Handler] = {
     IntentKind.WORKSTATIONS: answer_workstations,
     IntentKind.UNKNOWN: answer_unknown,
 }
-# RUNBOOK is answered by its own node: it needs who asks and where, not only the intent.
+# RUNBOOK and INCIDENT are answered by their own nodes: they need who asks and where, not
+# only the intent.
 
 
 class _Node(Protocol):
@@ -109,15 +117,45 @@ def next_focus(previous: str | None, intent: Intent, answer: Answer) -> str | No
     return answer.focus or previous
 
 
+_EXAMPLES: dict[IntentKind, tuple[str, str]] = {
+    IntentKind.STATUS: ("status {}", "PAYROLL_EXTRACT"),
+    IntentKind.WHY: ("why did {} fail?", "PAYROLL_EXTRACT"),
+    IntentKind.SUCCESSORS: ("what depends on {}?", "PAYROLL_EXTRACT"),
+    IntentKind.PREDECESSORS: ("predecessors of {}", "PAYROLL_POST"),
+}
+
+
 def _ask_which(kind: IntentKind) -> Answer:
-    examples = {
-        IntentKind.STATUS: "status PAYROLL_EXTRACT",
-        IntentKind.WHY: "why did PAYROLL_EXTRACT fail?",
-        IntentKind.SUCCESSORS: "what depends on PAYROLL_EXTRACT?",
-        IntentKind.PREDECESSORS: "predecessors of PAYROLL_POST",
-    }
+    template, name = _EXAMPLES[kind]
     return Answer(
-        reply=Reply(headline=f"Which job? Name it, e.g. '{examples[kind]}'.", tone=Tone.WARNING)
+        reply=Reply(
+            headline=f"Which job? Name it, e.g. '{template.format(name)}'.", tone=Tone.WARNING
+        )
+    )
+
+
+def _ask_which_linked(kind: IntentKind, links: tuple[LinkedObject, ...]) -> Answer:
+    """In an incident's room that links several objects: which of them?"""
+    names = ", ".join(link.name for link in links[:8])
+    example = _EXAMPLES[kind][0].format(links[0].name.split("#", 1)[-1])
+    return Answer(
+        reply=Reply(
+            headline=f"Which one? This incident links {len(links)}: {names}.",
+            tone=Tone.WARNING,
+            blocks=(Paragraph(text=f"Name it, e.g. '{example}'."),),
+        )
+    )
+
+
+def _where(state: ConversationState) -> Where:
+    """The conversation of the message being answered."""
+    actor = Actor.model_validate(state["actor"])
+    return Where(
+        platform=actor.platform.value,
+        channel=state.get("channel") or "-",
+        thread=state.get("thread"),
+        # Without the platform's id there is nothing to recognise a retry by: never share a key.
+        event_id=state.get("event_id") or f"unknown-{uuid.uuid4().hex}",
     )
 
 
@@ -192,9 +230,16 @@ def build_graph(
     def make_answer_node(kind: IntentKind, handler: Handler) -> _Node:
         async def answer_node(state: ConversationState) -> dict[str, Any]:
             intent = Intent.model_validate(state["intent"])
+            answer: Answer | None = None
             if kind in NEEDS_SUBJECT and intent.subject is None:
-                answer = _ask_which(kind)
-            else:
+                # In an incident's room, the object it links is what "it" means.
+                links = await linked_subject(context, _where(state))
+                jobs = tuple(link for link in links or () if link.kind == "job") or links or ()
+                if len(jobs) == 1:
+                    intent = intent.model_copy(update={"subject": jobs[0].name, "follow_up": True})
+                else:
+                    answer = _ask_which_linked(kind, jobs) if jobs else _ask_which(kind)
+            if answer is None:
                 answer = await _within_budget(
                     context,
                     kind,
@@ -227,19 +272,33 @@ def build_graph(
         )
         return _turn(state, IntentKind.RUNBOOK, intent, answer)
 
+    async def incident_node(state: ConversationState) -> dict[str, Any]:
+        intent = Intent.model_validate(state["intent"])
+        actor = Actor.model_validate(state["actor"])
+        answer = await _within_budget(
+            context,
+            IntentKind.INCIDENT,
+            intent,
+            lambda ctx: answer_incident(ctx, intent, actor=actor, where=_where(state)),
+            budget=budget(IntentKind.INCIDENT),
+        )
+        return _turn(state, IntentKind.INCIDENT, intent, answer)
+
     graph.add_node("understand", understand_node)
     for kind, handler in HANDLERS.items():
         graph.add_node(kind.value, make_answer_node(kind, handler))
         graph.add_edge(kind.value, END)
     graph.add_node(IntentKind.RUNBOOK.value, runbook_node)
     graph.add_edge(IntentKind.RUNBOOK.value, END)
+    graph.add_node(IntentKind.INCIDENT.value, incident_node)
+    graph.add_edge(IntentKind.INCIDENT.value, END)
     graph.add_edge(START, "understand")
 
     def route(state: ConversationState) -> str:
         return str(state["intent"]["kind"])
 
     routes: dict[Hashable, str] = {
-        kind.value: kind.value for kind in (*HANDLERS, IntentKind.RUNBOOK)
+        kind.value: kind.value for kind in (*HANDLERS, IntentKind.RUNBOOK, IntentKind.INCIDENT)
     }
     graph.add_conditional_edges("understand", route, routes)
     return graph

@@ -16,6 +16,7 @@ __all__ = [
     "LIST_FILTER_COMMON_STATUS",
     "LIST_FILTER_STATUSES",
     "NEEDS_SUBJECT",
+    "IncidentOp",
     "Intent",
     "IntentKind",
     "ListFilter",
@@ -34,6 +35,7 @@ class IntentKind(StrEnum):
     PREDECESSORS = "predecessors"  # what JOB waits for
     WORKSTATIONS = "workstations"  # workstation status
     RUNBOOK = "runbook"  # a request to change the plan, through an approved runbook
+    INCIDENT = "incident"  # declare, show, list or change an incident
     UNKNOWN = "unknown"
 
 
@@ -41,6 +43,26 @@ class IntentKind(StrEnum):
 NEEDS_SUBJECT = frozenset(
     {IntentKind.STATUS, IntentKind.WHY, IntentKind.SUCCESSORS, IntentKind.PREDECESSORS}
 )
+
+
+class IncidentOp(StrEnum):
+    """What an INCIDENT intent asks for (``incident <op> ...``)."""
+
+    DECLARE = "declare"  # arguments: severity?, title?; subject: the job to link
+    LIST = "list"  # the open incidents
+    SHOW = "show"  # one incident, with its recent timeline
+    STATS = "stats"  # counts, TTA and TTR per severity; arguments: days?
+    NOTE = "note"  # arguments: text
+    UPDATE = "update"  # a status update; arguments: text
+    ROLE = "role"  # arguments: role (lead, comms, scribe), person (as typed)
+    SEVERITY = "severity"  # arguments: severity
+    ESCALATE = "escalate"  # arguments: severity?
+    STATUS = "status"  # arguments: status
+    RESOLVE = "resolve"  # arguments: text (the summary)
+    CLOSE = "close"
+    LINK = "link"  # subject: the job or job stream
+    FOLLOW_UP = "follow-up"  # arguments: text
+    USAGE = "usage"  # not readable; arguments: problem
 
 
 class ListFilter(StrEnum):
@@ -96,6 +118,9 @@ class Intent(BaseModel):
         follow_up: True when the subject came from the conversation, not the text.
         runbook: For RUNBOOK: the runbook id.
         arguments: For RUNBOOK: its parameters as typed (``job`` may be a bare job name).
+            For INCIDENT: the operation's values as typed (see `IncidentOp`), and ``id``
+            when an incident id was given.
+        operation: For INCIDENT: what is asked.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -107,3 +132,4 @@ class Intent(BaseModel):
     follow_up: bool = False
     runbook: str | None = None
     arguments: dict[str, str] = {}
+    operation: IncidentOp | None = None

@@ -41,6 +41,8 @@ class ConversationState(TypedDict, total=False):
         actor: Who wrote the message being answered (an `Actor` as JSON).
         channel: Where it was written.
         thread: Its thread, if any.
+        event_id: The platform's id of the message (incident declarations are keyed on it,
+            so a retried delivery declares nothing new).
     """
 
     text: str
@@ -52,3 +54,4 @@ class ConversationState(TypedDict, total=False):
     actor: dict[str, Any]
     channel: str
     thread: str | None
+    event_id: str

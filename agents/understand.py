@@ -6,6 +6,10 @@ TWS names are upper case with underscores or digits (``PAYROLL_EXTRACT``, ``AGT_
 may be qualified (``PAYROLL_DAILY.PAYROLL_EXTRACT``, ``MASTER#PAYROLL_DAILY``) and may hold
 wildcards (``PAY*``; the engine's ``@`` is accepted too).
 
+Requests about incidents ("incident declare ...", "raise an incident for X", "what
+incidents are open?") are read by `agents.understand_incidents`, requests to change the
+plan by `agents.understand_actions`, both before the questions.
+
 A follow-up that names nothing ("and its predecessors?", "why?") takes its subject from
 the conversation's focus; one that names a new subject with no verb ("what about
 PAYROLL_CALC?") repeats the previous question kind.
@@ -18,6 +22,7 @@ from typing import Final
 
 from agents.intents import Intent, IntentKind, ListFilter
 from agents.understand_actions import understand_action
+from agents.understand_incidents import understand_incident
 
 __all__ = ["understand"]
 
@@ -169,6 +174,9 @@ def understand(
         The intent; `IntentKind.UNKNOWN` when nothing matched.
     """
     text = text.strip()
+    incident = understand_incident(text, focus=focus)
+    if incident is not None:
+        return incident
     action = understand_action(text, focus=focus)
     if action is not None:
         return action

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from string import Formatter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,8 @@ __all__ = ["ConfigurationError", "Settings", "load_settings"]
 LogFormat = Literal["auto", "json", "console"]
 
 _SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]+")
+_SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_CHANNEL_PLACEHOLDERS = frozenset({"date", "year", "number", "id", "slug"})
 # Where credentials go instead of a URL's user:password@ part.
 _CREDENTIALS_GO = {
     "tws_url": "set RESYNC_TWS_USER and RESYNC_TWS_PASSWORD, or RESYNC_TWS_API_KEY, instead",
@@ -240,6 +243,58 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Lease that makes one replica the executor of a runbook."
     )
 
+    # --- incidents -------------------------------------------------------------------------
+    incidents_slack_channel: str | None = Field(
+        default=None,
+        description="Slack channel id (C…) where new incidents are announced with a link to their "
+        "channel (the bot must be a member); unset: announced where they were declared.",
+    )
+    incidents_teams_channel: str | None = Field(
+        default=None,
+        description="Teams channel conversation id (19:…@thread.tacv2) where incident threads "
+        "start (the app must be installed in that team); unset: no incident rooms in Teams.",
+    )
+    incident_channel_template: str = Field(
+        default="inc-{date}-{number}-{slug}",
+        description="Name of an incident's Slack channel: {date} (YYYYMMDD declared), {year}, "
+        "{number}, {id}, {slug} (of the title); lower-cased, at most 80 characters.",
+    )
+    incident_policy_file: Path | None = Field(
+        default=None,
+        description="Incident policy (YAML: severities, paging, reminders, retries); the "
+        "built-in SEV1-SEV4 when unset. RESYNC_INCIDENT_* settings that are set win over it.",
+    )
+    incident_id_prefix: str = Field(
+        default="INC",
+        pattern=r"^[A-Z][A-Z0-9]{0,9}$",
+        description="Incident ids read PREFIX-YEAR-NUMBER (upper-case letters and digits).",
+    )
+    incident_manager_groups: str = Field(
+        default="incident-managers",
+        description="Comma-separated approval-policy groups whose members may change any "
+        "incident's severity, status and roles (besides its lead).",
+    )
+    incident_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Lease that makes one replica the driver of an incident's side effects.",
+    )
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None,
+        description="PagerDuty Events API v2 integration key: severe incidents page on-call.",
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com",
+        description="PagerDuty Events API origin (EU accounts: https://events.eu.pagerduty.com).",
+    )
+    pager_webhook_url: str | None = Field(
+        default=None,
+        description="Page through a generic webhook instead of PagerDuty (JSON POST).",
+    )
+    pager_webhook_secret: SecretStr | None = Field(
+        default=None, description="Bearer token sent to RESYNC_PAGER_WEBHOOK_URL."
+    )
+
     # --- bundled simulator -----------------------------------------------------------------
     sim_scenario: str = Field(
         default="normal", description="Scenario the bundled simulator loads for `resync demo`."
@@ -261,7 +316,14 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
-    @field_validator("tws_url", "llm_api_base", "slack_api_url", "teams_openid_metadata_url")
+    @field_validator(
+        "tws_url",
+        "llm_api_base",
+        "slack_api_url",
+        "teams_openid_metadata_url",
+        "pagerduty_events_url",
+        "pager_webhook_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
@@ -292,6 +354,44 @@ class Settings(BaseSettings):
                     f"Slack workspace ids (T…) or Enterprise Grid ids (E…), not {', '.join(bad)}"
                 )
         return ",".join(ids)
+
+    @field_validator("incidents_slack_channel", "incidents_teams_channel")
+    @classmethod
+    def _incident_channel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if info.field_name == "incidents_slack_channel":
+            if not _SLACK_CHANNEL_ID.fullmatch(value):
+                raise ValueError(
+                    f"a Slack channel id such as C0123ABCD (channel details → About), not {value!r}"
+                )
+        elif any(c.isspace() for c in value) or ";messageid=" in value:
+            raise ValueError(
+                "a Teams channel conversation id such as 19:abc…@thread.tacv2 (no spaces, "
+                "no ;messageid= part)"
+            )
+        return value
+
+    @field_validator("incident_channel_template")
+    @classmethod
+    def _channel_template(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"a template with {{placeholders}}: {exc}") from None
+        unknown = sorted(names - _CHANNEL_PLACEHOLDERS)
+        if unknown or not value.strip():
+            raise ValueError(
+                f"a channel name template using {', '.join(sorted(_CHANNEL_PLACEHOLDERS))} "
+                f"in braces, not {', '.join(unknown) or 'an empty one'}"
+            )
+        return value
+
+    @field_validator("incident_manager_groups")
+    @classmethod
+    def _group_list(cls, value: str) -> str:
+        return ",".join(_split_ids(value))
 
     @field_validator("database_url")
     @classmethod
@@ -339,6 +439,18 @@ class Settings(BaseSettings):
             problems.append(
                 "runbook_signing_key (RESYNC_RUNBOOK_SIGNING_KEY): at least 16 characters"
             )
+        if self.incident_policy_file is not None and not self.incident_policy_file.is_file():
+            problems.append(
+                f"incident_policy_file (RESYNC_INCIDENT_POLICY_FILE): no such file {self.incident_policy_file}"
+            )
+        if self.pagerduty_routing_key is not None and self.pager_webhook_url:
+            problems.append(
+                "pagerduty_routing_key / pager_webhook_url: set one of them, not both (one pager)"
+            )
+        if self.pager_webhook_secret is not None and not self.pager_webhook_url:
+            problems.append(
+                "pager_webhook_url (RESYNC_PAGER_WEBHOOK_URL): required when RESYNC_PAGER_WEBHOOK_SECRET is set"
+            )
         if self.audit_key is not None and self.audit_key_file is not None:
             problems.append("audit_key / audit_key_file: set one of them, not both")
         if self.teams_app_type != "MultiTenant" and self.teams_app_id and not self.teams_tenant_id:
@@ -360,6 +472,11 @@ class Settings(BaseSettings):
         """The Teams tenants to answer: the allowed list, else the app's tenant, else none."""
         ids = _split_ids(self.teams_allowed_tenants) or _split_ids(self.teams_tenant_id)
         return frozenset(i.lower() for i in ids)  # tenant ids are GUIDs: case does not matter
+
+    @property
+    def incident_manager_group_names(self) -> tuple[str, ...]:
+        """The approval-policy groups that may manage any incident."""
+        return tuple(_split_ids(self.incident_manager_groups))
 
     @property
     def tws_configured(self) -> bool:

@@ -234,4 +234,6 @@ def budget_for(kind: IntentKind, *, default: int, plan_walk: int) -> int:
     Returns:
         The calls allowed.
     """
-    return plan_walk if kind in (IntentKind.LATE, IntentKind.SUCCESSORS) else default
+    # Declaring an incident forecasts the deadlines downstream of its job.
+    walks = (IntentKind.LATE, IntentKind.SUCCESSORS, IntentKind.INCIDENT)
+    return plan_walk if kind in walks else default

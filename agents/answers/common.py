@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -9,20 +10,24 @@ from zoneinfo import ZoneInfo
 
 from agents.forecast import EdgeCache
 from agents.formatting import format_clock, format_duration, format_status, plural
-from agents.messages import Context, Paragraph, Reply, Table, Tone
+from agents.messages import Actions, Actor, Button, Context, Paragraph, Platform, Reply, Table, Tone
 from agents.resolve import NameIndex, Resolution
 from integrations.tws.models import PlanJob
 from integrations.tws.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from agents.answers.runbook import RunbookRequester
+    from agents.incidents.service import IncidentService
 
 __all__ = [
+    "DECLARE_ACTION_ID",
     "MAX_ROWS",
     "Answer",
     "AnswerContext",
+    "PersonLookup",
     "as_of_line",
     "count_line",
+    "declare_actions",
     "duration_text",
     "job_rows",
     "jobs_phrase",
@@ -33,17 +38,35 @@ __all__ = [
 
 MAX_ROWS = 25
 JOB_COLUMNS = ("Job", "Job stream", "Workstation", "Status", "Start", "End")
+DECLARE_ACTION_ID = "incident.declare"
+"""The "Declare incident" button on failure answers; its value is the job's qualified name."""
+
+PersonLookup = Callable[[Platform, str], Awaitable[Actor | None]]
+"""Who a platform user id is (Slack ``U…`` of a mention), as an `Actor`; None: unknown."""
 
 
 @dataclass(slots=True)
 class AnswerContext:
-    """What an answer may use: the plan, the name cache, the display zone."""
+    """What an answer may use: the plan, the name cache, the display zone, the services.
+
+    Attributes:
+        scheduler: The engine.
+        names: The name cache for "did you mean".
+        zone: The time zone answers show times in.
+        edges: The dependency cache shared by forecasts.
+        runbooks: Where requests to change the plan go; None: not enabled.
+        incidents: The incident service; None: incidents are not enabled.
+        people: Resolves mentioned users for incident roles; None: only people who took
+            part in the incident (or the person asking) can be named.
+    """
 
     scheduler: Scheduler
     names: NameIndex
     zone: ZoneInfo
     edges: EdgeCache = field(default_factory=EdgeCache)
     runbooks: RunbookRequester | None = None
+    incidents: IncidentService | None = None
+    people: PersonLookup | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +99,25 @@ def as_of_line(ctx: AnswerContext, as_of: datetime | None, *extra: str) -> Conte
     items = [f"As of {format_clock(as_of, zone=ctx.zone)}", f"Source: {ctx.scheduler.source}"]
     items.extend(extra)
     return Context(items=tuple(items))
+
+
+def declare_actions(ctx: AnswerContext, job: PlanJob) -> list[Actions]:
+    """The "Declare incident" button for a failed job, when incidents are enabled.
+
+    The bot handles the click (``incident.declare``, value = the job's qualified name) with
+    `agents.answers.incident_declare.declare_from_button`.
+
+    Args:
+        ctx: The answer context.
+        job: The job the answer is about.
+
+    Returns:
+        One actions block, or none (job not failed, incidents not enabled).
+    """
+    if ctx.incidents is None or not job.failed:
+        return []
+    button = Button(action_id=DECLARE_ACTION_ID, label="Declare incident", value=job.qualified_name)
+    return [Actions(buttons=(button,))]
 
 
 def job_rows(

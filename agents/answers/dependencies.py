@@ -12,8 +12,9 @@ from agents.intents import Intent
 from agents.messages import Block, Paragraph, Reply, Table, Tone
 from agents.resolve import Resolution, resolve
 from integrations.tws.models import FINISHED_STATUSES, Dependency, PlanJob
+from integrations.tws.scheduler import Scheduler
 
-__all__ = ["answer_predecessors", "answer_successors", "pick_one"]
+__all__ = ["answer_predecessors", "answer_successors", "further_successors", "pick_one"]
 
 # The downstream walk stops after this many jobs (then the answer says "at least").
 _MAX_TRANSITIVE = 1000
@@ -129,14 +130,22 @@ async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
     return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
 
 
-async def _further_successors(
-    ctx: AnswerContext, job: PlanJob, direct: list[Dependency]
+async def further_successors(
+    scheduler: Scheduler, job: PlanJob, direct: list[Dependency]
 ) -> tuple[list[Dependency], bool]:
     """Every successor of the successors, each once, walked until nothing new turns up.
 
     The walk reads one successor list per job downstream, a level at a time and
     concurrently (at most `_READ_CONCURRENCY` at once). It stops at `_MAX_TRANSITIVE` jobs so
     a question stays bounded on any plan; the second value says whether it stopped there.
+
+    Args:
+        scheduler: The engine.
+        job: The job whose downstream is walked.
+        direct: Its direct successors.
+
+    Returns:
+        The successors further down (not the direct ones), and whether the walk was cut.
     """
     seen = {job.id} | {dep.id for dep in direct}
     further: list[Dependency] = []
@@ -145,7 +154,7 @@ async def _further_successors(
 
     async def read(dep_id: str) -> list[Dependency]:
         async with limit:
-            return (await ctx.scheduler.job_successors(dep_id)).value
+            return (await scheduler.job_successors(dep_id)).value
 
     while frontier:
         if len(seen) > _MAX_TRANSITIVE:
@@ -186,7 +195,7 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
             blocks=(as_of_line(ctx, successors.as_of),),
         )
         return Answer(reply=reply, focus=focus)
-    further, truncated = await _further_successors(ctx, job, direct)
+    further, truncated = await further_successors(ctx.scheduler, job, direct)
     everything = direct + further
     plan = await ctx.scheduler.query_jobs()
     forecaster = Forecaster(

@@ -6,7 +6,7 @@ from agents.answers.common import Answer, AnswerContext
 from agents.intents import Intent
 from agents.messages import Paragraph, Reply, Table, Tone
 
-__all__ = ["EXAMPLES", "answer_help", "answer_unknown"]
+__all__ = ["EXAMPLES", "INCIDENT_EXAMPLES", "answer_help", "answer_unknown"]
 
 EXAMPLES: tuple[tuple[str, str], ...] = (
     (
@@ -27,23 +27,38 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
     ),
 )
 
+INCIDENT_EXAMPLES: tuple[tuple[str, str], ...] = (
+    (
+        "Incidents",
+        "raise an incident for PAYROLL_EXTRACT · incident declare SEV2 <title> · incidents · "
+        "incident INC-2026-0042",
+    ),
+    (
+        "In an incident's room",
+        "incident update <text> · incident note <text> · incident lead @someone · "
+        "incident severity SEV1 · incident escalate · incident status monitoring · "
+        "incident resolve <summary> · incident close · incident link <JOB>",
+    ),
+)
+
 
 async def answer_help(ctx: AnswerContext, intent: Intent) -> Answer:
     """List what Resync answers, with examples.
 
     Args:
-        ctx: The answer context (unused: help reads nothing).
+        ctx: The answer context (help reads nothing; incidents are listed when enabled).
         intent: The HELP intent.
 
     Returns:
         The help answer.
     """
-    del ctx, intent
+    del intent
+    rows = EXAMPLES + (INCIDENT_EXAMPLES if ctx.incidents is not None else ())
     return Answer(
         reply=Reply(
             headline="I answer questions about the current TWS plan. Try:",
             blocks=(
-                Table(columns=("You want", "Ask"), rows=EXAMPLES),
+                Table(columns=("You want", "Ask"), rows=rows),
                 Paragraph(
                     text="Names can be exact (PAYROLL_EXTRACT), qualified (PAYROLL_DAILY.PAYROLL_EXTRACT) "
                     "or wildcards (PAY*). Follow-ups in the same thread keep the job in mind."

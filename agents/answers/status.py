@@ -10,6 +10,7 @@ from agents.answers.common import (
     AnswerContext,
     as_of_line,
     count_line,
+    declare_actions,
     duration_text,
     jobs_phrase,
     jobs_table,
@@ -161,6 +162,7 @@ async def answer_status(ctx: AnswerContext, intent: Intent) -> Answer:
     if len(resolution.jobs) == 1:
         job = resolution.jobs[0]
         blocks += [job_fields(job, ctx=ctx, now=now), as_of_line(ctx, resolution.as_of)]
+        blocks += declare_actions(ctx, job)
         reply = Reply(
             headline=_job_headline(job, ctx=ctx, now=now), tone=tone_of(job), blocks=tuple(blocks)
         )

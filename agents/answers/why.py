@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from agents.answers.common import Answer, AnswerContext, as_of_line, not_found
+from agents.answers.common import Answer, AnswerContext, as_of_line, declare_actions, not_found
 from agents.answers.dependencies import pick_one
 from agents.answers.status import job_fields
 from agents.formatting import format_clock, format_duration, plural
@@ -231,6 +231,7 @@ async def answer_why(ctx: AnswerContext, intent: Intent) -> Answer:
     if sources:
         extra.append("knowledge: " + ", ".join(dict.fromkeys(sources)))
     blocks.append(as_of_line(ctx, now, *extra))
+    blocks.extend(declare_actions(ctx, job))
     focus = f"{job.job_stream_name}.{job.name}"
     return Answer(
         reply=Reply(headline=headline, tone=Tone.ERROR, blocks=tuple(blocks)), focus=focus

@@ -2,6 +2,7 @@
 
 Subcommands mirror the agent's question kinds; ``/tws run RUNBOOK key=value`` reaches the
 agent as "run RUNBOOK key=value" (a runbook request, answered with an approval card);
+``/tws incident ...`` as "incident ..." and ``/tws incidents`` as "incidents" (incidents);
 anything else goes to the agent as written (it answers "I did not understand" with help when
 it cannot).
 """
@@ -32,6 +33,10 @@ SUBCOMMANDS: Final[dict[str, Callable[[str], str]]] = {
     "ws": _with_subject("workstation status {}", "workstation status"),
     # Runbook requests: the agent reads "run RUNBOOK key=value ..." as it is typed.
     "run": lambda rest: f"run {rest}".strip(),
+    # Incidents: "incident declare SEV2 <title>", "incident note <text>", ...; "incidents" lists.
+    "incident": lambda rest: f"incident {rest}".strip(),
+    "inc": lambda rest: f"incident {rest}".strip(),
+    "incidents": lambda rest: f"incidents {rest}".strip(),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.intents import IntentKind, ListFilter
+from agents.intents import IncidentOp, IntentKind, ListFilter
 from agents.understand import understand
 from agents.understand_actions import command_problems
 
@@ -229,3 +229,126 @@ def test_list_without_a_job_stream_has_no_subject(text: str, workstation: str | 
     assert intent.kind is IntentKind.LIST
     assert intent.subject is None
     assert intent.workstation == workstation
+
+
+FOCUS = "PAYROLL_DAILY.PAYROLL_EXTRACT"
+
+
+@pytest.mark.parametrize(
+    ("text", "op", "subject", "arguments"),
+    [
+        (
+            "incident declare SEV1 PAYROLL_EXTRACT abended",
+            IncidentOp.DECLARE,
+            "PAYROLL_EXTRACT",
+            {"severity": "SEV1", "title": "PAYROLL_EXTRACT abended", "link": "mentioned"},
+        ),
+        (
+            "/tws incident declare sev 2 bank file late",
+            IncidentOp.DECLARE,
+            FOCUS,
+            {"severity": "SEV2", "title": "bank file late", "link": "focus"},
+        ),
+        (
+            "raise an incident for PAYROLL_EXTRACT",
+            IncidentOp.DECLARE,
+            "PAYROLL_EXTRACT",
+            {"link": "named"},
+        ),
+        (
+            "please declare a SEV2 incident for it: bank file late",
+            IncidentOp.DECLARE,
+            FOCUS,
+            {"severity": "SEV2", "title": "bank file late", "link": "focus"},
+        ),
+        (
+            "declare an incident: payroll extract failing",
+            IncidentOp.DECLARE,
+            FOCUS,
+            {"title": "payroll extract failing", "link": "focus"},
+        ),
+        ("incidents", IncidentOp.LIST, None, {}),
+        ("what incidents are open?", IncidentOp.LIST, None, {}),
+        ("incident stats 30d", IncidentOp.STATS, None, {"days": "30"}),
+        ("incident INC-2026-0042", IncidentOp.SHOW, None, {"id": "INC-2026-0042"}),
+        ("inc-2026-0042", IncidentOp.SHOW, None, {"id": "INC-2026-0042"}),
+        ("incident", IncidentOp.SHOW, None, {}),
+        (
+            "incident note checked the alert log",
+            IncidentOp.NOTE,
+            None,
+            {"text": "checked the alert log"},
+        ),
+        (
+            "incident INC-2026-0042 update rerun started",
+            IncidentOp.UPDATE,
+            None,
+            {"id": "INC-2026-0042", "text": "rerun started"},
+        ),
+        (
+            "incident note INC-2026-0042 hello",
+            IncidentOp.NOTE,
+            None,
+            {"id": "INC-2026-0042", "text": "hello"},
+        ),
+        (
+            "incident lead <@U123|ana>",
+            IncidentOp.ROLE,
+            None,
+            {"role": "lead", "person": "<@U123|ana>"},
+        ),
+        (
+            "incident comms Ana Smith",
+            IncidentOp.ROLE,
+            None,
+            {"role": "comms", "person": "Ana Smith"},
+        ),
+        ("incident severity sev1", IncidentOp.SEVERITY, None, {"severity": "SEV1"}),
+        ("incident escalate", IncidentOp.ESCALATE, None, {}),
+        ("escalate this incident to SEV1", IncidentOp.ESCALATE, None, {"severity": "SEV1"}),
+        ("incident status monitoring", IncidentOp.STATUS, None, {"status": "monitoring"}),
+        ("incident reopen", IncidentOp.STATUS, None, {"status": "active"}),
+        ("incident resolve rerun fixed it", IncidentOp.RESOLVE, None, {"text": "rerun fixed it"}),
+        ("close the incident", IncidentOp.CLOSE, None, {}),
+        ("incident link PAYROLL_EXTRACT", IncidentOp.LINK, "PAYROLL_EXTRACT", {}),
+        ("incident link it", IncidentOp.LINK, FOCUS, {}),
+        (
+            "incident follow-up add an alert on undo",
+            IncidentOp.FOLLOW_UP,
+            None,
+            {"text": "add an alert on undo"},
+        ),
+    ],
+)
+def test_parses_incident_requests(
+    text: str, op: IncidentOp, subject: str | None, arguments: dict[str, str]
+) -> None:
+    intent = understand(text, focus=FOCUS)
+    assert intent.kind is IntentKind.INCIDENT
+    assert intent.operation is op
+    assert intent.subject == subject
+    assert intent.arguments == arguments
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("incident resolve", "Resolving needs a summary"),
+        ("incident note", "What should the note say?"),
+        ("incident lead", "Who? Write: incident lead @someone."),
+        ("incident frobnicate", "I do not know 'incident frobnicate'."),
+        ("incident INC-42", "INC-42 is not an incident id: ids look like INC-2026-0042."),
+    ],
+)
+def test_unreadable_incident_commands_say_what_is_expected(text: str, problem: str) -> None:
+    intent = understand(text)
+    assert intent.operation is IncidentOp.USAGE
+    assert intent.arguments["problem"].startswith(problem)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["why did PAYROLL_EXTRACT fail?", "what failed tonight?", "rerun PAYROLL_EXTRACT", "status"],
+)
+def test_questions_are_not_incident_requests(text: str) -> None:
+    assert understand(text).kind is not IntentKind.INCIDENT

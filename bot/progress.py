@@ -5,6 +5,11 @@ requester's platform. Each surface registers its `bot.core.port.ChatPort` when i
 the reply is posted in the request's thread through `bot.core.ChatCore.post` (paged and
 audited as ``chat.post``). A reply for a platform with no port (the surface is not
 configured on this replica) is logged, never lost silently.
+
+The sink also replaces a request's approval card (`ProgressRouter.replace_card`) on the
+platform the card is on, through `bot.core.ChatCore.replace_card` and `ChatPort.replace`:
+the replica that finishes a run (a recovered one included) shows the final card, and the
+card's version keeps a late or retried replacement from showing an older state.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from __future__ import annotations
 import structlog
 
 from agents.messages import Reply
+from agents.runbooks.journal import CardPlace
 from bot.core.conversation import ChatCore
-from bot.core.port import ChatPort
+from bot.core.port import ChatPort, Posted
 
 __all__ = ["ProgressRouter"]
 
@@ -44,6 +50,19 @@ class ProgressRouter:
         """
         self._ports[port.platform.value] = port
 
+    def _route(self, platform: str, request_id: str, headline: str) -> ChatPort | None:
+        port = self._ports.get(platform)
+        if port is None or self._core is None:
+            log.warning(
+                "runbook.progress_unrouted",
+                request_id=request_id,
+                platform=platform,
+                headline=headline,
+                hint="that platform is not enabled on this replica (or not started yet)",
+            )
+            return None
+        return port
+
     async def __call__(
         self,
         reply: Reply,
@@ -54,19 +73,39 @@ class ProgressRouter:
         thread: str | None,
     ) -> None:
         """Forward one progress reply to the requester's thread."""
-        port = self._ports.get(platform)
+        port = self._route(platform, request_id, reply.headline)
         if port is None or self._core is None:
-            log.warning(
-                "runbook.progress_unrouted",
-                request_id=request_id,
-                platform=platform,
-                headline=reply.headline,
-            )
             return
         await self._core.post(
             port,
             channel=channel,
             thread=thread,
             reply=reply,
+            correlation={"request_id": request_id},
+        )
+
+    async def replace_card(
+        self, reply: Reply, *, request_id: str, card: CardPlace, version: int
+    ) -> bool:
+        """Replace the request's approval card for everyone, unless it shows a newer state.
+
+        Args:
+            reply: The card as it stands now.
+            request_id: The request (log correlation).
+            card: Where the card is.
+            version: The request's revision the card shows.
+
+        Returns:
+            True when the card shows this state (or a newer one) now.
+        """
+        port = self._route(card.platform, request_id, reply.headline)
+        if port is None or self._core is None:
+            return False
+        message = Posted(channel=card.channel, message_id=card.message_id, thread=card.thread)
+        return await self._core.replace_card(
+            port,
+            message=message,
+            reply=reply,
+            version=version,
             correlation={"request_id": request_id},
         )

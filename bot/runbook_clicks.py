@@ -9,6 +9,11 @@ answer to what the surface shows::
         result.card    -> updated_message     (the card for everyone: who approved, status)
         dry run        -> thread_reply        (what the run would do)
 
+The clicked card's place goes with the decision, and a card posted by the core is reported
+to the service (`card_posted`, a `bot.core.cards.CardWatcher`): the request keeps where its
+card is, so whichever replica finishes the run replaces it. The updated card carries the
+request's revision (`bot.core.cards.VersionedOutcome`), so it never replaces a newer card.
+
 The run's progress and outcome are posted in the request's thread by the service's progress
 sink (`bot.progress.ProgressRouter`), not here. The approval that completes the policy starts
 the run in a supervised task (`bot.core.tasks.TaskSupervisor`, handed to the service as its
@@ -22,11 +27,22 @@ from typing import Final
 
 import structlog
 
-from agents.messages import Click, ClickOutcome, Reply, Tone, is_runbook_action
+from agents.messages import (
+    Actions,
+    Click,
+    ClickOutcome,
+    Platform,
+    Reply,
+    Tone,
+    is_runbook_action,
+)
 from agents.runbooks.decisions import DecisionResult, DecisionStatus
+from agents.runbooks.journal import CardPlace
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ForgedValueError
 from bot.core.audit import record_chat_event
+from bot.core.cards import VersionedOutcome
+from bot.core.port import Posted
 from integrations.audit.sink import AuditSink
 
 __all__ = ["FORGED_NOTE", "RunbookDecisions"]
@@ -76,12 +92,21 @@ class RunbookDecisions:
         """
         if not is_runbook_action(decision.action_id):
             return None
+        card = None
+        if decision.message_id:
+            card = CardPlace(
+                platform=decision.actor.platform.value,
+                channel=decision.channel_id,
+                message_id=decision.message_id,
+                thread=decision.thread_id,
+            )
         try:
             click = self._service.decision_from_click(
                 action_id=decision.action_id,
                 value=decision.value,
                 actor=decision.actor,
                 received_at=decision.decided_at,
+                card=card,
             )
         except ForgedValueError as exc:
             log.warning(
@@ -110,6 +135,34 @@ class RunbookDecisions:
         result = await self._service.decide(click)
         return self.outcome_of(result)
 
+    async def card_posted(self, *, platform: Platform, reply: Reply, posted: Posted) -> None:
+        """Tell the service where an approval card was posted (`bot.core.cards.CardWatcher`).
+
+        Args:
+            platform: Where.
+            reply: The card (its runbook buttons name the request and the approval round).
+            posted: The posted message.
+        """
+        button = next(
+            (
+                b
+                for block in reply.blocks
+                if isinstance(block, Actions)
+                for b in block.buttons
+                if is_runbook_action(b.action_id)
+            ),
+            None,
+        )
+        if button is None:
+            return
+        place = CardPlace(
+            platform=platform.value,
+            channel=posted.channel,
+            message_id=posted.message_id,
+            thread=posted.thread,
+        )
+        await self._service.card_posted(action_id=button.action_id, value=button.value, card=place)
+
     @staticmethod
     def outcome_of(result: DecisionResult) -> ClickOutcome:
         """Map the service's answer to what a surface shows.
@@ -128,4 +181,9 @@ class RunbookDecisions:
         thread = result.outcome if result.status == DecisionStatus.DRY_RUN else None
         # A refused click changed nothing: the card stays as everyone sees it.
         card = None if result.status == DecisionStatus.REFUSED else result.card
-        return ClickOutcome(reply_for_clicker=note, updated_message=card, thread_reply=thread)
+        return VersionedOutcome(
+            reply_for_clicker=note,
+            updated_message=card,
+            thread_reply=thread,
+            card_version=result.card_version,
+        )

@@ -14,7 +14,7 @@ Modules, by what they own:
   `flow` (the graph), `nodes` (its node bodies), `executor` (exactly-once steps),
   `readsteps` (wait, check, diagnose), `reconcile` (what the plan shows after a restart),
   `actions` (`RunbookActions`), `journal` (records, leases, fencing tokens and the step
-  journal in the `Store`);
+  journal in the `Store`), `targets` (one open execution per job or job stream);
 - `audit` (every audit record, and the rule that a plan change needs one first), `ports`
   (the progress sink), `service` (`RunbookService`, the facade the bot wires).
 

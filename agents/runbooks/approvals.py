@@ -122,6 +122,8 @@ def binding_holds(*, record: RequestRecord, runbook: Runbook, current: str) -> b
 
 def settled_message(record: RequestRecord) -> str:
     """What a click on a request that is no longer pending is told."""
+    if record.status == RequestStatus.NEEDS_PERSON:
+        return "This request has already stopped; a person must look (see its thread)."
     if record.status.final:
         return f"This request is already {record.status.value}."
     return "Already approved: the run is in progress (or done)."

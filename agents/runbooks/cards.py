@@ -29,6 +29,7 @@ from agents.runbooks.policy import (
     describe_reference,
     eligible_approvers,
     group_references,
+    matchable,
 )
 from agents.runbooks.signing import ACTION_IDS, ButtonSigner
 
@@ -85,23 +86,44 @@ def describe_step(step: Step, params: dict[str, ResolvedParam]) -> tuple[str, st
     return "step", "none"  # pragma: no cover - the union is exhaustive
 
 
-def _who_may_approve(runbook: Runbook, groups: ApprovalGroups) -> str:
+def _who_may_approve(runbook: Runbook, groups: ApprovalGroups, record: RequestRecord) -> str:
     spec = runbook.approval
     if spec is None:
         return "no approval needed (read only)"
-    names = [*(f"group {g}" for g in spec.groups), *spec.users]
-    count = len(eligible_approvers(spec=spec, groups=groups))
+    # Only people who can really approve: entries that match nobody are left out (the
+    # policy load logs them), and so is the requester, who never approves their own run.
+    requester = {
+        record.requester_identity.strip().lower(),
+        f"{record.requester_platform}:{record.requester_id}".lower(),
+    }
+    eligible = eligible_approvers(spec=spec, groups=groups) - requester
+    names = [*(f"group {g}" for g in spec.groups), *(u for u in spec.users if matchable(u))]
     # A user group can hold thousands of people: show the reference, not the names.
     references = [describe_reference(r) for r in group_references(spec=spec, groups=groups)]
-    people = f"{count} people" + (f" + members of {', '.join(references)}" if references else "")
+    if not eligible and not references:
+        return (
+            f"nobody: {', '.join(names) or 'the policy'} names no one who can approve "
+            "(never the requester); ask an admin to fix config/approval_policy.yaml"
+        )
+    people = f"{len(eligible)} people" + (
+        f" + members of {', '.join(references)}" if references else ""
+    )
     return (
         f"{', '.join(names)} ({people}); {spec.min_approvers} distinct approver(s); "
         "never the requester"
     )
 
 
+_SUPERSEDED = "sent back for approval: approve the new card in the thread"
+
+
 def approval_card(
-    *, record: RequestRecord, runbook: Runbook, groups: ApprovalGroups, signer: ButtonSigner
+    *,
+    record: RequestRecord,
+    runbook: Runbook,
+    groups: ApprovalGroups,
+    signer: ButtonSigner,
+    superseded: bool = False,
 ) -> Reply:
     """The approval card (and its updates): what, how, impact, who, until when, buttons.
 
@@ -110,14 +132,16 @@ def approval_card(
         runbook: Its runbook.
         groups: Approval groups (to count eligible people).
         signer: Signs the buttons' values.
+        superseded: The card of an earlier approval round (a new card was posted): it says
+            so and has no buttons.
 
     Returns:
-        The card; buttons only while the request waits for approval.
+        The card; buttons only while the request waits for approval on this card.
     """
     params = record.resolved()
     spec = runbook.approval
     needed = spec.min_approvers if spec else 0
-    status = _STATUS_WORDS[record.status]
+    status = _SUPERSEDED if superseded else _STATUS_WORDS[record.status]
     tone = {
         RequestStatus.SUCCEEDED: Tone.SUCCESS,
         RequestStatus.FAILED: Tone.ERROR,
@@ -138,7 +162,7 @@ def approval_card(
                     if runbook.undo
                     else "no",
                 ),
-                ("Who may approve", _who_may_approve(runbook, groups)),
+                ("Who may approve", _who_may_approve(runbook, groups, record)),
                 ("Approvals", f"{len(record.approvals)} of {needed}"),
                 ("Expires", record.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")),
                 ("Status", status),
@@ -177,7 +201,7 @@ def approval_card(
                 ),
             )
         )
-    if record.status == RequestStatus.PENDING:
+    if record.status == RequestStatus.PENDING and not superseded:
         blocks.append(
             Actions(
                 buttons=tuple(
@@ -282,6 +306,16 @@ class CardMaker:
         """The approval card of ``record`` as it stands (buttons only while pending)."""
         return approval_card(
             record=record, runbook=runbook, groups=self._groups, signer=self._signer
+        )
+
+    def superseded(self, *, record: RequestRecord, runbook: Runbook) -> Reply:
+        """The card of an earlier round once a new one was posted: no buttons, says where."""
+        return approval_card(
+            record=record,
+            runbook=runbook,
+            groups=self._groups,
+            signer=self._signer,
+            superseded=True,
         )
 
     def final(self, *, record: RequestRecord, runbook: Runbook) -> Reply:

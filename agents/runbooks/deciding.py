@@ -11,6 +11,12 @@ The click whose approval completes the policy is the only one that runs the requ
 once (the thread gets progress and the outcome); without one it runs before the answer.
 Clicks that arrive while another holds the lock do not wait for it once the request is no
 longer pending: they are told it is already running or done.
+
+A click also says where the card is (`Decision.card`); the record keeps it (as does
+`ApprovalDesk.card_posted` when a surface posts the card), so the replica that finishes the
+run replaces the card, even when the clicked one died. Every answer carries the record's
+revision as the card's version. What the clicker reads is words for people; what went wrong
+inside (another replica took the run over, the plan could not be read) goes to the log.
 """
 
 from __future__ import annotations
@@ -29,7 +35,13 @@ from agents.runbooks.decisions import Decision, DecisionKind, DecisionResult, De
 from agents.runbooks.driver import FlowDriver
 from agents.runbooks.dryrun import dry_run
 from agents.runbooks.errors import FencedOutError
-from agents.runbooks.journal import LockSkippedError, RequestJournal, RequestRecord, RequestStatus
+from agents.runbooks.journal import (
+    CardPlace,
+    LockSkippedError,
+    RequestJournal,
+    RequestRecord,
+    RequestStatus,
+)
 from agents.runbooks.policy import (
     SELF_APPROVAL,
     ApprovalGroups,
@@ -37,7 +49,7 @@ from agents.runbooks.policy import (
     check_approver,
     same_person,
 )
-from agents.runbooks.signing import ButtonSigner
+from agents.runbooks.signing import ButtonSigner, ForgedValueError
 from integrations.tws.errors import TWSError
 from integrations.tws.scheduler import Scheduler
 
@@ -48,13 +60,23 @@ log = structlog.get_logger(__name__)
 STARTED_IN_BACKGROUND = (
     "Approved: the run has started. Progress and the outcome are posted in the request's thread."
 )
+TAKEN_OVER = (
+    "Approved. Another Resync server has taken over the run; its progress and the outcome "
+    "are posted in the request's thread."
+)
+PLAN_UNREADABLE = (
+    "Approved, but TWS could not be read just now; Resync tries again within a few minutes "
+    "and posts progress and the outcome in the request's thread."
+)
 _CHECK_AGAIN = "the request changed while your click was checked; click again"
+_FINISHED_WORDS = {RequestStatus.NEEDS_PERSON: "stopped, a person must look"}
 
 
 def _finished(record: RequestRecord) -> str:
+    words = _FINISHED_WORDS.get(record.status, record.status.value)
     if record.status == RequestStatus.SUCCEEDED or not record.outcome:
-        return f"Run finished: {record.status.value}."
-    return f"Run finished: {record.status.value}. {record.outcome}"
+        return f"Run finished: {words}."
+    return f"Run finished: {words}. {record.outcome}"
 
 
 class ApprovalDesk:
@@ -100,7 +122,13 @@ class ApprovalDesk:
         self._clock = clock
 
     def decision_from_click(
-        self, *, action_id: str, value: str, actor: Actor, received_at: datetime | None = None
+        self,
+        *,
+        action_id: str,
+        value: str,
+        actor: Actor,
+        received_at: datetime | None = None,
+        card: CardPlace | None = None,
     ) -> Decision:
         """See `agents.runbooks.service.RunbookService.decision_from_click`."""
         signed = self._signer.parse(action_id=action_id, value=value)
@@ -114,7 +142,34 @@ class ApprovalDesk:
             nonce=signed.nonce,
             signature=signed.signature,
             received_at=received_at or self._clock(),
+            card=card,
         )
+
+    async def card_posted(self, *, action_id: str, value: str, card: CardPlace) -> bool:
+        """Remember where a request's card was posted (one of its buttons identifies it).
+
+        Args:
+            action_id: A button of the card.
+            value: Its signed value.
+            card: Where the card is.
+
+        Returns:
+            True when the record now points at this card; False for a card of an earlier
+            round, an unknown request or a value that does not verify.
+        """
+        try:
+            signed = self._signer.parse(action_id=action_id, value=value)
+        except ForgedValueError:
+            log.warning("runbook.card_unverified", action_id=action_id)
+            return False
+        async with self._journal.locked(signed.request_id):
+            record = await self._journal.load(signed.request_id)
+            if record is None or record.nonce != signed.nonce:
+                return False
+            if record.card != card:
+                record.card = card
+                await self._journal.save(record)
+        return True
 
     async def decide(self, decision: Decision) -> DecisionResult:
         """See `agents.runbooks.service.RunbookService.decide`."""
@@ -151,6 +206,7 @@ class ApprovalDesk:
                 status=DecisionStatus.APPROVED,
                 message=STARTED_IN_BACKGROUND,
                 card=self._cards.card(record=record, runbook=runbook),
+                card_version=record.revision,
             )
         return await self._follow(step, record, runbook)
 
@@ -162,22 +218,28 @@ class ApprovalDesk:
         if step.follow in (Follow.RUN, Follow.END):
             try:
                 await self._driver.drive(record.id)
-            except (FencedOutError, TWSError) as exc:
+            except FencedOutError as exc:  # the other replica posts progress and the outcome
+                log.info("runbook.taken_over", request_id=record.id, error=str(exc))
+                message = TAKEN_OVER if step.follow == Follow.RUN else message
+            except TWSError as exc:  # recover() drives the approved request again
                 log.warning("runbook.drive_failed", request_id=record.id, error=str(exc))
-                message += f" ({exc})"
+                message = PLAN_UNREADABLE if step.follow == Follow.RUN else message
             record = await self._journal.load(record.id) or record
         outcome = None
+        card = self._cards.card(record=record, runbook=runbook)
         if step.follow == Follow.RUN and record.status == RequestStatus.PENDING:
             status = DecisionStatus.RECORDED
             message = "The plan or runbook changed since the card was shown: approve the new card."
+            card = self._cards.superseded(record=record, runbook=runbook)  # the clicked card
         elif step.follow == Follow.RUN and record.status.final:
             status, message = DecisionStatus.EXECUTED, _finished(record)
             outcome = self._cards.final(record=record, runbook=runbook)
         return DecisionResult(
             status=status,
             message=message,
-            card=self._cards.card(record=record, runbook=runbook),
+            card=card,
             outcome=outcome,
+            card_version=record.revision,
         )
 
     async def _apply(
@@ -203,9 +265,19 @@ class ApprovalDesk:
                     eligibility=eligibility,
                     now=self._clock(),
                 )
-                if step.record is not None:
-                    await self._journal.save(step.record)
-                    record = step.record
+                saved = step.record
+                card = decision.card
+                if card is not None and decision.nonce == record.nonce:
+                    # The clicked card is this round's: remember where it is (saved with
+                    # the decision, before a run starts that may finish on another replica).
+                    saved = saved or record
+                    if saved.card != card:
+                        saved.card = card
+                    elif step.record is None:
+                        saved = None
+                if saved is not None:
+                    await self._journal.save(saved)
+                    record = saved
                 return step, record, runbook
         except LockSkippedError:  # decided meanwhile: answer without waiting for the lock
             record = await self._journal.load(rid)
@@ -254,6 +326,7 @@ class ApprovalDesk:
             return SELF_APPROVAL
         return await check_approver(
             identity=decision.actor_identity,
+            aliases=(f"{decision.actor_platform}:{decision.actor_user_id}",),
             requester=record.requester_identity,
             spec=spec,
             groups=self._groups,

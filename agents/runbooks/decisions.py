@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.messages import Reply
+from agents.runbooks.journal import CardPlace
 
 __all__ = ["Decision", "DecisionKind", "DecisionResult", "DecisionStatus"]
 
@@ -38,6 +39,8 @@ class Decision(BaseModel):
         nonce: The card's nonce, from the button value.
         signature: The button value's HMAC, from the button value.
         received_at: When the click arrived.
+        card: Where the clicked card is (the record keeps it, so whichever replica finishes
+            the run can replace the card); None when the surface does not say.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -51,6 +54,7 @@ class Decision(BaseModel):
     nonce: str
     signature: str
     received_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    card: CardPlace | None = None
 
 
 class DecisionStatus(StrEnum):
@@ -75,6 +79,8 @@ class DecisionResult(BaseModel):
         message: One line for the clicker (ephemeral where the surface can).
         card: The updated card (who decided what), when it changed.
         outcome: The run's final reply, when this click ran it to the end.
+        card_version: The revision of the request the card shows: a surface never lets it
+            replace a card that already shows a newer one.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -83,3 +89,4 @@ class DecisionResult(BaseModel):
     message: str
     card: Reply | None = None
     outcome: Reply | None = None
+    card_version: int | None = None

@@ -10,6 +10,10 @@ is not retried (a person decides). An action step
 3. writes *started* with the state before it (fenced by the executor's token),
 4. calls TWS once, then writes *done* (or *failed*) and audits the result.
 
+Between steps (and between polls of a wait) the executor renews its drive lease and the holds
+on its targets; finding the lease held by another replica means that replica took the run
+over, so it stops at once (`FencedOutError`) instead of running a step the other one runs.
+
 When a new executor finds a step *started* but not *done* (the previous one died in between),
 it reads the plan and decides: the effect is visible (e.g. ``rerunCount`` went up) → mark done
 without calling again; nothing changed → call again (audited again first); cannot tell → stop
@@ -33,25 +37,27 @@ from agents.runbooks.catalog import (
     Step,
     WaitStep,
 )
-from agents.runbooks.errors import AuditWriteError, UnsupportedActionError
+from agents.runbooks.errors import AuditWriteError, FencedOutError, UnsupportedActionError
 from agents.runbooks.journal import RequestJournal, RequestRecord, RequestStatus, StepEntry
 from agents.runbooks.params import ResolvedParam
 from agents.runbooks.ports import PhaseHook, ProgressSink, post_progress
 from agents.runbooks.readsteps import check, diagnose, wait
 from agents.runbooks.reconcile import effect_seen, snapshot
+from agents.runbooks.targets import TargetClaims, action_targets
 from integrations.tws.errors import TWSError, TWSUnavailableError
 from integrations.tws.scheduler import Scheduler
 
 __all__ = ["ExecutionResult", "Executor", "unaudited_note"]
 
-_ASK_ADMIN = "Ask an administrator to check the audit store."
+_ASK_ADMIN = "Ask an administrator to check the audit store (Resync's log has the error)."
 
 
-def unaudited_note(*, error: AuditWriteError, call: str, changed_before: bool) -> str:
+def unaudited_note(*, call: str, changed_before: bool) -> str:
     """What a person is told when a plan change was not made because it could not be audited.
 
+    The audit store's error itself is logged (``runbook.audit_failed``), not shown.
+
     Args:
-        error: The audit log's failure.
         call: The TWS call that was not made.
         changed_before: Whether earlier steps of the run already changed the plan.
 
@@ -60,10 +66,10 @@ def unaudited_note(*, error: AuditWriteError, call: str, changed_before: bool) -
     """
     if changed_before:
         return (
-            f"{call} was not made: the audit log could not record it ({error.reason}); "
-            f"the steps before it were done. {_ASK_ADMIN}"
+            f"{call} was not made: the audit log could not record it; the steps before it "
+            f"were done. {_ASK_ADMIN}"
         )
-    return f"Nothing was run: the audit log could not record it ({error.reason}). {_ASK_ADMIN}"
+    return f"Nothing was run: the audit log could not record it. {_ASK_ADMIN}"
 
 
 @dataclass(slots=True)
@@ -101,6 +107,7 @@ class Executor:
         audit: RunbookAudit,
         progress: ProgressSink | None,
         lease_seconds: float,
+        targets: TargetClaims,
         poll_seconds: float = 5.0,
         on_phase: PhaseHook | None = None,
     ) -> None:
@@ -113,6 +120,8 @@ class Executor:
             audit: Records every TWS call (before it is made, and its result).
             progress: Posts progress in the request's thread.
             lease_seconds: The drive lease's time to live (renewed between polls and steps).
+            targets: The holds on the jobs and job streams a run changes (renewed with the
+                lease).
             poll_seconds: Pause between reads while waiting for a status.
             on_phase: Test hook at the phases named in `PhaseHook`.
         """
@@ -122,12 +131,24 @@ class Executor:
         self._audit = audit
         self._progress = progress
         self._lease = lease_seconds
+        self._targets = targets
         self._poll = poll_seconds
         self._on_phase = on_phase
 
     async def _phase(self, request_id: str, phase: str) -> None:
         if self._on_phase is not None:
             await self._on_phase(request_id, phase)
+
+    async def _renew(self, record: RequestRecord, runbook: Runbook) -> None:
+        """Renew the drive lease and the target holds; stop when another replica took over.
+
+        Raises:
+            FencedOutError: Another replica holds the drive lease (it runs the steps now).
+        """
+        if not await self._journal.take_drive(record.id, ttl_seconds=self._lease):
+            raise FencedOutError(f"request {record.id}: another replica holds the drive lease")
+        targets = action_targets(runbook=runbook, params=record.resolved())
+        await self._targets.renew(request_id=record.id, targets=targets)
 
     async def run(self, *, record: RequestRecord, runbook: Runbook, token: int) -> ExecutionResult:
         """Run (or continue) every step.
@@ -148,7 +169,7 @@ class Executor:
         lines: list[str] = []
         changed = False  # whether a step of this request already changed the plan
         for index, step in enumerate(runbook.steps):
-            await self._journal.take_drive(record.id, ttl_seconds=self._lease)
+            await self._renew(record, runbook)
             entry = await self._journal.step(record.id, index)
             what, _ = describe_step(step, params)
             if entry is not None and entry.state == "done":
@@ -160,6 +181,7 @@ class Executor:
                 return ExecutionResult(RequestStatus.NEEDS_PERSON, entry.note, lines)
             result = await self._step(
                 record=record,
+                runbook=runbook,
                 index=index,
                 step=step,
                 params=params,
@@ -194,6 +216,7 @@ class Executor:
         self,
         *,
         record: RequestRecord,
+        runbook: Runbook,
         index: int,
         step: Step,
         params: dict[str, ResolvedParam],
@@ -216,7 +239,7 @@ class Executor:
         if isinstance(step, WaitStep):
 
             async def renew() -> None:
-                await self._journal.take_drive(record.id, ttl_seconds=self._lease)
+                await self._renew(record, runbook)
 
             status, note = await wait(
                 scheduler=self._scheduler,
@@ -306,9 +329,9 @@ class Executor:
                     "before": before,
                 },
             )
-        except AuditWriteError as exc:
+        except AuditWriteError:
             # Journaled failed, never started: a restart must not make this call either.
-            note = unaudited_note(error=exc, call=call, changed_before=changed_before)
+            note = unaudited_note(call=call, changed_before=changed_before)
             await self._write(record, index, token, state="failed", before=before, note=note)
             return _StepResult(RequestStatus.FAILED, note, final=True)
         await self._write(record, index, token, state="started", attempt=attempt, before=before)

@@ -12,6 +12,8 @@ Everything goes through the `Store` protocol, so several replicas share it throu
   current executor's token; a step journal write with an older token raises `FencedOutError`.
 - ``rb:step:{id}:{i}``: the journal entry of step ``i`` (started with the plan before it,
   then done / failed): a step once done is never redone.
+- ``rb:target:{plan id}``: which request changes a job or job stream now (a lease whose owner
+  is the request id, `agents.runbooks.targets`).
 - ``rb:active``: the ids of requests not yet finished, for recovery after a restart.
 """
 
@@ -35,6 +37,7 @@ from integrations.store.base import Store, StoreError
 
 __all__ = [
     "Approval",
+    "CardPlace",
     "HistoryEntry",
     "LockSkippedError",
     "RequestJournal",
@@ -98,8 +101,31 @@ class HistoryEntry(BaseModel):
     what: str
 
 
+class CardPlace(BaseModel):
+    """Where a request's approval card is, so any replica can replace it.
+
+    Attributes:
+        platform: ``slack`` or ``teams``.
+        channel: The channel or conversation (Teams: without ``;messageid=``).
+        message_id: The card's message (Slack ``ts``, Teams activity id).
+        thread: The thread it is in, None at top level.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    channel: str
+    message_id: str
+    thread: str | None = None
+
+
 class RequestRecord(BaseModel):
-    """A runbook request, as all replicas see it."""
+    """A runbook request, as all replicas see it.
+
+    ``revision`` goes up with every save: a card rendered from the record carries it, so a
+    late (retried) card update never replaces a newer one. ``card`` is where the approval
+    card is (set when it is posted and when it is clicked).
+    """
 
     model_config = ConfigDict(validate_assignment=True)
 
@@ -129,6 +155,8 @@ class RequestRecord(BaseModel):
     exec_token: int = 0
     outcome: str | None = None
     report: list[str] = Field(default_factory=list)
+    revision: int = 0
+    card: CardPlace | None = None
 
     def resolved(self) -> dict[str, ResolvedParam]:
         """The resolved parameters."""
@@ -204,7 +232,8 @@ class RequestJournal:
         return None if raw is None else RequestRecord.model_validate_json(raw)
 
     async def save(self, record: RequestRecord) -> None:
-        """Write the record (call under `locked`)."""
+        """Write the record (call under `locked`); its ``revision`` goes up by one."""
+        record.revision += 1
         await self._store.put(
             self._key("req", record.id), record.model_dump_json(), ttl_seconds=_KEEP_SECONDS
         )
@@ -253,6 +282,22 @@ class RequestJournal:
                 f"request {request_id}: fencing token {token} is stale (current {current})"
             )
         return record
+
+    # --- targets: one open execution per job or job stream ------------------------------
+
+    async def hold_target(self, ref: str, *, request_id: str, ttl_seconds: float) -> bool:
+        """Take (or renew) the hold of ``request_id`` on the plan object ``ref``."""
+        return await self._store.acquire_lease(
+            self._key("target", ref), owner=request_id, ttl_seconds=ttl_seconds
+        )
+
+    async def target_holder(self, ref: str) -> str | None:
+        """The id of the request holding ``ref``, or None."""
+        return await self._store.get(self._key("target", ref))
+
+    async def drop_target(self, ref: str, *, request_id: str) -> None:
+        """Release ``ref`` if ``request_id`` holds it."""
+        await self._store.release_lease(self._key("target", ref), owner=request_id)
 
     # --- the step journal -------------------------------------------------------------
 

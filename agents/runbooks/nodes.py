@@ -4,10 +4,14 @@ Each node re-reads the request record from the store first: the record is the tr
 LangGraph re-runs a node from its top when a graph is resumed, so every body is idempotent.
 
 - `FlowNodes.decided`: pending, approved, or ended (expires an overdue request).
-- `FlowNodes.recheck`: the approval's binding, re-read from the live plan; a difference
-  starts a new approval round and posts the new card in the thread.
+- `FlowNodes.recheck`: holds the request's targets (`agents.runbooks.targets`: a job is
+  changed by one request at a time; a request whose target is held is refused, naming the
+  holder), then the approval's binding, re-read from the live plan; a difference starts a new
+  approval round and posts the new card in the thread.
 - `FlowNodes.execute`: takes a fencing token and runs the steps (`Executor`).
-- `FlowNodes.finish`: audits and posts the outcome once, and closes the request.
+- `FlowNodes.finish`: audits and posts the outcome once, replaces the approval card with
+  the final one (whichever replica finishes, a recovered run included), gives the targets
+  back and closes the request.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from agents.runbooks.executor import Executor
 from agents.runbooks.journal import HistoryEntry, RequestJournal, RequestStatus
 from agents.runbooks.params import resolve_parameters
 from agents.runbooks.planstate import read_plan_state
-from agents.runbooks.ports import PhaseHook, ProgressSink, post_progress
+from agents.runbooks.ports import PhaseHook, ProgressSink, post_progress, replace_card
+from agents.runbooks.targets import TargetClaims, action_targets
 from integrations.tws.errors import TWSError
 from integrations.tws.scheduler import Scheduler
 
@@ -52,6 +57,7 @@ class FlowNodes:
         cards: CardMaker,
         progress: ProgressSink | None,
         clock: Callable[[], datetime],
+        targets: TargetClaims,
         on_phase: PhaseHook | None = None,
     ) -> None:
         """Wire the nodes.
@@ -61,6 +67,7 @@ class FlowNodes:
             scheduler: Reads the plan for the recheck.
             journal: Request records, locks, fencing tokens.
             executor: Runs the steps.
+            targets: Holds the jobs and job streams a request changes.
             audit: The runbook audit records.
             cards: Renders the new card of a new approval round and the outcome.
             progress: Posts in the request's thread.
@@ -75,6 +82,7 @@ class FlowNodes:
         self._cards = cards
         self._progress = progress
         self._clock = clock
+        self._targets = targets
         self._on_phase = on_phase
 
     async def _phase(self, request_id: str, phase: str) -> None:
@@ -116,6 +124,14 @@ class FlowNodes:
                 outcome=f"runbook {record.runbook_id} is no longer in the catalog",
             )
             return False
+        # Held before the plan is read: a request that gets the hold after another one ran
+        # sees the plan moved, and is sent back to approval instead of running again.
+        targets = action_targets(runbook=runbook, params=record.resolved())
+        busy = await self._targets.claim(request_id=request_id, targets=targets)
+        if busy is not None:
+            outcome = await self._targets.refusal(busy)
+            await self.close(request_id, status=RequestStatus.FAILED, outcome=outcome)
+            return False
         try:
             params = await resolve_parameters(
                 runbook=runbook, values=record.values, scheduler=self._scheduler
@@ -151,12 +167,17 @@ class FlowNodes:
                 now=self._clock(),
             )
             await self._journal.save(current)
+        await self._targets.release(request_id=request_id, targets=targets)
         await self._audit.request_event(
             action="runbook.reapproval",
             outcome="pending",
             record=current,
             parameters={"reason": reason},
         )
+        # The approved card loses its status and buttons; the new round's card is posted
+        # next, and the record follows it there once the surface reports where it went.
+        superseded = self._cards.superseded(record=current, runbook=runbook)
+        await replace_card(sink=self._progress, record=current, card=superseded)
         await post_progress(
             sink=self._progress,
             record=current,
@@ -184,6 +205,16 @@ class FlowNodes:
     async def execute(self, request_id: str) -> str:
         """See `agents.runbooks.flow.FlowSteps.execute`: exactly once, fenced."""
         await self._phase(request_id, "before_execute")
+        held = await self._journal.load(request_id)
+        runbook = self._catalog.get(held.runbook_id) if held else None
+        if held is not None and runbook is not None and not held.status.final:
+            # Taken in recheck; renewed here (a run resumed after a restart skips recheck).
+            targets = action_targets(runbook=runbook, params=held.resolved())
+            busy = await self._targets.claim(request_id=request_id, targets=targets)
+            if busy is not None:
+                outcome = await self._targets.refusal(busy)
+                await self.close(request_id, status=RequestStatus.NEEDS_PERSON, outcome=outcome)
+                return RequestStatus.NEEDS_PERSON.value
         token = await self._journal.next_token(request_id)
         async with self._journal.locked(request_id):
             record = await self._journal.load(request_id)
@@ -212,7 +243,8 @@ class FlowNodes:
             await self.close(
                 request_id,
                 status=RequestStatus.NEEDS_PERSON,
-                outcome=f"reading the plan failed: {exc}",
+                outcome=f"TWS could not be read during the run ({exc.summary}); check the "
+                "plan before asking again",
             )
             return RequestStatus.NEEDS_PERSON.value
         async with self._journal.locked(request_id):
@@ -232,6 +264,11 @@ class FlowNodes:
         if record is None:
             return
         runbook = self._catalog.get(record.runbook_id)
+        if runbook is not None:
+            # Outside the once-guard: a replica that died between the outcome and the card
+            # leaves the card to whoever finishes after it (an equal version is not resent).
+            card = self._cards.card(record=record, runbook=runbook)
+            await replace_card(sink=self._progress, record=record, card=card)
         if await self._journal.once(request_id, "finish"):
             await self._audit.request_event(
                 action="runbook.outcome",
@@ -245,4 +282,7 @@ class FlowNodes:
                     record=record,
                     reply=self._cards.final(record=record, runbook=runbook),
                 )
+        if runbook is not None:  # a vanished runbook's holds lapse after HOLD_SECONDS
+            targets = action_targets(runbook=runbook, params=record.resolved())
+            await self._targets.release(request_id=request_id, targets=targets)
         await self._journal.set_active(request_id, active=False)

@@ -5,12 +5,17 @@ is an identity (an e-mail address or a ``slack:U…`` / ``teams:…`` id, compar
 a reference to a group kept elsewhere, resolved at click time through a `GroupDirectory`:
 ``slack-usergroup:S0123ABCD`` (the members of that Slack user group). Self-approval is never
 allowed, whatever the policy says.
+
+A person is matched on every identity the platform verified for them: the e-mail (when the
+profile lookup told it) and ``platform:user id`` (always), so ``slack:U0123`` still matches
+once Slack returns that person's e-mail. An entry that is neither form can match nobody: it
+is logged when the policy is loaded and never counted or shown as an approver.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -23,6 +28,7 @@ from agents.runbooks.validation import line_of
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
+    "SELF_APPROVAL",
     "SLACK_USERGROUP_PREFIX",
     "ApprovalGroups",
     "GroupDirectory",
@@ -31,6 +37,7 @@ __all__ = [
     "describe_reference",
     "eligible_approvers",
     "group_references",
+    "matchable",
     "may_approve",
     "slack_usergroup_id",
 ]
@@ -41,6 +48,23 @@ DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "config" / "approval
 
 SLACK_USERGROUP_PREFIX: Final = "slack-usergroup:"
 _SLACK_USERGROUP_ID: Final = re.compile(r"S[A-Z0-9]+")
+# The forms `agents.messages.Actor` gives a person: an e-mail, or platform:user id.
+_IDENTITY: Final = re.compile(
+    r"[^@\s:]+@[^@\s]+\.[^@\s]+|slack:[uw][a-z0-9]+|teams:\S+|console:\S+", re.IGNORECASE
+)
+
+
+def matchable(entry: str) -> bool:
+    """Whether a policy entry can ever match a person (an e-mail or ``platform:user id``).
+
+    Args:
+        entry: An identity as written in the policy or a runbook's ``approval.users``.
+
+    Returns:
+        False for entries no click can resolve to (a bare name, ``U0123`` without
+        ``slack:``, a malformed address).
+    """
+    return _IDENTITY.fullmatch(entry.strip()) is not None
 
 
 def slack_usergroup_id(reference: str) -> str | None:
@@ -97,6 +121,16 @@ class ApprovalGroups:
 
     def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
         """Keep the groups (identities lower-cased; references normalised, order kept)."""
+        for name, members in groups.items():
+            for member in members:
+                if not _is_reference(member) and not matchable(member):
+                    log.warning(
+                        "runbook.policy_entry_unmatchable",
+                        group=name,
+                        entry=member,
+                        hint="an entry is an e-mail, slack:U…, teams:<aad-id> or "
+                        "slack-usergroup:S…; this one can approve nothing and is not shown",
+                    )
         self._groups = {
             name: frozenset(
                 member.strip().lower() for member in members if not _is_reference(member)
@@ -186,11 +220,14 @@ class ApprovalGroups:
 
 
 def eligible_approvers(*, spec: ApprovalSpec, groups: ApprovalGroups) -> frozenset[str]:
-    """Every identity the policy names (users and group members; references not resolved)."""
-    found = set(spec.users)
+    """Every identity the policy names that can match someone (users, group members).
+
+    Lower-cased; group references are not resolved here.
+    """
+    found = {user.strip().lower() for user in spec.users}
     for group in spec.groups:
         found |= groups.members(group)
-    return frozenset(found)
+    return frozenset(entry for entry in found if matchable(entry))
 
 
 def group_references(*, spec: ApprovalSpec, groups: ApprovalGroups) -> tuple[str, ...]:
@@ -234,38 +271,51 @@ def same_person(
     return bool(first & second)
 
 
-def _self_approval(who: str, requester: str) -> str | None:
-    if who == requester.strip().lower():
+def _identities(identity: str, aliases: Collection[str]) -> frozenset[str]:
+    return frozenset(i.strip().lower() for i in (identity, *aliases) if i.strip())
+
+
+def _self_approval(who: frozenset[str], requester: str) -> str | None:
+    if requester.strip().lower() in who:
         return SELF_APPROVAL
     return None
 
 
 def _not_an_approver(spec: ApprovalSpec) -> str:
-    allowed = ", ".join([*(f"group {g}" for g in spec.groups), *spec.users])
+    allowed = ", ".join(
+        [*(f"group {g}" for g in spec.groups), *(u for u in spec.users if matchable(u))]
+    )
     return f"you are not an approver for this runbook (allowed: {allowed})"
 
 
 def may_approve(
-    *, identity: str, requester: str, spec: ApprovalSpec, groups: ApprovalGroups
+    *,
+    identity: str,
+    requester: str,
+    spec: ApprovalSpec,
+    groups: ApprovalGroups,
+    aliases: Collection[str] = (),
 ) -> str | None:
     """Why ``identity`` may not approve, or None when it may (listed identities only).
 
     Group references are not resolved here; `check_approver` resolves them.
 
     Args:
-        identity: The clicker's resolved identity.
+        identity: The clicker's resolved identity (the e-mail when known).
         requester: The requester's identity.
         spec: The runbook's approval policy.
         groups: The approval groups.
+        aliases: The clicker's other verified identities (``slack:U0123``): any of them
+            may match the policy.
 
     Returns:
         A reason for a refusal, or None.
     """
-    who = identity.strip().lower()
+    who = _identities(identity, aliases)
     reason = _self_approval(who, requester)
     if reason is not None:
         return reason
-    if who not in eligible_approvers(spec=spec, groups=groups):
+    if not who & eligible_approvers(spec=spec, groups=groups):
         return _not_an_approver(spec)
     return None
 
@@ -277,6 +327,7 @@ async def check_approver(
     spec: ApprovalSpec,
     groups: ApprovalGroups,
     directory: GroupDirectory | None,
+    aliases: Collection[str] = (),
 ) -> str | None:
     """Why ``identity`` may not approve, or None when it may, resolving group references.
 
@@ -291,15 +342,18 @@ async def check_approver(
         spec: The runbook's approval policy.
         groups: The approval groups.
         directory: Resolves group references; None resolves none.
+        aliases: The clicker's other verified identities (see `may_approve`).
 
     Returns:
         A reason for a refusal, or None.
     """
-    reason = may_approve(identity=identity, requester=requester, spec=spec, groups=groups)
+    reason = may_approve(
+        identity=identity, requester=requester, spec=spec, groups=groups, aliases=aliases
+    )
     references = group_references(spec=spec, groups=groups)
-    if reason is None or not references or _self_approval(identity.strip().lower(), requester):
+    who = _identities(identity, aliases)
+    if reason is None or not references or _self_approval(who, requester):
         return reason
-    who = identity.strip().lower()
     failed: list[str] = []
     for reference in references:
         if directory is None:
@@ -315,7 +369,7 @@ async def check_approver(
             log.warning(
                 "runbook.group_lookup_failed",
                 reference=reference,
-                identity=who,
+                identity=identity.strip().lower(),
                 error=exc.reason,
                 hint="the person is treated as not a member of this group",
             )
@@ -328,7 +382,7 @@ async def check_approver(
                 hint="this deployment cannot resolve the reference (is its platform enabled?)",
             )
             continue
-        if who in found:
+        if who & found:
             return None
     if failed:
         names = ", ".join(describe_reference(r) for r in failed)

@@ -1,8 +1,9 @@
 """What the runbook package needs from outside it: the progress sink and the test phase hook.
 
 The bot implements `ProgressSink` (``bot.progress.ProgressRouter`` posts in the request's
-thread); tests record what is posted. `post_progress` is the one place a request's reply is
-addressed to its thread, so every module posts the same way.
+thread and replaces the request's card); tests record what is posted. `post_progress` is the
+one place a request's reply is addressed to its thread, and `replace_card` the one place its
+card is replaced, so every module does both the same way.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from agents.messages import Reply
-from agents.runbooks.journal import RequestRecord
+import structlog
 
-__all__ = ["PhaseHook", "ProgressSink", "post_progress"]
+from agents.messages import Reply
+from agents.runbooks.journal import CardPlace, RequestRecord
+
+__all__ = ["PhaseHook", "ProgressSink", "post_progress", "replace_card"]
+
+log = structlog.get_logger(__name__)
 
 PhaseHook = Callable[[str, str], Awaitable[None]]
 """``hook(request_id, phase)``: called at ``before_recheck``, ``before_execute``,
@@ -21,7 +26,7 @@ PhaseHook = Callable[[str, str], Awaitable[None]]
 
 
 class ProgressSink(Protocol):
-    """Where progress and outcomes of a request are posted (the chat thread of the request)."""
+    """Where progress and outcomes of a request are posted, and where its card is replaced."""
 
     async def __call__(
         self,
@@ -33,6 +38,23 @@ class ProgressSink(Protocol):
         thread: str | None,
     ) -> None:
         """Post one reply in the request's thread (on the platform it was asked from)."""
+        ...
+
+    async def replace_card(
+        self, reply: Reply, *, request_id: str, card: CardPlace, version: int
+    ) -> bool:
+        """Replace the request's approval card for everyone.
+
+        Args:
+            reply: The card as it stands now.
+            request_id: The request (log and audit correlation).
+            card: Where the card is.
+            version: The record's revision the card shows; an older one never replaces a
+                newer one, whoever sends it.
+
+        Returns:
+            True when the card shows this state (or a newer one) now.
+        """
         ...
 
 
@@ -53,3 +75,27 @@ async def post_progress(*, sink: ProgressSink | None, record: RequestRecord, rep
         channel=record.channel,
         thread=record.thread,
     )
+
+
+async def replace_card(*, sink: ProgressSink | None, record: RequestRecord, card: Reply) -> None:
+    """Show ``card`` (rendered from ``record``) in place of the request's approval card.
+
+    Nothing happens when the card's place is not known (it was never posted through a chat
+    surface, e.g. the terminal) or there is no sink.
+
+    Args:
+        sink: Where cards are replaced.
+        record: The request as saved; its ``revision`` is the card's version.
+        card: The card of ``record``.
+    """
+    if sink is None or record.card is None:
+        return
+    if not await sink.replace_card(
+        card, request_id=record.id, card=record.card, version=record.revision
+    ):
+        log.warning(
+            "runbook.card_not_replaced",
+            request_id=record.id,
+            status=record.status.value,
+            hint="the outcome is in the request's thread; the card shows an older state",
+        )

@@ -4,10 +4,12 @@ What the bot calls::
 
     service.request_text(text="/tws run rerun-abended-job job=PAYROLL_DAILY.PAYROLL_EXTRACT",
                          actor=event.actor, channel=..., thread=...)   -> RequestResult (card)
-    decision = service.decision_from_click(action_id=..., value=..., actor=actor)
+    decision = service.decision_from_click(action_id=..., value=..., actor=actor, card=place)
     await service.decide(decision)                                    -> DecisionResult
+    await service.card_posted(action_id=..., value=..., card=place)   a surface posted a card
     await service.recover()                                           at start-up, then often
-    progress sink: posts step progress and the outcome in the request's thread
+    progress sink: posts step progress and the outcome in the request's thread, and
+                   replaces the request's card (whichever replica finishes the run)
 
 Who does what behind it:
 
@@ -20,6 +22,7 @@ Who does what behind it:
   Executor` runs the steps exactly once.
 - `agents.runbooks.audit.RunbookAudit`: every audit record, and the rule that a plan change
   is not made unless its audit record was written.
+- `agents.runbooks.targets.TargetClaims`: one open execution per job or job stream.
 
 Several replicas share requests through the `Store` (Redis) and one checkpointer; the
 replica whose click completes the approval runs the request, under the drive lease.
@@ -41,11 +44,12 @@ from agents.runbooks.decisions import Decision, DecisionResult
 from agents.runbooks.driver import FlowDriver
 from agents.runbooks.executor import Executor
 from agents.runbooks.intake import RequestResult, RunbookIntake
-from agents.runbooks.journal import RequestJournal
+from agents.runbooks.journal import CardPlace, RequestJournal
 from agents.runbooks.nodes import FlowNodes
 from agents.runbooks.policy import ApprovalGroups, GroupDirectory
 from agents.runbooks.ports import PhaseHook, ProgressSink
 from agents.runbooks.signing import ButtonSigner
+from agents.runbooks.targets import TargetClaims
 from agents.tasks import Spawner
 from integrations.audit.sink import AuditSink
 from integrations.store.base import Store
@@ -107,6 +111,7 @@ class RunbookService:
         cards = CardMaker(groups=groups, signer=signer)
         self._catalog = catalog
         self.journal = RequestJournal(store=store, namespace=namespace)
+        targets = TargetClaims(journal=self.journal)
         executor = Executor(
             journal=self.journal,
             scheduler=scheduler,
@@ -114,6 +119,7 @@ class RunbookService:
             audit=recorder,
             progress=progress,
             lease_seconds=lease_seconds,
+            targets=targets,
             poll_seconds=poll_seconds,
             on_phase=on_phase,
         )
@@ -126,6 +132,7 @@ class RunbookService:
             cards=cards,
             progress=progress,
             clock=now,
+            targets=targets,
             on_phase=on_phase,
         )
         self._driver = FlowDriver(
@@ -213,7 +220,13 @@ class RunbookService:
         return await self._intake.card(request_id)
 
     def decision_from_click(
-        self, *, action_id: str, value: str, actor: Actor, received_at: datetime | None = None
+        self,
+        *,
+        action_id: str,
+        value: str,
+        actor: Actor,
+        received_at: datetime | None = None,
+        card: CardPlace | None = None,
     ) -> Decision:
         """Turn a button click into a `Decision` (adapters call this).
 
@@ -222,6 +235,8 @@ class RunbookService:
             value: The button's value as the platform returned it.
             actor: Who clicked (resolved by the adapter).
             received_at: When (default now).
+            card: Where the clicked card is: the request keeps it, so the replica that
+                finishes the run replaces the card.
 
         Returns:
             The decision, signature already checked once (`decide` checks again).
@@ -230,8 +245,22 @@ class RunbookService:
             ForgedValueError: A forged or altered value.
         """
         return self._desk.decision_from_click(
-            action_id=action_id, value=value, actor=actor, received_at=received_at
+            action_id=action_id, value=value, actor=actor, received_at=received_at, card=card
         )
+
+    async def card_posted(self, *, action_id: str, value: str, card: CardPlace) -> bool:
+        """Remember where a request's approval card was posted (a surface calls this).
+
+        Args:
+            action_id: One of the card's buttons.
+            value: Its signed value (names the request and the approval round).
+            card: Where the card is.
+
+        Returns:
+            True when the request now points at this card (False: an earlier round's card,
+            an unknown request, or a value that does not verify).
+        """
+        return await self._desk.card_posted(action_id=action_id, value=value, card=card)
 
     async def decide(self, decision: Decision) -> DecisionResult:
         """Take one decision (approve, reject, dry run) on a request, safely and once.

@@ -12,7 +12,10 @@ A click (`ChatCore.click`)::
       -> port.replace (card for everyone), port.whisper (clicker), port.post_in_thread
 
 Proactive posts (runbook progress today; incidents and alerts) go through `ChatCore.post`,
-which pages and audits them as ``chat.post``.
+which pages and audits them as ``chat.post``; a card that changes later (a runbook's
+approval card) is replaced through `ChatCore.replace_card`, versioned (`bot.core.cards`) so
+a late or retried replacement never shows an older state. When an answer or a post holds a
+click handler's buttons, the handler is told where it went (`bot.core.cards.CardWatcher`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agents.messages import Actor, ChatEvent, Click, ClickOutcome, Context, Repl
 from bot.core import texts
 from bot.core.admission import RATE_LIMIT, Admission
 from bot.core.audit import record_chat_event
+from bot.core.cards import CardVersions, VersionedOutcome
 from bot.core.dispatcher import Dispatcher
 from bot.core.paging import MORE_ACTION_ID, Pager
 from bot.core.port import ChatPort, Posted
@@ -71,6 +75,7 @@ class ChatCore:
         self.tasks = tasks or TaskSupervisor()
         self.admission = Admission(store=store, audit=audit, rate_limit=rate_limit)
         self.pager = Pager(store=store)
+        self.cards = CardVersions(store=store)
         self._audit = audit
         self._working_after = working_after_seconds
 
@@ -125,10 +130,13 @@ class ChatCore:
             chat_event = chat_event.model_copy(update={"thread_id": placeholder.thread})
         reply = await self.dispatcher.handle(chat_event)
         page = await self.pager.first_page(reply)
-        if not await port.reply(chat_event, page, placeholder=placeholder):
+        posted = await port.reply(chat_event, page, placeholder=placeholder)
+        if posted is None:
             log.warning(
                 "chat.reply_undelivered", platform=port.platform.value, delivery=delivery_id
             )
+        elif posted.message_id:
+            await self.dispatcher.card_posted(platform=port.platform, reply=reply, posted=posted)
 
     async def _fresh(self, port: ChatPort, kind: str, delivery_id: str) -> bool:
         """Whether this is the first delivery of ``delivery_id`` (platforms re-deliver)."""
@@ -229,7 +237,14 @@ class ChatCore:
             message = Posted(
                 channel=clicked.channel_id, message_id=clicked.message_id, thread=clicked.thread_id
             )
-            await port.replace(message, await self.pager.first_page(outcome.updated_message))
+            number = outcome.card_version if isinstance(outcome, VersionedOutcome) else None
+            version = (
+                None
+                if number is None
+                else self.cards.of(platform=port.platform, message=message, number=number)
+            )
+            page = await self.pager.first_page(outcome.updated_message)
+            await port.replace(message, page, version=version)
         if outcome.reply_for_clicker is not None:
             await port.whisper(
                 actor=clicked.actor,
@@ -311,4 +326,39 @@ class ChatCore:
             parameters={"headline": reply.headline, "tone": reply.tone.value},
             correlation=correlation,
         )
+        if posted is not None and posted.message_id:
+            await self.dispatcher.card_posted(platform=port.platform, reply=reply, posted=posted)
         return posted
+
+    async def replace_card(
+        self,
+        port: ChatPort,
+        *,
+        message: Posted,
+        reply: Reply,
+        version: int,
+        correlation: dict[str, str],
+    ) -> bool:
+        """Replace a card for everyone, unless it already shows this version or a newer one.
+
+        Args:
+            port: The platform.
+            message: The card.
+            reply: What it shows from now on.
+            version: Which state of the card ``reply`` is (larger is newer).
+            correlation: Ids for the log (e.g. ``request_id``).
+
+        Returns:
+            True when the card shows this version (or a newer one) now.
+        """
+        guard = self.cards.of(platform=port.platform, message=message, number=version)
+        shown = await port.replace(message, await self.pager.first_page(reply), version=guard)
+        if not shown:
+            log.warning(
+                "chat.card_not_replaced",
+                platform=port.platform.value,
+                channel=message.channel,
+                message=message.message_id,
+                **correlation,
+            )
+        return shown

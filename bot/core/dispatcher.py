@@ -15,9 +15,20 @@ from typing import Final, Protocol
 
 import structlog
 
-from agents.messages import ChatEvent, Click, ClickHandler, ClickOutcome, Reply, is_runbook_action
+from agents.messages import (
+    Actions,
+    ChatEvent,
+    Click,
+    ClickHandler,
+    ClickOutcome,
+    Platform,
+    Reply,
+    is_runbook_action,
+)
 from bot.core import texts
 from bot.core.audit import record_chat_event
+from bot.core.cards import CardWatcher
+from bot.core.port import Posted
 from bot.errors import reply_for_error
 from integrations.audit.sink import AuditSink
 from integrations.tws.errors import TWSError
@@ -132,6 +143,32 @@ class Dispatcher:
             if action_id.startswith(prefix):
                 return handler
         return None
+
+    async def card_posted(self, *, platform: Platform, reply: Reply, posted: Posted) -> None:
+        """Tell the handlers of a posted reply's buttons where it is (`CardWatcher`).
+
+        A runbook request learns where its approval card is this way, so the replica that
+        finishes the run can replace it. A watcher's failure is logged, never raised: the
+        reply is delivered already.
+
+        Args:
+            platform: Where it was posted.
+            reply: The reply (its buttons name the handlers).
+            posted: Where it is.
+        """
+        told: set[int] = set()
+        for block in reply.blocks:
+            if not isinstance(block, Actions):
+                continue
+            for button in block.buttons:
+                handler = self._handler(button.action_id)
+                if not isinstance(handler, CardWatcher) or id(handler) in told:
+                    continue
+                told.add(id(handler))
+                try:
+                    await handler.card_posted(platform=platform, reply=reply, posted=posted)
+                except Exception:  # the card is posted; only its later updates may suffer
+                    log.exception("chat.card_watcher_failed", action_id=button.action_id)
 
     async def handle_click(self, click: Click) -> ClickOutcome:
         """Decide one click; never raises for a failure a person should hear about.

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from agents.messages import Actor, ChatEvent, Platform, Reply
+
+if TYPE_CHECKING:
+    from bot.core.cards import CardVersion
 
 __all__ = ["ChatPort", "ChatPortError", "Posted"]
 
@@ -55,12 +58,31 @@ class ChatPort(Protocol):
         """Show that an answer is coming (Slack: a "Looking up…" message to replace)."""
         ...
 
-    async def reply(self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None) -> bool:
-        """Answer a message where it was asked (replacing the placeholder when there is one)."""
+    async def reply(
+        self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None
+    ) -> Posted | None:
+        """Answer a message where it was asked (replacing the placeholder when there is one).
+
+        Returns:
+            Where the answer is (``message_id`` "" when it went privately, e.g. through a
+            Slack ``response_url``), or None when it could not be delivered.
+        """
         ...
 
-    async def replace(self, message: Posted, reply: Reply) -> bool:
-        """Replace a posted message for everyone (e.g. an approval card after a click)."""
+    async def replace(
+        self, message: Posted, reply: Reply, *, version: CardVersion | None = None
+    ) -> bool:
+        """Replace a posted message for everyone (e.g. an approval card after a click).
+
+        Args:
+            message: The message.
+            reply: What it shows from now on.
+            version: When given, the replacement is sent (and every retry of it) only while
+                no equal or newer version is shown (`bot.core.cards`).
+
+        Returns:
+            True when the message shows this reply, or a newer version of it, now.
+        """
         ...
 
     async def whisper(

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import Actor, ChatEvent, Platform, Reply, Tone
 from bot.core import texts
+from bot.core.cards import CardVersion
 from bot.core.port import ChatPortError, Posted
 from bot.slack.blocks import render_reply
 from bot.slack.poster import PostContext, SlackPoster, hint_for
@@ -94,15 +95,15 @@ class SlackPort:
             return None
         return Posted(channel=event.channel_id, message_id=ts, thread=event.thread_id or ts)
 
-    async def reply(self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None) -> bool:
+    async def reply(
+        self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None
+    ) -> Posted | None:
         """Replace the placeholder with the answer; privately when Resync may not post there."""
         if placeholder is not None:
             if await self.replace(placeholder, reply):
-                return True
-            thread = placeholder.thread
-            return (
-                await self.post_in_thread(channel=event.channel_id, thread=thread, reply=reply)
-                is not None
+                return placeholder
+            return await self.post_in_thread(
+                channel=event.channel_id, thread=placeholder.thread, reply=reply
             )
         if self._response_url:
             # Not allowed to post here (private channel, someone else's DM, not invited): the
@@ -117,21 +118,24 @@ class SlackPort:
             await self._poster.respond(
                 response_url=self._response_url, message=render_reply(warning), context=context
             )
-            return await self._poster.respond(
+            answered = await self._poster.respond(
                 response_url=self._response_url, message=render_reply(reply), context=context
             )
-        posted = await self.post_in_thread(
+            return Posted(channel=event.channel_id, message_id="") if answered else None
+        return await self.post_in_thread(
             channel=event.channel_id, thread=event.thread_id, reply=reply
         )
-        return posted is not None
 
-    async def replace(self, message: Posted, reply: Reply) -> bool:
-        """``chat.update`` of one of Resync's messages."""
+    async def replace(
+        self, message: Posted, reply: Reply, *, version: CardVersion | None = None
+    ) -> bool:
+        """``chat.update`` of one of Resync's messages (never an older ``version``)."""
         return await self._poster.update(
             channel=message.channel,
             ts=message.message_id,
             message=render_reply(reply),
             context=self._context(message.channel, message.thread),
+            version=version,
         )
 
     async def whisper(

@@ -3,13 +3,15 @@
 What is said is audited once, by the chat core, the same way on every platform. Slack API
 errors become one clear log line with what to do (`hint_for`); they never escape to the
 caller, who gets None/False and decides whether a waiting person must be told another way
-(``response_url``). Rate-limit answers (HTTP 429) are retried after ``Retry-After`` by the
-client's `AsyncRateLimitErrorRetryHandler` before they count as errors.
+(``response_url``). A 429 is retried after ``Retry-After`` by the client's handler, except
+for ``chat.update``: a blind retry could put back a card replaced meanwhile, so `update`
+waits and retries itself, asking the card's version (`bot.core.cards`) before each try.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -21,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from agents.messages import Actor
+from bot.core.cards import CardVersion
 from bot.slack.blocks import SlackMessage
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "PostContext", "SlackPoster", "hint_for", "response_url_origins"]
@@ -44,6 +47,17 @@ _HINTS: Final = {
 
 
 SLACK_HOOKS_ORIGIN: Final = "https://hooks.slack.com"
+UPDATE_TRIES: Final = 3  # like the rate-limit handler: one try and two retries
+_RETRY_AFTER_MAX: Final = 60.0
+
+
+def _retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds Slack asked to wait (``Retry-After``; 1 when missing or unreadable)."""
+    raw = next((v for k, v in (headers or {}).items() if str(k).lower() == "retry-after"), 1)
+    try:
+        return min(max(float(raw), 0.0), _RETRY_AFTER_MAX)
+    except (TypeError, ValueError):
+        return 1.0
 
 
 def _origin(url: str) -> str | None:
@@ -53,9 +67,9 @@ def _origin(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    if parts.password is not None:
+    if parts.username or parts.password is not None:
         return None
     default = 443 if parts.scheme == "https" else 80
     suffix = "" if port is None or port == default else f":{port}"
@@ -131,6 +145,17 @@ class SlackPoster:
                 at; default: `response_url_origins` of the client's base URL.
         """
         self._client = client
+        # chat.update must not be retried blindly: same settings, no retry handlers.
+        self._updates = AsyncWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            ssl=client.ssl,
+            proxy=client.proxy,
+            headers=dict(client.headers),
+            team_id=client.default_params.get("team_id"),
+            retry_handlers=[],
+        )
         self._response_hosts = frozenset(
             response_url_origins(client.base_url) if response_hosts is None else response_hosts
         )
@@ -157,30 +182,49 @@ class SlackPoster:
         }
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
-        result = await self._call("chat.postMessage", kwargs, context)
+        result = await self.call("chat.postMessage", kwargs, context)
         return None if result is None else str(result.get("ts") or "") or None
 
     async def update(
-        self, *, channel: str, ts: str, message: SlackMessage, context: PostContext
+        self,
+        *,
+        channel: str,
+        ts: str,
+        message: SlackMessage,
+        context: PostContext,
+        version: CardVersion | None = None,
     ) -> bool:
-        """``chat.update``.
+        """``chat.update``; a 429 is waited out (``Retry-After``) and retried here.
 
         Args:
             channel: Channel id.
             ts: The message to replace.
             message: Its new content.
             context: Log correlation.
+            version: Asked before every try: once an equal or newer version is shown, this
+                one is not sent, so a retry never puts back an older card.
 
         Returns:
-            True when Slack accepted.
+            True when Slack accepted (or a newer version is shown already).
         """
-        kwargs: dict[str, Any] = {
-            "channel": channel,
-            "ts": ts,
-            "text": message.text,
-            "blocks": message.blocks,
-        }
-        return await self._call("chat.update", kwargs, context) is not None
+        kwargs = {"channel": channel, "ts": ts, "text": message.text, "blocks": message.blocks}
+        wait: float | None = None
+
+        async def once() -> bool:
+            nonlocal wait
+            self._updates.session = self._client.session  # the pooled session, if any
+            data, wait = await self._attempt("chat.update", kwargs, context, self._updates)
+            return data is not None
+
+        for attempt in range(1, UPDATE_TRIES + 1):
+            sent = await (once() if version is None else version.send(once))
+            if sent is None:
+                return True  # a newer card is shown: nothing of this one is needed
+            if sent or wait is None or attempt == UPDATE_TRIES:
+                return sent
+            log.info("slack.update_rate_limited", retry_after=wait, attempt=attempt, ts=ts)
+            await asyncio.sleep(wait)
+        return False  # pragma: no cover - the loop returns
 
     async def ephemeral(
         self,
@@ -210,14 +254,13 @@ class SlackPoster:
             kwargs["blocks"] = blocks
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
-        return await self._call("chat.postEphemeral", kwargs, context) is not None
+        return await self.call("chat.postEphemeral", kwargs, context) is not None
 
     def checked_response_url(self, response_url: str) -> str:
         """The ``response_url`` when it points at Slack (or the configured API host), else "".
 
-        A ``response_url`` comes from the request body: Resync only posts to
-        ``https://hooks.slack.com/`` and to the host of the Web API base URL. Anything else
-        is ignored with a warning.
+        It comes from the request body: Resync only posts to ``https://hooks.slack.com/``
+        and to the Web API base URL's host; anything else is ignored with a warning.
 
         Args:
             response_url: From the command or interaction payload.
@@ -270,18 +313,22 @@ class SlackPoster:
         self, method: str, kwargs: dict[str, Any], context: PostContext
     ) -> dict[str, Any] | None:
         """Any Web API method, with the same error handling and hints (None when refused)."""
-        return await self._call(method, kwargs, context)
+        return (await self._attempt(method, kwargs, context, self._client))[0]
 
-    async def _call(
-        self, method: str, kwargs: dict[str, Any], context: PostContext
-    ) -> dict[str, Any] | None:
+    async def _attempt(
+        self, method: str, kwargs: dict[str, Any], context: PostContext, client: AsyncWebClient
+    ) -> tuple[dict[str, Any] | None, float | None]:
+        """One call: (data or None when refused, seconds to wait when rate-limited)."""
         outcome = "ok"
         data: dict[str, Any] | None = None
+        wait: float | None = None
         try:
-            response = await self._client.api_call(method, json=kwargs)
+            response = await client.api_call(method, json=kwargs)
             data = dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
             outcome = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            if exc.response.status_code == 429:
+                wait = _retry_after(exc.response.headers)
             log.warning(
                 "slack.api_error",
                 method=method,
@@ -300,4 +347,4 @@ class SlackPoster:
                 hint="Check the network path to Slack (or RESYNC_SLACK_API_URL).",
             )
         self.last_error = None if outcome == "ok" else outcome
-        return data
+        return data, wait

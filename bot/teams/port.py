@@ -29,8 +29,9 @@ import structlog
 from botbuilder.schema import ConversationReference
 
 from agents.messages import Actor, ChatEvent, Context, Paragraph, Platform, Reply
+from bot.core.cards import CardVersion
 from bot.core.port import ChatPortError, Posted
-from bot.teams.card_records import CardRecords
+from bot.teams.card_records import CardRecord, CardRecords
 from bot.teams.cards import image_card
 from bot.teams.connector import ConnectorError
 from bot.teams.errors import NoConversationError
@@ -133,30 +134,37 @@ class TeamsPort:
             log.info("teams.typing_failed", error=str(exc)[:200], event_id=event.event_id)
         return None
 
-    async def reply(self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None) -> bool:
+    async def reply(
+        self, event: ChatEvent, reply: Reply, *, placeholder: Posted | None
+    ) -> Posted | None:
         """Answer the message as a reply to it (a card)."""
         if self._activity is not None and str(self._activity.get("id")) == event.event_id:
             place: Place | None = place_of(self._activity)
         else:
             place = await self._place(event.channel_id, event.thread_id)
         if place is None:
-            return False
+            return None
         try:
-            await self._outbound.post(place, reply)
+            sent = await self._outbound.post(place, reply)
         except ConnectorError as exc:
             log.warning(
                 "teams.reply_failed", event_id=event.event_id, error=str(exc), hint=hint_for(exc)
             )
-            return False
-        return True
+            return None
+        return Posted(channel=event.channel_id, message_id=sent, thread=event.thread_id)
 
-    async def replace(self, message: Posted, reply: Reply) -> bool:
-        """Replace one of Resync's cards for everyone (and what its buttons are checked against)."""
+    async def replace(
+        self, message: Posted, reply: Reply, *, version: CardVersion | None = None
+    ) -> bool:
+        """Replace one of Resync's cards for everyone (and what its buttons are checked against).
+
+        With ``version``, a card that already shows an equal or newer version stays as it is
+        (the clicker of an invoke then sees that card).
+        """
         window = self._window
         record = await self._outbound.records.at(message.channel, message.message_id)
-        if window is not None and window.record.activity_id == message.message_id:
-            window.replaced(reply)
-            record = record or window.record
+        clicked = window is not None and window.record.activity_id == message.message_id
+        record = record or (window.record if clicked and window is not None else None)
         if record is None:
             log.warning(
                 "teams.replace_unknown_message",
@@ -164,17 +172,31 @@ class TeamsPort:
                 hint="only cards Resync posted in the last week can be replaced",
             )
             return False
-        try:
-            await self._outbound.replace(record, reply)
-        except ConnectorError as exc:
-            log.warning(
-                "teams.replace_failed",
-                message=message.message_id,
-                error=str(exc),
-                hint=hint_for(exc),
-            )
-            return False
-        return True
+
+        async def put(card: CardRecord) -> bool:
+            try:
+                await self._outbound.replace(card, reply)
+            except ConnectorError as exc:
+                log.warning(
+                    "teams.replace_failed",
+                    message=message.message_id,
+                    error=str(exc),
+                    hint=hint_for(exc),
+                )
+                return False
+            return True
+
+        shown = reply
+        if version is None:
+            done: bool | None = await put(record)
+        else:
+            done = await version.send(lambda: put(record))
+            if done is None:  # a newer card is shown: the clicker sees that one
+                current = await self._outbound.records.at(message.channel, message.message_id)
+                shown, done = (current or record).reply, True
+        if clicked and window is not None:
+            window.replaced(shown)
+        return bool(done)
 
     async def whisper(
         self, *, actor: Actor, channel: str, thread: str | None, reply: Reply

@@ -3,25 +3,35 @@
 Imported by name (``from runbook_stack import ...``) from any test under tests/bot (pytest
 puts tests/bot on sys.path for its conftest). The shipped catalog is used, so the approval
 card is the one people see (``rerun-abended-job``: group tws-operators, one approver).
+
+`Stack.replica` builds another `RunbookService` on the same simulator, store and
+checkpointer (another replica, or the same one after a restart); `redis_store` gives a
+shared Redis store for tests where replicas matter (skips without Redis, fails under CI).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.messages import Actions, Button, Reply
 from agents.runbooks.catalog import load_catalog
 from agents.runbooks.policy import ApprovalGroups, GroupDirectory
+from agents.runbooks.ports import PhaseHook
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
+from agents.tasks import Spawner
 from bot.progress import ProgressRouter
-from integrations.store import MemoryStore
+from integrations.store import MemoryStore, RedisStore, Store, StoreError
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
@@ -31,6 +41,39 @@ STREAM, JOB_NAME = "PAYROLL_DAILY", "PAYROLL_EXTRACT"
 JOB = f"{STREAM}.{JOB_NAME}"
 RUNBOOK = "rerun-abended-job"
 APPROVERS = ("approver1@example.com", "approver2@example.com", "ops.lead@example.com")
+REDIS_URL = os.environ.get("RESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def redis_store(prefix: str | None = None) -> RedisStore:
+    """A RedisStore with a unique prefix; skip (or fail under CI) when Redis is absent."""
+    store = RedisStore(url=REDIS_URL, prefix=prefix or f"test-bot-rb-{uuid.uuid4().hex}:")
+    try:
+        await store.ping()
+    except StoreError as exc:
+        await store.close()
+        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return store
+
+
+@dataclass
+class Tasks:
+    """A real `agents.tasks.Spawner`: asyncio tasks it keeps, drained by the test."""
+
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __call__(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        self.tasks.add(asyncio.get_running_loop().create_task(work, name=name))
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for every task; re-raise what one raised."""
+        if self.tasks:
+            done, pending = await asyncio.wait(self.tasks, timeout=timeout)
+            assert not pending, f"{len(pending)} run(s) still going after {timeout} s"
+            for task in done:
+                task.result()
 
 
 @dataclass
@@ -56,6 +99,34 @@ class Stack:
     service: RunbookService
     progress: ProgressRouter
     audit: AuditTrail
+    store: Store
+    checkpointer: InMemorySaver
+    groups: ApprovalGroups
+
+    def replica(
+        self,
+        *,
+        progress: ProgressRouter | None = None,
+        store: Store | None = None,
+        spawn: Spawner | None = None,
+        lease_seconds: float = 30.0,
+        on_phase: PhaseHook | None = None,
+    ) -> RunbookService:
+        """Another replica (or this one restarted): same engine, store and checkpointer."""
+        return RunbookService(
+            catalog=load_catalog([]),
+            groups=self.groups,
+            scheduler=self.client,
+            store=store or self.store,
+            checkpointer=self.checkpointer,
+            signer=ButtonSigner(KEY),
+            audit=self.audit,
+            progress=progress,
+            poll_seconds=0.01,
+            lease_seconds=lease_seconds,
+            on_phase=on_phase,
+            spawn=spawn,
+        )
 
     async def rerun_count(self) -> int:
         """How often the job was rerun in the plan, read from the simulator."""
@@ -70,31 +141,46 @@ class Stack:
 
 @asynccontextmanager
 async def runbook_stack(
-    *, groups: ApprovalGroups | None = None, directory: GroupDirectory | None = None
+    *,
+    groups: ApprovalGroups | None = None,
+    directory: GroupDirectory | None = None,
+    store: Store | None = None,
+    spawn: Spawner | None = None,
+    lease_seconds: float = 30.0,
+    on_phase: PhaseHook | None = None,
 ) -> AsyncIterator[Stack]:
     """Simulator (frozen clock, API key ``k``) + TWSClient + RunbookService over MemoryStore.
 
-    ``groups`` replaces the default approval groups; ``directory`` resolves group references.
+    ``groups`` replaces the default approval groups; ``directory`` resolves group references;
+    ``store`` replaces the MemoryStore (e.g. `redis_store`); ``spawn`` runs approved runs in
+    the background; ``lease_seconds`` and ``on_phase`` as in `RunbookService`.
     """
     async with SimulatorServer(scenario="normal", speed=0, api_keys=["k"], now=SIM_NOW) as sim:
         client = TWSClient(base_url=sim.url, api_key="k", retries=0)
         audit = AuditTrail()
         progress = ProgressRouter()
+        policy = groups or ApprovalGroups(
+            {"tws-operators": list(APPROVERS), "tws-admins": ["x@y.z"]}
+        )
+        shared = store or MemoryStore()
+        checkpointer = InMemorySaver()
         service = RunbookService(
             catalog=load_catalog([]),
-            groups=groups
-            or ApprovalGroups({"tws-operators": list(APPROVERS), "tws-admins": ["x@y.z"]}),
+            groups=policy,
             scheduler=client,
-            store=MemoryStore(),
-            checkpointer=InMemorySaver(),
+            store=shared,
+            checkpointer=checkpointer,
             signer=ButtonSigner(KEY),
             audit=audit,
             progress=progress,
             poll_seconds=0.01,
+            lease_seconds=lease_seconds,
+            on_phase=on_phase,
             directory=directory,
+            spawn=spawn,
         )
         try:
-            yield Stack(sim, client, service, progress, audit)
+            yield Stack(sim, client, service, progress, audit, shared, checkpointer, policy)
         finally:
             await client.close()
 

@@ -23,6 +23,7 @@ import pytest
 from agents.messages import Actions, Actor, Platform, Reply
 from agents.runbooks.catalog import Catalog, load_catalog
 from agents.runbooks.decisions import DecisionResult
+from agents.runbooks.journal import CardPlace
 from agents.runbooks.policy import ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
@@ -178,10 +179,11 @@ async def wait_until(
 
 @dataclass
 class Posts:
-    """A progress sink that keeps what was posted."""
+    """A progress sink that keeps what was posted (and the cards it was asked to replace)."""
 
     replies: list[tuple[str, Reply]] = field(default_factory=list)
     platforms: list[str] = field(default_factory=list)
+    cards: list[tuple[str, int, Reply]] = field(default_factory=list)
 
     async def __call__(
         self,
@@ -194,6 +196,12 @@ class Posts:
     ) -> None:
         self.replies.append((request_id, reply))
         self.platforms.append(platform)
+
+    async def replace_card(
+        self, reply: Reply, *, request_id: str, card: CardPlace, version: int
+    ) -> bool:
+        self.cards.append((request_id, version, reply))
+        return True
 
 
 async def redis_store(prefix: str | None = None) -> RedisStore:

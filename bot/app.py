@@ -36,11 +36,14 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.tasks import TaskSupervisor
 from bot.directory import GroupDirectoryRouter
 from bot.errors import EngineNamingAsker
+from bot.incidents import INCIDENT_ACTION_PREFIX, Incidents, open_incidents
+from bot.incidents.timeline import IncidentProgress
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditError, AuditLog, open_audit_log
 from integrations.audit.store_sqlite import private_file
+from integrations.db import DatabaseError
 from integrations.llm import LLMClient
 from integrations.store import Store, StoreError, open_store
 from integrations.tws.client import TWSClient
@@ -65,7 +68,7 @@ async def _starting(part: str) -> AsyncIterator[None]:
     """Turn a failure while starting ``part`` into one `StartupError` a person can act on."""
     try:
         yield
-    except (AuditError, StoreError, psycopg.Error, OSError) as exc:
+    except (AuditError, StoreError, DatabaseError, psycopg.Error, OSError) as exc:
         raise StartupError(part, str(exc) or type(exc).__name__) from exc
 
 
@@ -139,6 +142,7 @@ class Runtime:
         directory: Resolves group references of the approval policy (``slack-usergroup:S…``);
             each surface registers its platform's directory.
         simulator: The bundled simulator, when running the embedded default.
+        incidents: Incidents (service, rooms, clicks); surfaces attach their ports.
         asker: What the dispatcher asks: names the engine in errors and keeps the last
             failure (``resync ask`` exits non-zero with it).
     """
@@ -155,6 +159,7 @@ class Runtime:
     directory: GroupDirectoryRouter
     simulator: SimulatorServer | None
     asker: EngineNamingAsker
+    incidents: Incidents
 
 
 @asynccontextmanager
@@ -221,15 +226,30 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         tasks = TaskSupervisor()
         progress = ProgressRouter()
         directory = GroupDirectoryRouter()
+        groups = _approval_groups(settings)
+        async with _starting("incident database"):
+            incidents = await stack.enter_async_context(
+                open_incidents(
+                    settings=settings,
+                    store=store,
+                    audit=audit,
+                    scheduler=scheduler,
+                    groups=groups,
+                    directory=directory,
+                    source=scheduler.source,
+                )
+            )
         runbooks = RunbookService(
             catalog=_catalog(settings),
-            groups=_approval_groups(settings),
+            groups=groups,
             scheduler=scheduler,
             store=store,
             checkpointer=checkpointer,
             signer=ButtonSigner(_runbook_signing_key(settings)),
             audit=audit,
-            progress=progress,
+            # Progress reaches the request's thread, and the timeline of the incident whose
+            # room that thread is in.
+            progress=IncidentProgress(progress, incidents.service),
             lease_seconds=settings.runbook_lease_seconds,
             directory=directory,
             # An approval starts the run in the process's task supervisor, never inside the
@@ -245,6 +265,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             zone=settings.zone,
             understander=await _understander(settings),
             runbooks=runbooks,
+            incidents=incidents.service,
         )
         asker = EngineNamingAsker(
             assistant, engine_url=simulator.url if simulator is not None else str(settings.tws_url)
@@ -252,7 +273,10 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         dispatcher = Dispatcher(
             assistant=asker,
             audit=audit,
-            clicks={"runbook.": RunbookDecisions(runbooks, audit=audit)},
+            clicks={
+                "runbook.": RunbookDecisions(runbooks, audit=audit),
+                INCIDENT_ACTION_PREFIX: incidents.clicks,
+            },
         )
         core = ChatCore(dispatcher=dispatcher, store=store, audit=audit, tasks=tasks)
         progress.use(core)
@@ -271,6 +295,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             directory=directory,
             simulator=simulator,
             asker=asker,
+            incidents=incidents,
         )
 
 

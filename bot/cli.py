@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from agents.messages import Actor, ChatEvent, Platform
-from bot import cli_audit, cli_runbooks
+from bot import cli_audit, cli_incidents, cli_runbooks
 from bot.app import Runtime, StartupError, runtime, secure_data_dir
 from bot.console import run_console
 from bot.errors import engine_failure
@@ -103,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_audit.register(commands)
     cli_runbooks.register(commands)
+    cli_incidents.register(commands)
     return parser
 
 
@@ -163,8 +164,8 @@ def _secure_data_dir(settings: Settings, *, command: str) -> list[Path]:
     """Check (and create, for the commands that write there) the data directory."""
     if command in {"demo", "chat", "ask", "serve"}:
         return secure_data_dir(settings.data_dir)
-    if command == "audit":
-        # Never created here: `resync audit` refuses a missing log (see bot.cli_audit).
+    if command in {"audit", "incidents"}:
+        # Never created here: these commands only read, and refuse a missing store.
         return secure_data_dir(settings.data_dir, create=False)
     return []
 

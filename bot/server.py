@@ -36,6 +36,7 @@ from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
 from agents.runbooks.service import RunbookService
 from bot.app import Runtime
 from bot.errors import engine_failure
+from bot.incidents import run_upkeep
 from bot.logging import redact_text
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
@@ -282,7 +283,7 @@ async def serving(
     check_unauthenticated_teams(settings)
     app = build_web_app(runtime)
     surfaces: list[_Surface] = []
-    recovery: asyncio.Task[None] | None = None
+    background: list[asyncio.Task[None]] = []
     try:
         if slack_enabled(settings):
             slack = SlackSurface(settings=settings, core=runtime.core, store=runtime.store)
@@ -314,6 +315,7 @@ async def serving(
             teams.mount(app)
             surfaces.append(teams)
             runtime.progress.register(teams.port)
+            runtime.incidents.attach(teams.port)  # incident threads in the Teams channel
             app[SURFACES_KEY].append("teams")
         if not surfaces:
             log.warning(
@@ -321,16 +323,20 @@ async def serving(
                 hint="set RESYNC_SLACK_* or RESYNC_TEAMS_* to answer in Slack or Teams",
             )
         # After the posters are registered: outcomes of recovered runs reach their threads.
-        recovery = asyncio.create_task(
-            recover_periodically(runtime.runbooks, interval_seconds=recover_interval_seconds),
-            name="runbooks-recover",
-        )
+        # Incident upkeep too: rooms left half-open converge, reminders go out once per interval.
+        background += [
+            asyncio.create_task(
+                recover_periodically(runtime.runbooks, interval_seconds=recover_interval_seconds),
+                name="runbooks-recover",
+            ),
+            asyncio.create_task(run_upkeep(runtime.incidents.service), name="incidents-upkeep"),
+        ]
         yield app
     finally:
-        if recovery is not None:
-            recovery.cancel()
+        for task in background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await recovery
+                await task
         # Answers and clicks in progress get their grace while the surfaces can still post.
         await runtime.tasks.stop()
         for surface in reversed(surfaces):

@@ -114,7 +114,18 @@ def _runtime(settings: Settings, runbooks: FakeRunbooks, audit: RecordingAudit) 
         scheduler=None,
         simulator=None,
         decided=decided,
+        incidents=SimpleNamespace(attach=lambda port: None, service=QuietIncidents()),
     )
+
+
+class QuietIncidents:
+    """Incident upkeep with nothing to do (incidents are tested in tests/bot/incidents)."""
+
+    async def recover(self) -> object:
+        return None
+
+    async def remind(self) -> list[str]:
+        return []
 
 
 @asynccontextmanager

@@ -86,7 +86,8 @@ class TeamsRooms:
                 name=topic,
                 topic=f"Incident room {name}: the state card follows; updates and commands go "
                 "in this thread.",
-                members=[p.name for p in members],
+                # The declarer usually leads too: each person once.
+                members=list({p.identity.lower(): p.name for p in members}.values()),
                 parent=self._channel,
             )
         except ChatPortError as exc:

@@ -29,7 +29,9 @@ def hostile_reply(asked: str) -> Reply:
         headline=f"{SPOOFED} abended ({asked})",
         blocks=(
             Fields(items=(("Job", SPOOFED), ("Workstation", "AGT\u2066_1\u2069"))),
-            Table(columns=("Job", "Status"), rows=((SPOOFED, "ABEND"), ("OTHER", "SUCC\x85\x9b2J"))),
+            Table(
+                columns=("Job", "Status"), rows=((SPOOFED, "ABEND"), ("OTHER", "SUCC\x85\x9b2J"))
+            ),
             Preformatted(text=f"line 1\x1b]0;owned\x07\r\nline 2\rline 3\x85{BIDI}{C0}{C1}"),
             Context(items=(f"source \u2066{SPOOFED}\u2069",)),
             Actions(buttons=(Button(action_id="x.ok", label="Ok\u202e", value="v"),)),

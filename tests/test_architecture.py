@@ -67,3 +67,17 @@ def test_modules_are_small(package: str) -> None:
         if lines > limit:
             too_big.append(f"{relative}: {lines} lines (limit {limit})")
     assert not too_big, "split by responsibility:\n" + "\n".join(too_big)
+
+
+def test_test_modules_have_unique_names() -> None:
+    # Tests have no packages: two modules with one name make pytest refuse to collect.
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name == "conftest.py":
+            continue
+        relative = path.relative_to(ROOT).as_posix()
+        if path.name in seen:
+            clashes.append(f"{seen[path.name]} and {relative}")
+        seen.setdefault(path.name, relative)
+    assert not clashes, "rename one of each pair:\n" + "\n".join(clashes)

@@ -16,12 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from string import Formatter
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AliasChoices,
     Field,
     SecretStr,
     ValidationError,
@@ -31,13 +29,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.chat_settings import ChatSettings
+from config.incident_settings import IncidentSettings
+
 __all__ = ["ConfigurationError", "Settings", "load_settings"]
 
 LogFormat = Literal["auto", "json", "console"]
 
-_SLACK_TEAM_ID = re.compile(r"[TE][A-Z0-9]+")
-_SLACK_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
-_CHANNEL_PLACEHOLDERS = frozenset({"date", "year", "number", "id", "slug"})
 # Where credentials go instead of a URL's user:password@ part.
 _CREDENTIALS_GO = {
     "tws_url": "set RESYNC_TWS_USER and RESYNC_TWS_PASSWORD, or RESYNC_TWS_API_KEY, instead",
@@ -56,7 +54,7 @@ class ConfigurationError(Exception):
         )
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ChatSettings, IncidentSettings):
     """Effective configuration of one Resync process."""
 
     model_config = SettingsConfigDict(
@@ -168,64 +166,6 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(default=None, description="API key for the LLM.")
     llm_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one LLM call.")
 
-    # --- Slack -----------------------------------------------------------------------------
-    slack_bot_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "RESYNC_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN", "slack_bot_token"
-        ),
-        description="Bot token (xoxb-...).",
-    )
-    slack_signing_secret: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "RESYNC_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET", "slack_signing_secret"
-        ),
-        description="Signing secret that verifies Slack's requests.",
-    )
-    slack_app_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices(
-            "RESYNC_SLACK_APP_TOKEN", "SLACK_APP_TOKEN", "slack_app_token"
-        ),
-        description="App-level token (xapp-...): connect over Socket Mode instead of HTTP.",
-    )
-    slack_api_url: str | None = Field(
-        default=None,
-        description="Slack Web API base URL (proxies, GovSlack); Slack's own when unset.",
-    )
-    slack_command: str = Field(default="/tws", description="The slash command Resync answers.")
-    slack_allowed_workspaces: str | None = Field(
-        default=None,
-        description="Comma-separated Slack workspace (T…) and Enterprise Grid (E…) ids answered; "
-        "others are ignored. Unset: the workspace of the bot token (auth.test).",
-    )
-
-    # --- Teams -----------------------------------------------------------------------------
-    teams_app_id: str | None = Field(default=None, description="Bot Framework app (client) id.")
-    teams_app_password: SecretStr | None = Field(default=None, description="App secret.")
-    teams_app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
-        default="MultiTenant", description="Bot Framework app type."
-    )
-    teams_tenant_id: str | None = Field(
-        default=None,
-        description="Tenant id of the app (SingleTenant and UserAssignedMSI); also the tenant "
-        "answered when RESYNC_TEAMS_ALLOWED_TENANTS is unset.",
-    )
-    teams_allowed_tenants: str | None = Field(
-        default=None,
-        description="Comma-separated Entra ID tenant ids answered in Teams; others are ignored. "
-        "Unset: RESYNC_TEAMS_TENANT_ID; with neither set, Teams answers no one (warned at start).",
-    )
-    teams_allow_unauthenticated: bool = Field(
-        default=False,
-        description="Serve /api/messages without an app id and without token checks: local testing only.",
-    )
-    teams_openid_metadata_url: str | None = Field(
-        default=None,
-        description="OpenID metadata for inbound token checks; the Bot Framework's own when unset.",
-    )
-
     # --- runbooks --------------------------------------------------------------------------
     runbooks_dir: Path | None = Field(
         default=None,
@@ -241,58 +181,6 @@ class Settings(BaseSettings):
     )
     runbook_lease_seconds: float = Field(
         default=30.0, gt=0, description="Lease that makes one replica the executor of a runbook."
-    )
-
-    # --- incidents -------------------------------------------------------------------------
-    incidents_slack_channel: str | None = Field(
-        default=None,
-        description="Slack channel id (C…) where new incidents are announced with a link to their "
-        "channel (the bot must be a member); unset: announced where they were declared.",
-    )
-    incidents_teams_channel: str | None = Field(
-        default=None,
-        description="Teams channel conversation id (19:…@thread.tacv2) where incident threads "
-        "start (the app must be installed in that team); unset: no incident rooms in Teams.",
-    )
-    incident_channel_template: str = Field(
-        default="inc-{date}-{number}-{slug}",
-        description="Name of an incident's Slack channel: {date} (YYYYMMDD declared), {year}, "
-        "{number}, {id}, {slug} (of the title); lower-cased, at most 80 characters.",
-    )
-    incident_policy_file: Path | None = Field(
-        default=None,
-        description="Incident policy (YAML: severities, paging, reminders, retries); the "
-        "built-in SEV1-SEV4 when unset. RESYNC_INCIDENT_* settings that are set win over it.",
-    )
-    incident_id_prefix: str = Field(
-        default="INC",
-        pattern=r"^[A-Z][A-Z0-9]{0,9}$",
-        description="Incident ids read PREFIX-YEAR-NUMBER (upper-case letters and digits).",
-    )
-    incident_manager_groups: str = Field(
-        default="incident-managers",
-        description="Comma-separated approval-policy groups whose members may change any "
-        "incident's severity, status and roles (besides its lead).",
-    )
-    incident_lease_seconds: float = Field(
-        default=30.0,
-        gt=0,
-        description="Lease that makes one replica the driver of an incident's side effects.",
-    )
-    pagerduty_routing_key: SecretStr | None = Field(
-        default=None,
-        description="PagerDuty Events API v2 integration key: severe incidents page on-call.",
-    )
-    pagerduty_events_url: str = Field(
-        default="https://events.pagerduty.com",
-        description="PagerDuty Events API origin (EU accounts: https://events.eu.pagerduty.com).",
-    )
-    pager_webhook_url: str | None = Field(
-        default=None,
-        description="Page through a generic webhook instead of PagerDuty (JSON POST).",
-    )
-    pager_webhook_secret: SecretStr | None = Field(
-        default=None, description="Bearer token sent to RESYNC_PAGER_WEBHOOK_URL."
     )
 
     # --- bundled simulator -----------------------------------------------------------------
@@ -341,58 +229,6 @@ class Settings(BaseSettings):
             raise ValueError(f"an http:// or https:// URL, not {value!r}")
         return value.rstrip("/")
 
-    @field_validator("slack_allowed_workspaces", "teams_allowed_tenants")
-    @classmethod
-    def _id_list(cls, value: str | None, info: ValidationInfo) -> str | None:
-        ids = _split_ids(value)
-        if not ids:
-            return None
-        if info.field_name == "slack_allowed_workspaces":
-            bad = [i for i in ids if not _SLACK_TEAM_ID.fullmatch(i)]
-            if bad:
-                raise ValueError(
-                    f"Slack workspace ids (T…) or Enterprise Grid ids (E…), not {', '.join(bad)}"
-                )
-        return ",".join(ids)
-
-    @field_validator("incidents_slack_channel", "incidents_teams_channel")
-    @classmethod
-    def _incident_channel(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if info.field_name == "incidents_slack_channel":
-            if not _SLACK_CHANNEL_ID.fullmatch(value):
-                raise ValueError(
-                    f"a Slack channel id such as C0123ABCD (channel details → About), not {value!r}"
-                )
-        elif any(c.isspace() for c in value) or ";messageid=" in value:
-            raise ValueError(
-                "a Teams channel conversation id such as 19:abc…@thread.tacv2 (no spaces, "
-                "no ;messageid= part)"
-            )
-        return value
-
-    @field_validator("incident_channel_template")
-    @classmethod
-    def _channel_template(cls, value: str) -> str:
-        try:
-            names = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
-        except ValueError as exc:
-            raise ValueError(f"a template with {{placeholders}}: {exc}") from None
-        unknown = sorted(names - _CHANNEL_PLACEHOLDERS)
-        if unknown or not value.strip():
-            raise ValueError(
-                f"a channel name template using {', '.join(sorted(_CHANNEL_PLACEHOLDERS))} "
-                f"in braces, not {', '.join(unknown) or 'an empty one'}"
-            )
-        return value
-
-    @field_validator("incident_manager_groups")
-    @classmethod
-    def _group_list(cls, value: str) -> str:
-        return ",".join(_split_ids(value))
-
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -439,18 +275,7 @@ class Settings(BaseSettings):
             problems.append(
                 "runbook_signing_key (RESYNC_RUNBOOK_SIGNING_KEY): at least 16 characters"
             )
-        if self.incident_policy_file is not None and not self.incident_policy_file.is_file():
-            problems.append(
-                f"incident_policy_file (RESYNC_INCIDENT_POLICY_FILE): no such file {self.incident_policy_file}"
-            )
-        if self.pagerduty_routing_key is not None and self.pager_webhook_url:
-            problems.append(
-                "pagerduty_routing_key / pager_webhook_url: set one of them, not both (one pager)"
-            )
-        if self.pager_webhook_secret is not None and not self.pager_webhook_url:
-            problems.append(
-                "pager_webhook_url (RESYNC_PAGER_WEBHOOK_URL): required when RESYNC_PAGER_WEBHOOK_SECRET is set"
-            )
+        problems += self.incident_problems()
         if self.audit_key is not None and self.audit_key_file is not None:
             problems.append("audit_key / audit_key_file: set one of them, not both")
         if self.teams_app_type != "MultiTenant" and self.teams_app_id and not self.teams_tenant_id:
@@ -460,23 +285,6 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
-
-    @property
-    def slack_workspace_ids(self) -> frozenset[str] | None:
-        """The Slack workspaces and grids to answer; None: the bot token's own workspace."""
-        ids = _split_ids(self.slack_allowed_workspaces)
-        return frozenset(ids) if ids else None
-
-    @property
-    def teams_tenant_ids(self) -> frozenset[str]:
-        """The Teams tenants to answer: the allowed list, else the app's tenant, else none."""
-        ids = _split_ids(self.teams_allowed_tenants) or _split_ids(self.teams_tenant_id)
-        return frozenset(i.lower() for i in ids)  # tenant ids are GUIDs: case does not matter
-
-    @property
-    def incident_manager_group_names(self) -> tuple[str, ...]:
-        """The approval-policy groups that may manage any incident."""
-        return tuple(_split_ids(self.incident_manager_groups))
 
     @property
     def tws_configured(self) -> bool:
@@ -503,10 +311,6 @@ class Settings(BaseSettings):
                 value = str(value)
             shown[f"RESYNC_{name.upper()}"] = value
         return shown
-
-
-def _split_ids(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _describe_error(error: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ import structlog
 
 from agents.messages import (
     Actions,
+    Actor,
     ChatEvent,
     Click,
     ClickHandler,
@@ -116,25 +117,15 @@ class Dispatcher:
                 "question.crashed", conversation=event.conversation_key, event_id=event.event_id
             )
             reply = reply_for_error(exc)
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-        log.info(
-            "question.answered",
-            conversation=event.conversation_key,
-            event_id=event.event_id,
-            actor=event.actor.identity,
+        await self._done(
+            "question",
             outcome=outcome,
-            ms=elapsed_ms,
-        )
-        await record_chat_event(
-            self._audit,
-            action="question",
-            outcome=outcome,
-            platform=event.actor.platform.value,
+            started=started,
             actor=event.actor,
-            channel=event.channel_id,
-            thread=event.thread_id,
-            parameters={"text": event.text, "answer": reply.headline, "ms": elapsed_ms},
+            place=(event.channel_id, event.thread_id),
+            parameters={"text": event.text, "answer": reply.headline},
             correlation={"event_id": event.event_id},
+            logged={"conversation": event.conversation_key},
         )
         return reply
 
@@ -200,25 +191,46 @@ class Dispatcher:
                 )
                 shown = ClickOutcome(reply_for_clicker=texts.CLICK_FAILED)
         shown = shown or ClickOutcome()
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         note = shown.reply_for_clicker.headline if shown.reply_for_clicker else None
-        log.info(
-            "click.handled",
-            action_id=click.action_id,
-            click_id=click.decision_id,
-            actor=click.actor.identity,
+        await self._done(
+            "click",
             outcome=outcome,
-            ms=elapsed_ms,
+            started=started,
+            actor=click.actor,
+            place=(click.channel_id, click.thread_id),
+            parameters={"action_id": click.action_id, "note": note},
+            correlation={"click_id": click.decision_id},
+            logged={"action_id": click.action_id},
+        )
+        return shown
+
+    async def _done(
+        self,
+        action: str,
+        *,
+        outcome: str,
+        started: float,
+        actor: Actor,
+        place: tuple[str, str | None],
+        parameters: dict[str, object],
+        correlation: dict[str, str],
+        logged: dict[str, str],
+    ) -> None:
+        """One log line and one audit record for a question or a click, with its latency."""
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        # The log event names operators already filter on: question.answered, click.handled.
+        event = "question.answered" if action == "question" else f"{action}.handled"
+        log.info(
+            event, actor=actor.identity, outcome=outcome, ms=elapsed_ms, **correlation, **logged
         )
         await record_chat_event(
             self._audit,
-            action="click",
+            action=action,
             outcome=outcome,
-            platform=click.actor.platform.value,
-            actor=click.actor,
-            channel=click.channel_id,
-            thread=click.thread_id,
-            parameters={"action_id": click.action_id, "note": note, "ms": elapsed_ms},
-            correlation={"click_id": click.decision_id},
+            platform=actor.platform.value,
+            actor=actor,
+            channel=place[0],
+            thread=place[1],
+            parameters={**parameters, "ms": elapsed_ms},
+            correlation=correlation,
         )
-        return shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,33 @@ def _create_private(path: Path) -> None:
     os.close(descriptor)
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, waiting out another connection that holds a lock.
+
+    WAL is a property of the file, so most connections find it set and change nothing. The
+    switch itself can fail with "database is locked" *without* SQLite calling the busy handler:
+    when two connections both hold a shared lock and both want more, SQLite fails one at once
+    rather than let them deadlock. That happens when replicas (or one process's pool) open a
+    new file together, so the switch is retried here until the busy timeout is spent.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            mode = cursor.fetchone()
+            if mode and str(mode[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, whichever adapter wraps it
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        # Blocking on purpose: this runs inside the driver's connect, at start-up only.
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
 def _sqlite(path: Path) -> AsyncEngine:
     _create_private(path)
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
@@ -112,7 +140,7 @@ def _sqlite(path: Path) -> AsyncEngine:
         # The busy timeout first: switching to WAL takes a lock, and without it a connection
         # opened while another process switches fails at once with "database is locked".
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

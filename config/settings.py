@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.chat_settings import ChatSettings
 from config.incident_settings import IncidentSettings
+from config.watch_settings import WatchSettings
 
 __all__ = ["ConfigurationError", "Settings", "load_settings"]
 
@@ -54,7 +55,7 @@ class ConfigurationError(Exception):
         )
 
 
-class Settings(BaseSettings, ChatSettings, IncidentSettings):
+class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings):
     """Effective configuration of one Resync process."""
 
     model_config = SettingsConfigDict(

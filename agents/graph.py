@@ -56,6 +56,7 @@ from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
 from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.state import ConversationState
 from agents.understand import understand
+from integrations import metrics
 
 __all__ = ["build_graph", "next_focus"]
 
@@ -182,12 +183,17 @@ async def _within_budget(
     """Answer one question through its own call budget, and log the calls it made."""
     engine = BudgetedScheduler(context.scheduler, budget=budget)
     exhausted = False
+    outcome = "error"  # until an answer comes back
     try:
-        return await answer(replace(context, scheduler=engine))
+        answered = await answer(replace(context, scheduler=engine))
+        outcome = "answered"
+        return answered
     except CallBudgetExceededError:
         exhausted = True
+        outcome = "budget_exhausted"
         return budget_answer(intent, calls=engine.calls)
     finally:
+        metrics.QUESTIONS.labels(kind=kind.value, outcome=outcome).inc()
         log.info(
             "answer.engine_calls",
             kind=kind.value,

@@ -38,6 +38,7 @@ from bot.app import Runtime
 from bot.errors import engine_failure
 from bot.incidents import run_upkeep
 from bot.logging import redact_text
+from bot.metrics_route import metrics_handler
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
 from config.settings import ConfigurationError, Settings
@@ -221,7 +222,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def build_web_app(runtime: Runtime) -> web.Application:
-    """Build the HTTP application with the health routes only (``/healthz``, ``/readyz``).
+    """Build the HTTP application with the operations routes (health, readiness, metrics).
 
     Args:
         runtime: The running parts the routes use.
@@ -235,6 +236,8 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app[READINESS_KEY] = Readiness(runtime)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
+    token = runtime.settings.metrics_token
+    app.router.add_get("/metrics", metrics_handler(token.get_secret_value() if token else None))
     return app
 
 

@@ -87,6 +87,11 @@ class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `resync serve` listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="Port `resync serve` listens on.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token `GET /metrics` requires (Prometheus `authorization` "
+        "credentials); unset: /metrics is open (it shows counts only, never names or ids).",
+    )
     shutdown_grace_seconds: float = Field(
         default=20.0,
         gt=0,

@@ -35,6 +35,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.paging import MORE_ACTION_ID, Pager
 from bot.core.port import ChatPort, Posted
 from bot.core.tasks import TaskSupervisor
+from integrations import metrics
 from integrations.audit.sink import AuditSink
 from integrations.store import Store
 
@@ -109,11 +110,28 @@ class ChatCore:
         details: dict[str, object] | None = None,
     ) -> None:
         """The whole walk of one message, awaited (see `message`)."""
+        # Every log line of the walk names the delivery, and once known the conversation.
+        # `conversation=...` (structlog's "unset") reserves the key, so that binding it later
+        # is reset on the way out too: the caller's context is left as it was.
+        with structlog.contextvars.bound_contextvars(
+            request_id=f"{port.platform.value}:message:{delivery_id}", conversation=...
+        ):
+            await self._answer(port=port, delivery_id=delivery_id, event=event, details=details)
+
+    async def _answer(
+        self,
+        *,
+        port: ChatPort,
+        delivery_id: str,
+        event: EventSource,
+        details: dict[str, object] | None,
+    ) -> None:
         if not await self._fresh(port, "message", delivery_id):
             return
         chat_event = await event()
         if chat_event is None:
             return
+        structlog.contextvars.bind_contextvars(conversation=chat_event.conversation_key)
         admitted = await self._admit(
             port,
             action="chat.message",
@@ -141,8 +159,10 @@ class ChatCore:
     async def _fresh(self, port: ChatPort, kind: str, delivery_id: str) -> bool:
         """Whether this is the first delivery of ``delivery_id`` (platforms re-deliver)."""
         platform = port.platform.value
+        metrics.CHAT_EVENTS.labels(platform=platform, kind=kind).inc()
         if await self.admission.first(f"{platform}:{kind}:{delivery_id}"):
             return True
+        metrics.ADMISSION_REJECTED.labels(platform=platform, reason="duplicate").inc()
         log.info("chat.duplicate", platform=platform, kind=kind, delivery=delivery_id)
         return False
 
@@ -170,6 +190,7 @@ class ChatCore:
         )
         if wait is None:
             return True
+        metrics.ADMISSION_REJECTED.labels(platform=port.platform.value, reason="rate_limited").inc()
         note = texts.rate_limited(limit=self.admission.rate_limit, wait_seconds=wait)
         await port.whisper(actor=actor, channel=channel, thread=thread, reply=note)
         return False
@@ -189,11 +210,20 @@ class ChatCore:
 
     async def decide(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
         """The whole walk of one click, awaited (see `click`)."""
+        with structlog.contextvars.bound_contextvars(
+            request_id=f"{port.platform.value}:click:{delivery_id}", conversation=...
+        ):
+            await self._decide(port=port, delivery_id=delivery_id, click=click)
+
+    async def _decide(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
         if not await self._fresh(port, "click", delivery_id):
             return
         clicked = await click()
         if clicked is None:
             return
+        structlog.contextvars.bind_contextvars(
+            conversation=f"{port.platform.value}:{clicked.channel_id}:{clicked.thread_id or '-'}"
+        )
         admitted = await self._admit(
             port,
             action="chat.click",

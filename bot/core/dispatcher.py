@@ -31,6 +31,7 @@ from bot.core.audit import record_chat_event
 from bot.core.cards import CardWatcher
 from bot.core.port import Posted
 from bot.errors import reply_for_error
+from integrations import metrics
 from integrations.audit.sink import AuditSink
 from integrations.tws.errors import TWSError
 
@@ -117,6 +118,9 @@ class Dispatcher:
                 "question.crashed", conversation=event.conversation_key, event_id=event.event_id
             )
             reply = reply_for_error(exc)
+        metrics.ANSWER_SECONDS.labels(platform=event.actor.platform.value, outcome=outcome).observe(
+            time.perf_counter() - started
+        )
         await self._done(
             "question",
             outcome=outcome,
@@ -191,6 +195,8 @@ class Dispatcher:
                 )
                 shown = ClickOutcome(reply_for_clicker=texts.CLICK_FAILED)
         shown = shown or ClickOutcome()
+        handler_name = click.action_id.split(".", 1)[0] if handler is not None else "none"
+        metrics.CLICKS.labels(handler=handler_name, outcome=outcome).inc()
         note = shown.reply_for_clicker.headline if shown.reply_for_clicker else None
         await self._done(
             "click",

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import structlog
 
+from integrations import metrics
+
 __all__ = ["MAX_CONCURRENT_WORK", "TaskSupervisor"]
 
 log = structlog.get_logger(__name__)
@@ -57,6 +59,7 @@ class TaskSupervisor:
         task.add_done_callback(self._tasks.discard)
 
     async def _guard(self, work: Coroutine[Any, Any, None], name: str, bounded: bool) -> None:
+        metrics.TASKS_IN_FLIGHT.inc()
         try:
             if bounded:
                 async with self._slots:
@@ -68,6 +71,7 @@ class TaskSupervisor:
         except Exception:  # one bad delivery must not take the process down
             log.exception("task.crashed", task=name)
         finally:
+            metrics.TASKS_IN_FLIGHT.dec()
             work.close()  # no-op after a run; silences "never awaited" when cancelled early
 
     @property

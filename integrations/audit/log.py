@@ -18,6 +18,7 @@ import asyncio
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from integrations import metrics
 from integrations.audit.checkpointer import Checkpointer
 from integrations.audit.datakeys import DataKeys, subject_ref
 from integrations.audit.errors import AuditClosedError
@@ -138,8 +139,14 @@ class AuditLog:
             parameters=dict(parameters or {}),
             correlation=dict(correlation or {}),
         )
-        result = await self._submit(Pending(event, asyncio.get_running_loop().create_future()))
+        try:
+            result = await self._submit(Pending(event, asyncio.get_running_loop().create_future()))
+        except Exception:
+            metrics.AUDIT_APPENDS.labels(outcome="failed").inc()
+            raise
         assert isinstance(result, AuditReceipt)
+        metrics.AUDIT_APPENDS.labels(outcome="ok").inc()
+        metrics.observe_audit_action(action, outcome)
         return result
 
     async def checkpoint(self) -> tuple[str, bytes]:

@@ -13,6 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from integrations import metrics
 from integrations.store.base import RateDecision, StoreError
 
 __all__ = ["RedisStore"]
@@ -73,6 +74,7 @@ class RedisStore:
         try:
             return await operation
         except RedisError as exc:
+            metrics.STORE_ERRORS.labels(operation=what).inc()
             raise StoreError(f"Redis {what} failed: {type(exc).__name__}: {exc}") from exc
 
     async def ping(self) -> None:

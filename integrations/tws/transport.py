@@ -14,7 +14,6 @@ import random
 import ssl
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,9 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 import structlog
 
+from integrations import metrics
 from integrations.tws.breaker import CircuitBreaker
+from integrations.tws.connection import auth_header, host_port, read_tail, ssl_context
 from integrations.tws.errors import (
     CircuitOpenError,
     TWSError,
@@ -40,7 +41,6 @@ log = structlog.get_logger(__name__)
 _BACKOFF_BASE_SECONDS = 0.1
 _BACKOFF_CAP_SECONDS = 2.0
 _RETRY_AFTER_CAP_SECONDS = 5.0  # an answer is still due within the question's time limit
-_CHUNK_BYTES = 64 * 1024
 
 
 class Answer:
@@ -108,15 +108,15 @@ class EngineTransport:
         """
         split = urlsplit(base_url)
         # A URL may carry ``user:password@``; what is shown to people and in logs never does.
-        shown = split._replace(netloc=_host_port(split.netloc))
+        shown = split._replace(netloc=host_port(split.netloc))
         if split.scheme not in {"http", "https"} or not split.netloc:
             raise ValueError(f"TWS URL must look like https://host:31116, got {shown.geturl()!r}")
         self._base_url = f"{split.scheme}://{split.netloc}"
         self._origin = (split.scheme, split.netloc.lower())
         self.netloc = shown.netloc
         """``host:port`` of the engine, as configured, without any credentials."""
-        self._auth_header = _auth_header(user=user, password=password, api_key=api_key)
-        self._ssl: ssl.SSLContext | bool = _ssl_context(verify_tls=verify_tls, ca_bundle=ca_bundle)
+        self._auth_header = auth_header(user=user, password=password, api_key=api_key)
+        self._ssl: ssl.SSLContext | bool = ssl_context(verify_tls=verify_tls, ca_bundle=ca_bundle)
         self._timeout = aiohttp.ClientTimeout(
             total=timeout_seconds, sock_connect=connect_timeout_seconds
         )
@@ -160,7 +160,7 @@ class EngineTransport:
         # Credentials go only to the configured engine, never to a host a `next` names.
         if (split.scheme, split.netloc.lower()) != self._origin:
             raise TWSProtocolError(
-                f"`next` points to another host ({_host_port(split.netloc)})", call=call
+                f"`next` points to another host ({host_port(split.netloc)})", call=call
             )
         return split.path + (f"?{split.query}" if split.query else "")
 
@@ -207,49 +207,57 @@ class EngineTransport:
             TWSError: The engine could not answer, refused, or answered something unreadable.
         """
         call = describe_call(method, url, params)
-        attempts = 1 + (self._retries if idempotent else 0)
-        for attempt in range(1, attempts + 1):
-            if not self._breaker.allow():
-                raise CircuitOpenError(
-                    f"engine marked unavailable after repeated failures; next try in "
-                    f"{self._breaker.retry_after():.0f} s",
-                    call=call,
-                )
-            try:
-                answer = await self._send(
-                    method,
-                    url,
-                    params=params,
-                    json_body=json_body,
-                    text=text,
-                    tail_bytes=tail_bytes,
-                    call=call,
-                )
-            except TWSUnavailableError as exc:
-                self._breaker.record_failure()
-                if attempt == attempts:
+        try:
+            attempts = 1 + (self._retries if idempotent else 0)
+            for attempt in range(1, attempts + 1):
+                if not self._breaker.allow():
+                    metrics.ENGINE_REQUESTS.labels(method=method, outcome="circuit_open").inc()
+                    raise CircuitOpenError(
+                        f"engine marked unavailable after repeated failures; next try in "
+                        f"{self._breaker.retry_after():.0f} s",
+                        call=call,
+                    )
+                try:
+                    answer = await self._send(
+                        method,
+                        url,
+                        params=params,
+                        json_body=json_body,
+                        text=text,
+                        tail_bytes=tail_bytes,
+                        call=call,
+                    )
+                except TWSUnavailableError as exc:
+                    self._breaker.record_failure()
+                    if attempt == attempts:
+                        raise
+                    await self._back_off(call=call, attempt=attempt, error=exc)
+                    continue
+                except TWSProtocolError as exc:
+                    # The engine is up; a garbled answer (cut off, not JSON) is worth one more read.
+                    self._breaker.record_success()
+                    if attempt == attempts or not exc.transient:
+                        raise
+                    await self._back_off(call=call, attempt=attempt, error=exc)
+                    continue
+                except TWSError:
+                    # The engine answered (4xx): it is up, the request is the problem.
+                    self._breaker.record_success()
                     raise
-                await self._back_off(call=call, attempt=attempt, error=exc)
-                continue
-            except TWSProtocolError as exc:
-                # The engine is up; a garbled answer (cut off, not JSON) is worth one more read.
-                self._breaker.record_success()
-                if attempt == attempts or not exc.transient:
+                except BaseException:
+                    # Cancelled (a time limit above us): no verdict on the engine, so a half-open
+                    # breaker must let the next call try instead of waiting for this one forever.
+                    self._breaker.release_trial()
                     raise
-                await self._back_off(call=call, attempt=attempt, error=exc)
-                continue
-            except TWSError:
-                # The engine answered (4xx): it is up, the request is the problem.
                 self._breaker.record_success()
-                raise
-            except BaseException:
-                # Cancelled (a time limit above us): no verdict on the engine, so a half-open
-                # breaker must let the next call try instead of waiting for this one forever.
-                self._breaker.release_trial()
-                raise
-            self._breaker.record_success()
-            return answer
-        raise AssertionError("unreachable")  # pragma: no cover
+                return answer
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            # /metrics shows the circuit as of the last verdict.
+            self._publish_breaker()
+
+    def _publish_breaker(self) -> None:
+        metrics.set_breaker_state(self._breaker.state)
 
     async def _back_off(self, *, call: str, attempt: int, error: TWSError) -> None:
         """Wait before the next attempt: jittered exponential, or what the engine asked."""
@@ -263,6 +271,48 @@ class EngineTransport:
         await self._sleep(delay)
 
     async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        text: bool,
+        tail_bytes: int | None,
+        call: str,
+    ) -> Answer:
+        """One HTTP request, counted and timed for `/metrics` (and the breaker's state)."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self._request(
+                method,
+                url,
+                params=params,
+                json_body=json_body,
+                text=text,
+                tail_bytes=tail_bytes,
+                call=call,
+            )
+        except TWSUnavailableError:
+            outcome = "unavailable"
+            raise
+        except TWSProtocolError:
+            outcome = "protocol_error"
+            raise
+        except TWSError:
+            outcome = "client_error"
+            raise
+        except BaseException:
+            outcome = "cancelled"
+            raise
+        finally:
+            metrics.ENGINE_REQUESTS.labels(method=method, outcome=outcome).inc()
+            metrics.ENGINE_REQUEST_SECONDS.labels(method=method).observe(
+                time.perf_counter() - started
+            )
+
+    async def _request(
         self,
         method: str,
         url: str,
@@ -291,7 +341,7 @@ class EngineTransport:
                 status = response.status
                 size: int | None = None
                 if tail_bytes is not None and text and status < 400:
-                    raw, size = await _read_tail(response.content, limit=tail_bytes)
+                    raw, size = await read_tail(response.content, limit=tail_bytes)
                 else:
                     raw = await response.read()
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
@@ -333,44 +383,3 @@ class EngineTransport:
             error.transient = True
             raise error from exc
         return Answer(body, as_of)
-
-
-def _host_port(netloc: str) -> str:
-    """``host:port`` of a URL's network location, without ``user:password@``."""
-    return netloc.rpartition("@")[2]
-
-
-async def _read_tail(content: aiohttp.StreamReader, *, limit: int) -> tuple[bytes, int]:
-    """The last ``limit`` bytes of a streamed body, and its full size.
-
-    Chunks are dropped from the front as soon as the rest still holds ``limit`` bytes, so at
-    most ``limit`` plus one chunk is ever held, however long the body.
-    """
-    kept: deque[bytes] = deque()
-    held = 0
-    size = 0
-    async for chunk in content.iter_chunked(_CHUNK_BYTES):
-        size += len(chunk)
-        kept.append(chunk)
-        held += len(chunk)
-        while held - len(kept[0]) >= limit:
-            held -= len(kept.popleft())
-    if held > limit:
-        kept[0] = kept[0][held - limit :]
-    return b"".join(kept), size
-
-
-def _auth_header(*, user: str | None, password: str | None, api_key: str | None) -> str | None:
-    if api_key:
-        return f"Bearer {api_key}"
-    if user is not None:
-        return aiohttp.BasicAuth(user, password or "").encode()
-    return None
-
-
-def _ssl_context(*, verify_tls: bool, ca_bundle: Path | None) -> ssl.SSLContext | bool:
-    if not verify_tls:
-        return False
-    if ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(ca_bundle))
-    return True

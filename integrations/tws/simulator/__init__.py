@@ -7,7 +7,7 @@ It plays a generated, deterministic production night (see ``docs/simulator.md``)
 """
 
 from integrations.tws.simulator.engine import SimState
-from integrations.tws.simulator.scenario import available_scenarios
+from integrations.tws.simulator.scenario import available_scenarios, eval_scenarios
 from integrations.tws.simulator.server import SimulatorServer, run_simulator
 
-__all__ = ["SimState", "SimulatorServer", "available_scenarios", "run_simulator"]
+__all__ = ["SimState", "SimulatorServer", "available_scenarios", "eval_scenarios", "run_simulator"]

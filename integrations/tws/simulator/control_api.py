@@ -1,4 +1,4 @@
-"""The simulator's own ``/_sim`` control endpoints: state, faults, clock, outages, reset.
+"""The simulator's own ``/_sim`` control endpoints: state, faults, clock, outages, reset, truth.
 
 Not part of the engine's API; served only when the simulator is started with ``control``,
 so demos and tests can steer the night (see ``docs/simulator.md``).
@@ -49,6 +49,7 @@ class ControlApi:
         r.add_put(f"{SIM}/clock/speed", self._sim_speed)
         r.add_post(f"{SIM}/workstation/{{name}}/{{updown}}", self._sim_workstation)
         r.add_post(f"{SIM}/reset", self._sim_reset)
+        r.add_get(f"{SIM}/truth", self._sim_truth)
 
     def _sim_snapshot(self) -> dict[str, Any]:
         self._state.sync()
@@ -117,6 +118,9 @@ class ControlApi:
         except NotFoundError:
             raise fail(404, f'AWSJCO032E The workstation "{name}" does not exist.') from None
         return web.json_response(views.workstation_json(self._state.plan.workstations[name]))
+
+    async def _sim_truth(self, request: web.Request) -> web.Response:
+        return web.json_response(self._state.truth())
 
     async def _sim_reset(self, request: web.Request) -> web.Response:
         self._state.reset()

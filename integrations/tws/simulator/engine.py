@@ -2,7 +2,8 @@
 
 State is advanced lazily: every request first calls `SimState.sync`, which replays every
 event (outages, job starts, job ends) between the last sync and the clock's now, in time
-order. Given the seed and the same clock steps, the night is the same.
+order, from an event queue (`integrations.tws.simulator.events`). Given the seed and the
+same clock steps, the night is the same.
 
 `SimState` owns the plan, the clock and that replay. How an object's status reads is in
 `integrations.tws.simulator.statuses`; what an operator action may do is in
@@ -12,8 +13,10 @@ order. Given the seed and the same clock steps, the night is the same.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from integrations.tws.simulator import statuses
 from integrations.tws.simulator.actions import (
@@ -23,12 +26,18 @@ from integrations.tws.simulator.actions import (
     finish_run,
 )
 from integrations.tws.simulator.clock import SimClock
+from integrations.tws.simulator.events import END, EventQueue
 from integrations.tws.simulator.history import HistoryArchive
-from integrations.tws.simulator.plan import Plan, SimJob, SimRun, SimStream, build_plan, new_uuid
+from integrations.tws.simulator.plan import Plan, SimJob, SimRun, SimStream, build_plan
+from integrations.tws.simulator.runs import draw_run
 from integrations.tws.simulator.scenario import Scenario
-from integrations.tws.simulator.stdlist import FAILURES
+from integrations.tws.simulator.truth import ManualOutage, truth
 
 __all__ = ["ActionError", "NotFoundError", "SimState"]
+
+
+_WAITING = frozenset({"HOLD", "READY", "SCHED"})
+"""What a job that has not started (or waits for its rerun) shows."""
 
 
 class NotFoundError(Exception):
@@ -64,7 +73,11 @@ class SimState:
         plan_start = anchor - timedelta(hours=self.scenario.plan_offset_hours)
         self.plan: Plan = build_plan(self.scenario, plan_start, self.seed)
         self.history = HistoryArchive(
-            self.plan, self.seed, self.scenario.history_days, self.scenario.failure_rate
+            self.plan,
+            self.seed,
+            self.scenario.history_days,
+            self.scenario.failure_rate,
+            scenario=self.scenario,
         )
         self.runs: dict[str, tuple[SimJob, SimRun]] = {}
         self.sim_time = plan_start
@@ -78,6 +91,9 @@ class SimState:
                 up_at = down_at + timedelta(minutes=spec.for_minutes)
                 self._outages.append(_Outage(spec.workstation, up_at, up=True))
         self._outages.sort(key=lambda o: o.at)
+        self.manual_outages: list[ManualOutage] = []
+        self._queue = EventQueue(self.plan)
+        self._dirty = True
         self.sync()
 
     def reset(self) -> None:
@@ -101,99 +117,45 @@ class SimState:
         self._advance(target)
         return target
 
-    def _ready_time(self, job: SimJob, cur: datetime) -> datetime | None:
-        if job.phase != "waiting" or job.held or job.stream.held or job.stream.cancelled:
-            return None
-        ws = self.plan.workstations[job.workstation]
-        if not ws.available:
-            return None
-        if job.rerun_pending:
-            return cur
-        start = job.at_time or job.stream.sched_time
-        if not job.deps_released:
-            for pred in job.preds:
-                if pred.phase != "done" or (pred.final_status not in statuses.SATISFIED):
-                    return None
-                run = pred.current_run
-                if run is not None:
-                    start = max(start, run.end)
-        return max(start, cur)
-
     def _advance(self, target: datetime) -> None:
+        queue = self._queue
         cur = self.sim_time
-        waiting = [j for j in self.plan.jobs if j.phase == "waiting"]
-        running = [j for j in self.plan.jobs if j.phase == "running"]
+        if self._dirty:
+            queue.rebuild(cur)
+            self._dirty = False
+        outages = self._outages
         while True:
-            best_time: datetime | None = None
-            best_kind = ""
-            best_job: SimJob | None = None
-            if self._outages and self._outages[0].at <= target:
-                best_time, best_kind = self._outages[0].at, "outage"
-            for job in running:
-                run = job.runs[-1]
-                if best_time is None or run.end < best_time:
-                    best_time, best_kind, best_job = run.end, "end", job
-            for job in waiting:
-                ready = self._ready_time(job, cur)
-                if ready is not None and (best_time is None or ready < best_time):
-                    best_time, best_kind, best_job = ready, "start", job
-            if best_time is None or best_time > target:
-                break
-            cur = max(cur, best_time)
-            if best_kind == "outage":
-                outage = self._outages.pop(0)
+            next_job = queue.next_time()
+            if (
+                outages
+                and outages[0].at <= target
+                and (next_job is None or outages[0].at <= next_job)
+            ):
+                outage = outages.pop(0)
+                cur = max(cur, outage.at)
                 self._set_workstation(outage.workstation, up=outage.up, when=outage.at)
-            elif best_kind == "end" and best_job is not None:
-                finish_run(best_job)
-                running.remove(best_job)
-                if best_job.phase == "waiting":
-                    waiting.append(best_job)
-            elif best_job is not None:
-                self._start(best_job, cur)
-                waiting.remove(best_job)
-                if best_job.phase == "running":
-                    running.append(best_job)
+                if outage.up:
+                    queue.workstation_up(outage.workstation, cur)
+                continue
+            if next_job is None or next_job > target:
+                break
+            when, kind, job = queue.pop()
+            if not queue.is_current(when, kind, job):
+                continue
+            cur = max(cur, when)
+            if kind == END:
+                finish_run(job)
+                queue.ended(job, cur)
+            else:
+                self._start(job, cur)
+                queue.started(job)
         self.sim_time = max(self.sim_time, target)
 
     # ------------------------------------------------------------- job runs
 
     def _start(self, job: SimJob, when: datetime) -> None:
-        rng = random.Random(f"{self.seed}|{job.id}|{len(job.runs)}")
-        first = not job.runs
-        duration = max(5.0, rng.gauss(job.mean, job.stddev)) * job.slowdown
-        forced = self.scenario.forced_for(job.stream.name, job.name) if first else None
-        error: str | None = None
-        outcome = "SUCC"
-        return_code: int | None = 0
-        fail_prob = job.fail_prob if first else job.fail_prob / 4
-        if forced is not None:
-            outcome = forced.status
-            error = forced.error or next(
-                (p for p in job.profiles if FAILURES[p].status == forced.status),
-                "launch_fail" if forced.status == "FAIL" else "segfault",
-            )
-        elif rng.random() < fail_prob and not self.scenario.is_stable(job.stream.name):
-            error = job.profiles[0] if rng.random() < 0.7 else job.profiles[-1]
-            outcome = FAILURES[error].status
-        if error is not None:
-            failure = FAILURES[error]
-            return_code = failure.return_code
-            if forced is not None and forced.return_code is not None and outcome == "ABEND":
-                return_code = forced.return_code
-            duration = 1.0 if outcome == "FAIL" else duration * rng.uniform(0.15, 0.9)
         self._next_job_number += self._job_numbers.randint(1, 40)
-        run = SimRun(
-            run_id=new_uuid(rng),
-            start=when,
-            end=when + timedelta(seconds=round(duration)),
-            status="EXEC",
-            outcome=outcome,
-            return_code=return_code if outcome != "FAIL" else None,
-            error=error,
-            job_number=self._next_job_number,
-            cpu_ms=int(duration * rng.uniform(20, 400)),
-            mem_kb=rng.randint(8_000, 900_000),
-        )
+        run = draw_run(job, self.scenario, self.seed, when=when, job_number=self._next_job_number)
         job.runs.append(run)
         job.phase = "running"
         job.rerun_pending = False
@@ -220,7 +182,9 @@ class SimState:
             raise NotFoundError(name)
         now = self.sync()
         self._set_workstation(name, up=up, when=now)
+        self.manual_outages.append((name, now, up))
         self._outages = [o for o in self._outages if o.workstation != name]
+        self._dirty = True
         self.sync()
 
     # ---------------------------------------------------------------- views
@@ -274,6 +238,35 @@ class SimState:
             raise NotFoundError(run_id)
         return found
 
+    def truth(self) -> dict[str, Any]:
+        """What was injected, what failed and which deadlines held, as of now (see `truth`)."""
+        now = self.sync()
+        return truth(self.scenario, self.plan, now, self.manual_outages)
+
+    def jobs_with_status(self, wanted: Collection[str]) -> list[SimJob]:
+        """Jobs whose internal status is one of ``wanted``, in plan order.
+
+        Running and finished jobs come from the event queue's index, so only waiting jobs'
+        statuses are computed (what a 50,000-job plan needs for "what failed?").
+
+        Args:
+            wanted: Internal statuses (``ABEND``, ``EXEC``, ``HOLD``...).
+
+        Returns:
+            The jobs, as filtering every job of the plan would give them.
+        """
+        self.sync()
+        queue = self._queue
+        found: set[int] = set()
+        if "EXEC" in wanted:
+            found |= queue.running
+        for status in wanted:
+            found |= queue.done.get(status, set())
+        if not _WAITING.isdisjoint(wanted):
+            jobs, now = self.plan.jobs, self.sim_time
+            found.update(i for i in queue.waiting if statuses.job_status(jobs[i], now) in wanted)
+        return [self.plan.jobs[i] for i in sorted(found)]
+
     def counts(self) -> dict[str, int]:
         """Jobs by internal status."""
         out: dict[str, int] = {}
@@ -302,6 +295,7 @@ class SimState:
         job = self.job(job_id)
         now = self.sync()
         apply_job_action(job, action, status=self.job_status(job), now=now)
+        self._dirty = True
         self.sync()
         return self.job_status(job)
 
@@ -318,5 +312,6 @@ class SimState:
         stream = self.stream(stream_id)
         self.sync()
         apply_stream_action(stream, action, state=self.stream_status(stream))
+        self._dirty = True
         self.sync()
         return self.stream_status(stream)

@@ -1,11 +1,20 @@
-"""Archived runs of past nights, generated lazily per job and day from the seed."""
+"""Archived runs of past nights, generated lazily per job and day from the seed.
+
+Past nights are ordinary nights except on two counts: on month-end nights (see
+`integrations.tws.simulator.month_end`) finance streams run slower by their fixed factor,
+and a job the scenario names in ``abend_streak`` ABENDed (then a rerun succeeded) on each of
+its last N nights.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
 
+from integrations.tws.simulator.month_end import is_month_end, month_end_factor
 from integrations.tws.simulator.plan import Plan, SimJob, SimRun, new_uuid
+from integrations.tws.simulator.runs import streak_error
+from integrations.tws.simulator.scenario import Scenario
 from integrations.tws.simulator.stdlist import FAILURES
 
 __all__ = ["HistoryArchive"]
@@ -18,7 +27,14 @@ class HistoryArchive:
     (or asking for more days) gives the same runs.
     """
 
-    def __init__(self, plan: Plan, seed: int, max_days: int, failure_rate: float = 1.0) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        seed: int,
+        max_days: int,
+        failure_rate: float = 1.0,
+        scenario: Scenario | None = None,
+    ) -> None:
         """Create the archive.
 
         Args:
@@ -26,7 +42,9 @@ class HistoryArchive:
             seed: Random seed.
             max_days: How far back runs exist.
             failure_rate: Tonight's scenario multiplier (past nights were usual ones).
+            scenario: Tonight's scenario, for its ``abend_streak`` jobs.
         """
+        self._scenario = scenario
         self._plan = plan
         self._seed = seed
         self.max_days = max_days
@@ -43,13 +61,17 @@ class HistoryArchive:
         rng = random.Random(f"{self._seed}|{job.key}|{plan_start.date().isoformat()}")
         usual = (job.expected_start or job.stream.sched_time) - self._plan.start
         start = plan_start + usual + timedelta(seconds=abs(rng.gauss(0, 120)))
+        slower = month_end_factor(job.stream.name) if is_month_end(plan_start.date()) else 1.0
+        streak = self._scenario.streak_nights(job.stream.name, job.name) if self._scenario else 0
         runs: list[SimRun] = []
         attempts = 0
         while True:
-            duration = max(5.0, rng.gauss(job.mean, job.stddev))
+            duration = max(5.0, rng.gauss(job.mean, job.stddev)) * slower
             error: str | None = None
             if attempts == 0 and rng.random() < job.fail_prob / self._failure_rate * 1.5:
                 error = job.profiles[0] if rng.random() < 0.7 else job.profiles[-1]
+            if attempts == 0 and day <= streak:
+                error = streak_error(job)
             status = "SUCC" if error is None else FAILURES[error].status
             if error is not None:
                 duration = 1.0 if status == "FAIL" else duration * rng.uniform(0.15, 0.9)

@@ -12,7 +12,7 @@ case-sensitive, as names in the plan are upper case.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -79,20 +79,43 @@ class Query:
     order_by: str | None
     descending: bool
 
-    def apply(self, items: Sequence[T], fields: Callable[[T], Mapping[str, str]]) -> list[T]:
+    def exact_values(self, field: str) -> frozenset[str] | None:
+        """The values an ``=`` or ``IN`` term allows for ``field`` (None: no such term).
+
+        With several such terms on one field, an item must match all of them: the
+        intersection. Callers use it to start from an index instead of every item.
+        """
+        out: frozenset[str] | None = None
+        for term in self.terms:
+            if term.field == field and term.op in ("=", "IN"):
+                values = frozenset(term.values)
+                out = values if out is None else out & values
+        return out
+
+    def apply(self, items: Sequence[T], value: Callable[[T, str], str]) -> list[T]:
         """Filter and sort items.
 
         Args:
             items: Candidates, in the engine's natural order.
-            fields: Field values of one item (``name``, ``status``...).
+            value: One field's value of one item (``name``, ``status``...); asked only for
+                the fields the query names, so a costly field (a job's status) is computed
+                only when filtered or ordered on.
 
         Returns:
-            The matching items, ordered.
+            The matching items, ordered (all of ``items``, as a new list, when the query
+            has neither terms nor order).
         """
-        out = [i for i in items if all(t.test(fields(i)[t.field]) for t in self.terms)]
+        terms = self.terms
+        if not terms:
+            out = list(items)
+        elif len(terms) == 1:
+            term, name = terms[0], terms[0].field
+            out = [i for i in items if term.test(value(i, name))]
+        else:
+            out = [i for i in items if all(t.test(value(i, t.field)) for t in terms)]
         if self.order_by is not None:
             key = self.order_by
-            out.sort(key=lambda i: fields(i)[key], reverse=self.descending)
+            out.sort(key=lambda i: value(i, key), reverse=self.descending)
         return out
 
 

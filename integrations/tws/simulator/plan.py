@@ -18,6 +18,7 @@ from integrations.tws.simulator.catalogue import (
     WORKSTATIONS,
     StreamSpec,
 )
+from integrations.tws.simulator.month_end import month_end_factor
 from integrations.tws.simulator.scenario import Scenario
 from integrations.tws.simulator.stdlist import profiles_for
 
@@ -89,7 +90,7 @@ class SimStream:
     until_time: datetime | None
     priority: int
     domain: str
-    jobs: list[SimJob] = field(default_factory=list)
+    jobs: list[SimJob] = field(default_factory=list, repr=False)
     held: bool = False
     cancelled: bool = False
 
@@ -106,7 +107,7 @@ class SimJob:
     id: str
     index: int
     name: str
-    stream: SimStream
+    stream: SimStream = field(repr=False)
     workstation: str
     priority: int
     at_time: datetime | None
@@ -119,8 +120,9 @@ class SimJob:
     profiles: tuple[str, ...]
     script: str
     user: str
-    preds: list[SimJob] = field(default_factory=list)
-    succs: list[SimJob] = field(default_factory=list)
+    # not in repr: a job's repr would print the whole plan through its neighbours
+    preds: list[SimJob] = field(default_factory=list, repr=False)
+    succs: list[SimJob] = field(default_factory=list, repr=False)
     expected_start: datetime | None = None
     phase: str = "waiting"
     final_status: str | None = None
@@ -129,6 +131,8 @@ class SimJob:
     rerun_pending: bool = False
     runs: list[SimRun] = field(default_factory=list)
     rerun_count: int = 0
+    wire_times: tuple[str | None, ...] | None = field(default=None, repr=False)
+    """Its fixed times as the engine formats them, once (see `views.job_json`)."""
 
     @property
     def key(self) -> str:
@@ -157,9 +161,14 @@ class Plan:
     jobs: list[SimJob]
 
     def __post_init__(self) -> None:
-        """Index objects by id."""
+        """Index objects by id, and jobs by name and by job stream name (plan order)."""
         self.jobs_by_id = {j.id: j for j in self.jobs}
         self.streams_by_id = {s.id: s for s in self.streams}
+        self.jobs_by_name: dict[str, list[SimJob]] = {}
+        self.jobs_by_stream_name: dict[str, list[SimJob]] = {}
+        for job in self.jobs:
+            self.jobs_by_name.setdefault(job.name, []).append(job)
+            self.jobs_by_stream_name.setdefault(job.stream.name, []).append(job)
 
 
 def _stream_specs(scenario: Scenario) -> list[StreamSpec]:
@@ -169,7 +178,11 @@ def _stream_specs(scenario: Scenario) -> list[StreamSpec]:
     i = 0
     while extra > 0:
         base = CATALOGUE[i % len(CATALOGUE)]
-        region = REGIONS[(i // len(CATALOGUE)) % len(REGIONS)]
+        cycle = i // len(CATALOGUE)
+        region = REGIONS[cycle % len(REGIONS)]
+        if cycle >= len(REGIONS):
+            # past one copy per region (large plans), number them: names stay unique
+            region += str(cycle // len(REGIONS) + 1)
         jobs = tuple(f"{j}_{region}" for j in base.jobs)
         specs.append(
             StreamSpec(
@@ -224,6 +237,7 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
     jobs: list[SimJob] = []
     by_name: dict[str, SimStream] = {}
     specs = _stream_specs(scenario)
+    month_end = scenario.is_month_end_night(start.date())
     for spec in specs:
         at = start + timedelta(minutes=spec.at)
         stream = SimStream(
@@ -240,6 +254,9 @@ def build_plan(scenario: Scenario, start: datetime, seed: int) -> Plan:
         by_name[spec.name] = stream
         os_name = workstations[spec.agent].os
         factor = scenario.duration_factor(spec.name)
+        if month_end:
+            # as slow as the archive's month-end nights: not an anomaly, the calendar
+            factor *= month_end_factor(spec.name)
         previous: list[SimJob] = []
         for position, name in enumerate(_job_names(spec, rng)):
             mean = math.exp(rng.uniform(math.log(60), math.log(1800)))

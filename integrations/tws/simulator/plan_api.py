@@ -7,13 +7,16 @@ of the engine's now. Paths come from `integrations.tws.paths`, the JSON shapes f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from integrations.tws import paths
 from integrations.tws.simulator import views
 from integrations.tws.simulator.engine import ActionError, NotFoundError, SimState
 from integrations.tws.simulator.http_errors import fail
-from integrations.tws.simulator.paging import page
+from integrations.tws.simulator.oql import Query
+from integrations.tws.simulator.paging import page, page_of
 from integrations.tws.simulator.plan import SimJob, SimStream
 from integrations.tws.simulator.request_args import (
     check_action_body,
@@ -106,16 +109,34 @@ class PlanApi:
 
     # ------------------------------------------------------------- jobs
 
+    @staticmethod
+    def _matching_jobs(state: SimState, query: Query) -> list[SimJob]:
+        # Start from the smallest index an exact term allows (a 50,000-job plan), then apply
+        # every term to it: the same jobs, in the same order, as filtering the whole plan.
+        plan = state.plan
+        pools: list[Sequence[SimJob]] = []
+        for field, index in (
+            ("name", plan.jobs_by_name),
+            ("jobStreamName", plan.jobs_by_stream_name),
+        ):
+            values = query.exact_values(field)
+            if values is not None:
+                found = [j for v in values for j in index.get(v, ())]
+                pools.append(sorted(found, key=lambda j: j.index))
+        wanted = query.exact_values("status")
+        if wanted is not None and not pools:
+            pools.append(state.jobs_with_status(wanted))
+        pool = min(pools, key=len) if pools else plan.jobs
+        return query.apply(pool, lambda j, f: views.job_value(state, j, f))
+
     async def _jobs(self, request: web.Request) -> web.Response:
         state = self._sync()
-        query = oql_query(request, JOB_FIELDS)
-        jobs = query.apply(state.plan.jobs, lambda j: views.job_fields(state, j))
-        return page(request, [views.job_json(state, j) for j in jobs])
+        jobs = self._matching_jobs(state, oql_query(request, JOB_FIELDS))
+        return page_of(request, jobs, lambda j: views.job_json(state, j))
 
     async def _job_count(self, request: web.Request) -> web.Response:
         state = self._sync()
-        query = oql_query(request, JOB_FIELDS)
-        jobs = query.apply(state.plan.jobs, lambda j: views.job_fields(state, j))
+        jobs = self._matching_jobs(state, oql_query(request, JOB_FIELDS))
         return web.json_response({"count": len(jobs)})
 
     async def _job(self, request: web.Request) -> web.Response:
@@ -137,7 +158,7 @@ class PlanApi:
         job = self._get_job(request)
         days = int_param(request, "days", 30, 1, 3660)
         runs = list(reversed(job.runs)) + state.history.runs_for(job, days)
-        return page(request, [views.run_json(job, r) for r in runs])
+        return page_of(request, runs, lambda r: views.run_json(job, r))
 
     async def _joblog(self, request: web.Request) -> web.Response:
         state = self._sync()
@@ -180,8 +201,8 @@ class PlanApi:
     async def _streams(self, request: web.Request) -> web.Response:
         state = self._sync()
         query = oql_query(request, STREAM_FIELDS)
-        streams = query.apply(state.plan.streams, lambda s: views.stream_fields(state, s))
-        return page(request, [views.stream_json(state, s) for s in streams])
+        streams = query.apply(state.plan.streams, lambda s, f: views.stream_value(state, s, f))
+        return page_of(request, streams, lambda s: views.stream_json(state, s))
 
     async def _stream(self, request: web.Request) -> web.Response:
         state = self._sync()

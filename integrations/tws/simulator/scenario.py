@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["ForcedOutcome", "OutageSpec", "Scenario", "available_scenarios", "load_scenario"]
+from integrations.tws.simulator import scenario_keys as keys
+from integrations.tws.simulator.month_end import is_month_end
+
+__all__ = [
+    "EVAL_PREFIX",
+    "ForcedOutcome",
+    "OutageSpec",
+    "Scenario",
+    "available_scenarios",
+    "eval_scenarios",
+    "load_scenario",
+]
+
+EVAL_PREFIX = "eval/"
+"""Labelled evaluation nights are named ``eval/<file name>`` (``scenarios/eval/*.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,17 @@ class Scenario:
         joblog_megabytes: ``{STREAM.JOB pattern: size}``: those jobs' logs are padded with
             ordinary application lines to about this many megabytes (a chatty job), before
             their error lines and trailer; the first matching pattern wins.
+        slow_jobs: ``{STREAM.JOB pattern: factor > 1}``: tonight's first run of those jobs
+            lasts ``factor`` times what it would have (past nights unaffected).
+        short_jobs: ``{STREAM.JOB pattern: factor < 1}``: tonight's first run is that much
+            shorter and ends SUCC.
+        abend_streak: ``{STREAM.JOB pattern: nights}``: the job ABENDed on each of the last
+            ``nights`` past nights (then a rerun succeeded) and its first run tonight ABENDs.
+        month_end: True: tonight is a month-end night (finance streams run by
+            `integrations.tws.simulator.month_end.MONTH_END_FACTORS`); None: decided by the
+            plan's date; False (default): an ordinary night.
+        start: The simulated clock when the simulator starts, unless the caller gives one.
+        seed: The random seed, unless the caller gives one (7 when neither does).
     """
 
     name: str
@@ -87,6 +113,39 @@ class Scenario:
     deadlines: bool = True
     empty_streams: tuple[str, ...] = ()
     joblog_megabytes: dict[str, float] = field(default_factory=dict)
+    slow_jobs: dict[str, float] = field(default_factory=dict)
+    short_jobs: dict[str, float] = field(default_factory=dict)
+    abend_streak: dict[str, int] = field(default_factory=dict)
+    month_end: bool | None = False
+    start: datetime | None = None
+    seed: int | None = None
+
+    @staticmethod
+    def _first(table: dict[str, Any], stream: str, job: str) -> Any:
+        name = f"{stream}.{job}"
+        for pattern, value in table.items():
+            if fnmatch.fnmatchcase(name, pattern):
+                return value
+        return None
+
+    def slow_factor(self, stream: str, job: str) -> float | None:
+        """The ``slow_jobs`` factor for ``stream.job``, if the scenario names it."""
+        value: float | None = self._first(self.slow_jobs, stream, job)
+        return value
+
+    def short_factor(self, stream: str, job: str) -> float | None:
+        """The ``short_jobs`` factor for ``stream.job``, if the scenario names it."""
+        value: float | None = self._first(self.short_jobs, stream, job)
+        return value
+
+    def streak_nights(self, stream: str, job: str) -> int:
+        """Past nights in a row ``stream.job`` ABENDed (0: no ``abend_streak`` names it)."""
+        value: int | None = self._first(self.abend_streak, stream, job)
+        return value or 0
+
+    def is_month_end_night(self, night: date) -> bool:
+        """Whether the night that started on ``night`` runs as a month-end night."""
+        return is_month_end(night) if self.month_end is None else self.month_end
 
     def joblog_padding(self, *, stream: str, job: str) -> int:
         """Bytes of extra application lines in the log of ``stream.job`` (0: a normal log)."""
@@ -131,6 +190,18 @@ def available_scenarios() -> list[str]:
     )
 
 
+def eval_scenarios() -> list[str]:
+    """Names of the labelled evaluation nights (``eval/<name>``), sorted."""
+    folder = _package_dir().joinpath("eval")
+    if not folder.is_dir():
+        return []
+    return sorted(
+        EVAL_PREFIX + entry.name.removesuffix(".yaml")
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
 def _forced(items: Any, status: str) -> list[ForcedOutcome]:
     out: list[ForcedOutcome] = []
     for item in items or []:
@@ -153,13 +224,15 @@ def load_scenario(name: str) -> Scenario:
 
     Args:
         name: ``normal``, ``month-end``, ``agent-down``, ``flaky``, ``quiet`` (see
-            `available_scenarios`), or the path of a ``.yaml`` file with the same keys.
+            `available_scenarios`), an evaluation night ``eval/<name>`` (see
+            `eval_scenarios`), or the path of a ``.yaml`` file with the same keys.
 
     Returns:
         The scenario.
 
     Raises:
-        ValueError: No such scenario, or the file cannot be read.
+        ValueError: No such scenario, the file cannot be read, or a key is not valid
+            (the message names the scenario, the key and what it expects).
     """
     if name.endswith((".yaml", ".yml")):
         path = Path(name)
@@ -169,13 +242,20 @@ def load_scenario(name: str) -> Scenario:
             raise ValueError(f"cannot read scenario file {name}: {exc}") from exc
         if not isinstance(raw, dict):
             raise ValueError(f"scenario file {name}: expected a mapping of settings")
-        return _scenario(path.stem, raw)
-    if name not in available_scenarios():
-        raise ValueError(
-            f"unknown scenario {name!r}; available: {', '.join(available_scenarios())}"
-        )
+        return _checked(path.stem, raw)
+    known = available_scenarios() + eval_scenarios()
+    if name not in known:
+        raise ValueError(f"unknown scenario {name!r}; available: {', '.join(known)}")
     raw = yaml.safe_load(_package_dir().joinpath(f"{name}.yaml").read_text("utf-8")) or {}
-    return _scenario(name, raw)
+    return _checked(name, raw)
+
+
+def _checked(name: str, raw: dict[str, Any]) -> Scenario:
+    try:
+        keys.check_keys(raw)
+        return _scenario(name, raw)
+    except ValueError as exc:
+        raise ValueError(f"scenario {name}: {exc}") from None
 
 
 def _scenario(name: str, raw: dict[str, Any]) -> Scenario:
@@ -207,4 +287,12 @@ def _scenario(name: str, raw: dict[str, Any]) -> Scenario:
         deadlines=bool(raw.get("deadlines", True)),
         empty_streams=tuple(str(p) for p in raw.get("empty_streams") or ()),
         joblog_megabytes={str(k): float(v) for k, v in (raw.get("joblog_megabytes") or {}).items()},
+        slow_jobs=keys.factor_map(raw.get("slow_jobs"), "slow_jobs", low=1.0, high=100.0),
+        short_jobs=keys.factor_map(raw.get("short_jobs"), "short_jobs", low=0.0, high=1.0),
+        abend_streak=keys.nights_map(
+            raw.get("abend_streak"), "abend_streak", most=int(raw.get("history_days", 90))
+        ),
+        month_end=keys.month_end_mode(raw.get("month_end")),
+        start=keys.start_time(raw),
+        seed=keys.seed(raw.get("seed")),
     )

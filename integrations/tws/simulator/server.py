@@ -52,7 +52,7 @@ class SimulatorServer:
         control: bool = False,
         speed: float = 60.0,
         now: datetime | None = None,
-        seed: int = 7,
+        seed: int | None = None,
     ) -> None:
         """Configure the simulator (nothing runs until `start`).
 
@@ -64,8 +64,10 @@ class SimulatorServer:
             api_keys: Accepted ``Authorization: Bearer`` tokens.
             control: Serve the ``/_sim/*`` control endpoints.
             speed: Simulated seconds per real second; 0 freezes the clock.
-            now: Simulated time at start (default: the real time, UTC).
-            seed: Random seed; the same seed and clock steps give the same night.
+            now: Simulated time at start (default: the scenario's ``start``, else the real
+                time, UTC).
+            seed: Random seed; the same seed and clock steps give the same night (default:
+                the scenario's ``seed``, else 7).
 
         Raises:
             ValueError: Unknown scenario or negative speed.
@@ -76,7 +78,9 @@ class SimulatorServer:
         self._users = dict(users) if users is not None else {"twsuser": "twspass"}
         self._api_keys = tuple(api_keys)
         self._control = control
-        start = (now or datetime.now(UTC)).astimezone(UTC)
+        start = (now or self._scenario.start or datetime.now(UTC)).astimezone(UTC)
+        if seed is None:
+            seed = 7 if self._scenario.seed is None else self._scenario.seed
         self._state = SimState(self._scenario, SimClock(start, speed), seed)
         self._faults = Faults(seed, self._scenario.faults)
         self._runner: web.AppRunner | None = None

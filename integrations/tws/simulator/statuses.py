@@ -11,7 +11,7 @@ from datetime import datetime
 
 from integrations.tws.simulator.plan import SimJob, SimStream
 
-__all__ = ["SATISFIED", "common_status", "is_late", "job_status", "stream_status"]
+__all__ = ["SATISFIED", "common_of", "common_status", "is_late", "job_status", "stream_status"]
 
 SATISFIED = frozenset({"SUCC", "SUCCP", "CANCL", "SUPPR"})
 """Final statuses that release a successor."""
@@ -67,7 +67,19 @@ def common_status(job: SimJob, sim_time: datetime) -> str:
     Returns:
         The common status.
     """
-    status = job_status(job, sim_time)
+    return common_of(job, job_status(job, sim_time))
+
+
+def common_of(job: SimJob, status: str) -> str:
+    """The console's status group for a job whose internal status is already known.
+
+    Args:
+        job: The job.
+        status: Its internal status (`job_status`).
+
+    Returns:
+        The common status.
+    """
     if status == "HOLD":
         return "HELD" if (job.held or job.stream.held) else "WAITING"
     return _COMMON.get(status, "WAITING")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.tws.simulator import statuses
 from integrations.tws.simulator.engine import SimState
 from integrations.tws.simulator.plan import SimJob, SimRun, SimStream, SimWorkstation
 from integrations.tws.wire import format_time
@@ -15,12 +16,17 @@ __all__ = [
     "job_dependency",
     "job_fields",
     "job_json",
+    "job_value",
     "run_json",
     "stream_dependency",
     "stream_fields",
     "stream_json",
+    "stream_value",
     "workstation_json",
 ]
+
+_JOB_FIELDS = ("name", "jobStreamName", "workstationName", "status")
+_STREAM_FIELDS = ("name", "workstationName", "status")
 
 ENGINE_VERSION = "10.2.8"
 TIME_ZONE = "Europe/Rome"
@@ -29,42 +35,66 @@ TIME_ZONE = "Europe/Rome"
 def job_json(state: SimState, job: SimJob) -> dict[str, Any]:
     """A plan job."""
     run = job.current_run
-    status = state.job_status(job)
+    status = statuses.job_status(job, state.sim_time)
     running = status == "EXEC"
+    times = job.wire_times
+    if times is None:
+        # fixed once the plan is built; formatting them is most of a page's cost
+        times = job.wire_times = (
+            format_time(job.stream.sched_time),
+            format_time(job.at_time),
+            format_time(job.until_time),
+            format_time(job.deadline),
+        )
+    ended = run is not None and not running
     return {
         "id": job.id,
         "name": job.name,
         "jobStreamInPlan": {
             "id": job.stream.id,
             "name": job.stream.name,
-            "startTime": format_time(job.stream.sched_time),
+            "startTime": times[0],
             "workstationKey": {"name": job.stream.workstation},
         },
         "workstationKey": {"name": job.workstation},
-        "status": {"internalStatus": status, "commonStatus": state.common_status(job)},
+        "status": {
+            "internalStatus": status,
+            "commonStatus": statuses.common_of(job, status),
+        },
         "priority": 0 if job.held else job.priority,
-        "atTime": format_time(job.at_time),
-        "untilTime": format_time(job.until_time),
-        "deadline": format_time(job.deadline),
+        "atTime": times[1],
+        "untilTime": times[2],
+        "deadline": times[3],
         "actualStart": format_time(run.start) if run else None,
-        "actualEnd": format_time(run.end) if run and not running else None,
-        "returnCode": run.return_code if run and not running else None,
+        "actualEnd": format_time(run.end) if run and ended else None,
+        "returnCode": run.return_code if run and ended else None,
         "runId": run.run_id if run else None,
         "jobNumber": run.job_number if run else None,
         "estimatedDuration": round(job.mean),
-        "late": state.is_late(job),
+        "late": statuses.is_late(job, state.sim_time),
         "rerunCount": job.rerun_count,
     }
 
 
 def job_fields(state: SimState, job: SimJob) -> dict[str, str]:
     """Fields OQL can filter jobs on."""
-    return {
-        "name": job.name,
-        "jobStreamName": job.stream.name,
-        "workstationName": job.workstation,
-        "status": state.job_status(job),
-    }
+    return {name: job_value(state, job, name) for name in _JOB_FIELDS}
+
+
+def job_value(state: SimState, job: SimJob, field: str) -> str:
+    """One field OQL can filter jobs on; only the one asked for is computed.
+
+    Fields: ``name``, ``jobStreamName``, ``workstationName``, ``status``.
+    """
+    if field == "name":
+        return job.name
+    if field == "jobStreamName":
+        return job.stream.name
+    if field == "workstationName":
+        return job.workstation
+    if field == "status":
+        return statuses.job_status(job, state.sim_time)
+    raise KeyError(field)
 
 
 def stream_json(state: SimState, stream: SimStream) -> dict[str, Any]:
@@ -86,11 +116,18 @@ def stream_json(state: SimState, stream: SimStream) -> dict[str, Any]:
 
 def stream_fields(state: SimState, stream: SimStream) -> dict[str, str]:
     """Fields OQL can filter job streams on."""
-    return {
-        "name": stream.name,
-        "workstationName": stream.workstation,
-        "status": state.stream_status(stream),
-    }
+    return {name: stream_value(state, stream, name) for name in _STREAM_FIELDS}
+
+
+def stream_value(state: SimState, stream: SimStream, field: str) -> str:
+    """One field OQL can filter job streams on (``name``, ``workstationName``, ``status``)."""
+    if field == "name":
+        return stream.name
+    if field == "workstationName":
+        return stream.workstation
+    if field == "status":
+        return state.stream_status(stream)
+    raise KeyError(field)
 
 
 def job_dependency(state: SimState, job: SimJob, other: SimJob) -> dict[str, Any]:

@@ -1,0 +1,243 @@
+"""Deadline-risk findings: the plan snapshot turned into a Monte Carlo (`agents.watch.risk`).
+
+The graph is the upstream closure of every unfinished job with a deadline; a finished
+job ends the closure (its end is known). Durations come from the job's baseline, or the
+engine's estimate (with a wide spread) until its history is read. A job that failed never
+ends in the simulation (a person must act); a job waiting on a workstation that is down
+starts only when it is back (an outage lasts a random time, the same for every job behind
+it within one sample).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Final
+
+import numpy as np
+
+from agents.watch.detect import display_name
+from agents.watch.history import JobHistory
+from agents.watch.model import ChartData, Finding, FindingKind, Severity
+from agents.watch.risk import FloatArray, Graph, RiskInput, critical_chain, simulate
+from integrations.tws.models import FINISHED_STATUSES, JobStatus, PlanJob
+
+__all__ = ["DeadlineRisk", "closure", "deadline_findings"]
+
+_UNKNOWN_SIGMA: Final = 0.35
+_DEFAULT_MINUTES: Final = 10.0
+_CHART_SAMPLES: Final = 200
+# How long a workstation that is down stays down, from now: a median of 90 minutes with a
+# wide spread (an agent restart takes minutes, a lost server hours).
+_OUTAGE_MEDIAN_MIN: Final = 90.0
+_OUTAGE_SIGMA: Final = 0.8
+_CHART_CAP_MIN: Final = 24 * 60.0
+_DONE_OK = frozenset(FINISHED_STATUSES) - {JobStatus.ABEND, JobStatus.FAIL, JobStatus.ERROR}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineRisk:
+    """One deadline's simulated outcome (also when under the threshold, for "why").
+
+    Attributes:
+        job: The job with the deadline.
+        probability: Share of samples that miss it.
+        finding: The finding (built whatever the probability).
+    """
+
+    job: PlanJob
+    probability: float
+    finding: Finding
+
+
+def closure(
+    targets: list[str], preds: Mapping[str, list[str]], jobs: Mapping[str, PlanJob]
+) -> list[str]:
+    """Job ids upstream of the targets (targets included), stopping at finished jobs.
+
+    Args:
+        targets: Job ids with a deadline.
+        preds: Known predecessor ids per job.
+        jobs: The plan's jobs by id.
+
+    Returns:
+        The ids, in discovery order.
+    """
+    seen: dict[str, None] = {}
+    stack = list(targets)
+    while stack:
+        job_id = stack.pop()
+        if job_id in seen or job_id not in jobs:
+            continue
+        seen[job_id] = None
+        if jobs[job_id].status not in FINISHED_STATUSES:
+            stack.extend(preds.get(job_id, []))
+    return list(seen)
+
+
+def _minutes(at: datetime, now: datetime) -> float:
+    return (at - now).total_seconds() / 60
+
+
+def _inputs(
+    ids: list[str],
+    jobs: Mapping[str, PlanJob],
+    histories: Callable[[str], JobHistory | None],
+    blocked_ws: set[str],
+    now: datetime,
+) -> RiskInput:
+    n = len(ids)
+    floor, fixed, run_start = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
+    mu, sigma = np.zeros(n), np.full(n, _UNKNOWN_SIGMA)
+    outages = {name: i for i, name in enumerate(sorted(blocked_ws))}
+    blocked = np.full(n, -1, dtype=np.int64)
+    for i, job_id in enumerate(ids):
+        job = jobs[job_id]
+        history = histories(job_id)
+        base = history.baseline if history is not None else None
+        if base is not None:
+            mu[i], sigma[i] = math.log(max(base.median, 1.0) / 60), base.sigma
+        else:
+            est = job.estimated_duration.total_seconds() / 60 if job.estimated_duration else 0.0
+            mu[i] = math.log(est if est > 0 else _DEFAULT_MINUTES)
+        if job.at_time is not None:
+            floor[i] = max(0.0, _minutes(job.at_time, now))
+        if job.failed:
+            fixed[i] = math.inf  # ends nothing until a person reruns or confirms it
+        elif job.status in _DONE_OK:
+            fixed[i] = _minutes(job.ended_at, now) if job.ended_at else 0.0
+        elif job.started_at is not None and job.status == JobStatus.EXEC:
+            run_start[i] = min(0.0, _minutes(job.started_at, now))
+        elif job.workstation in outages:
+            blocked[i] = outages[job.workstation]  # cannot start until its workstation is back
+    return RiskInput(
+        floor=floor,
+        fixed_end=fixed,
+        run_start=run_start,
+        mu=mu,
+        sigma=sigma,
+        blocked_by=blocked,
+        outage_mu=np.full(len(outages), math.log(_OUTAGE_MEDIAN_MIN)),
+        outage_sigma=np.full(len(outages), _OUTAGE_SIGMA),
+    )
+
+
+def deadline_findings(
+    *,
+    jobs: Mapping[str, PlanJob],
+    preds: Mapping[str, list[str]],
+    histories: Callable[[str], JobHistory | None],
+    blocked_ws: set[str],
+    now: datetime,
+    plan_date: date,
+    samples: int,
+    seed: int | None,
+    only: list[str] | None = None,
+) -> list[DeadlineRisk]:
+    """Simulate every unfinished job with a deadline (or those in ``only``).
+
+    Args:
+        jobs: The plan's jobs by id.
+        preds: Known predecessor ids per job (missing: none known yet).
+        histories: The cached history of a job, if read.
+        blocked_ws: Names of workstations that are down or unlinked.
+        now: The engine's now (minute 0).
+        plan_date: Tonight's production day.
+        samples: Monte Carlo samples.
+        seed: Random seed.
+        only: Restrict to these job ids.
+
+    Returns:
+        One result per deadline job simulated.
+    """
+    targets = [
+        job_id
+        for job_id, job in jobs.items()
+        if job.deadline is not None
+        and (job.failed or job.status not in FINISHED_STATUSES)
+        and (only is None or job_id in only)
+    ]
+    if not targets:
+        return []
+    ids = closure(targets, preds, jobs)
+    index = {job_id: i for i, job_id in enumerate(ids)}
+    pred_idx = [
+        [index[p] for p in preds.get(job_id, []) if p in index]
+        if jobs[job_id].status not in FINISHED_STATUSES
+        else []
+        for job_id in ids
+    ]
+    graph = Graph(pred_idx)
+    inp = _inputs(ids, jobs, histories, blocked_ws, now)
+    sim = simulate(graph, inp, [index[t] for t in targets], samples=samples, seed=seed)
+    out: list[DeadlineRisk] = []
+    for row, job_id in enumerate(targets):
+        job = jobs[job_id]
+        assert job.deadline is not None
+        deadline = _minutes(job.deadline, now)
+        probability = sim.miss_probability(row, deadline)
+        chain = [jobs[ids[i]] for i in critical_chain(graph, sim, index[job_id])]
+        out.append(
+            DeadlineRisk(
+                job=job,
+                probability=probability,
+                finding=_finding(job, probability, sim.ends[row], deadline, chain, now, plan_date),
+            )
+        )
+    return out
+
+
+def _finding(
+    job: PlanJob,
+    probability: float,
+    ends: FloatArray,
+    deadline: float,
+    chain: list[PlanJob],
+    now: datetime,
+    plan_date: date,
+) -> Finding:
+    assert job.deadline is not None
+    median = float(np.median(ends))
+    eta = now + timedelta(minutes=median) if math.isfinite(median) else None
+    at = job.deadline.strftime("%H:%M UTC")
+    lead = deadline
+    blocker = next((link for link in chain if link.failed), None)
+    if eta is not None:
+        expected = f"expected end {eta.strftime('%H:%M UTC')} (median of {ends.size} simulations)"
+    elif blocker is not None:
+        expected = f"it cannot end until {display_name(blocker)} is fixed"
+    else:
+        expected = "it cannot end while what it waits for is blocked"
+    passed = lead < 0
+    explanation = f"{probability:.0%} chance to miss {at}; {expected}; " + (
+        f"deadline passed {-lead:.0f} min ago" if passed else f"{lead:.0f} min to the deadline"
+    )
+    evidence = [f"critical chain: {' → '.join(display_name(link) for link in chain)}"]
+    if blocker is not None:
+        evidence.append(f"{display_name(blocker)} ended {blocker.status.value}")
+    capped = np.minimum(np.sort(ends), _CHART_CAP_MIN)
+    step = max(1, capped.size // _CHART_SAMPLES)
+    return Finding(
+        kind=FindingKind.DEADLINE_RISK,
+        object_id=job.id,
+        object_name=display_name(job),
+        plan_date=plan_date,
+        severity=Severity.CRITICAL if probability >= 0.9 or passed else Severity.WARNING,
+        headline=f"{job.name} may miss its deadline ({at})",
+        explanation=explanation,
+        evidence=tuple(evidence),
+        job_id=job.id,
+        probability=probability,
+        eta=eta,
+        deadline=job.deadline,
+        chain=tuple(display_name(link) for link in chain),
+        chart=ChartData(
+            kind="forecast",
+            title=f"{display_name(job)}: expected end vs deadline (min from now)",
+            samples=tuple(float(v) for v in capped[::step]),
+            deadline=deadline,
+            origin=now,
+        ),
+    )

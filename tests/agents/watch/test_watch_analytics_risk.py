@@ -1,0 +1,102 @@
+"""Deadline Monte Carlo: determinism, outages, failures, the critical chain."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.watch.risk import Graph, RiskInput, critical_chain, inverse_normal, simulate
+
+# 0 → 1 → 3 and 2 → 3: job 3 ends after the slower of its two branches.
+PREDS = [[], [0], [], [1, 2]]
+
+
+def _inputs(
+    minutes: list[float],
+    *,
+    fixed: dict[int, float] | None = None,
+    blocked: dict[int, int] | None = None,
+    outages: int = 0,
+) -> RiskInput:
+    n = len(minutes)
+    fixed_end = np.full(n, np.nan)
+    for index, value in (fixed or {}).items():
+        fixed_end[index] = value
+    blocked_by: NDArray[np.int64] = np.full(n, -1, dtype=np.int64)
+    for index, outage in (blocked or {}).items():
+        blocked_by[index] = outage
+    return RiskInput(
+        floor=np.zeros(n),
+        fixed_end=fixed_end,
+        run_start=np.full(n, np.nan),
+        mu=np.log(np.array(minutes)),
+        sigma=np.full(n, 0.2),
+        blocked_by=blocked_by,
+        outage_mu=np.full(outages, math.log(90.0)),
+        outage_sigma=np.full(outages, 0.8),
+    )
+
+
+def test_inverse_normal_matches_known_quantiles() -> None:
+    z = inverse_normal(np.array([0.001, 0.025, 0.5, 0.975, 0.999]))
+    assert np.allclose(z, [-3.0902, -1.95996, 0.0, 1.95996, 3.0902], atol=1e-4)
+
+
+def test_same_seed_same_result() -> None:
+    graph = Graph(PREDS)
+    inp = _inputs([10, 20, 15, 5])
+    first = simulate(graph, inp, [3], samples=500, seed=7)
+    again = simulate(graph, inp, [3], samples=500, seed=7)
+    other = simulate(graph, inp, [3], samples=500, seed=8)
+    assert np.array_equal(first.ends, again.ends)
+    assert not np.array_equal(first.ends, other.ends)
+    # 0 → 1 is the long branch (30 min), then 5 min: median near 35.
+    assert 31 < first.median(0) < 39
+
+
+def test_the_critical_chain_is_the_branch_that_decides() -> None:
+    graph = Graph(PREDS)
+    sim = simulate(graph, _inputs([10, 20, 15, 5]), [3], samples=1000, seed=1)
+    assert critical_chain(graph, sim, 3) == [0, 1, 3]
+    sim = simulate(graph, _inputs([10, 20, 60, 5]), [3], samples=1000, seed=1)
+    assert critical_chain(graph, sim, 3) == [2, 3]
+
+
+def test_a_down_workstation_raises_the_probability() -> None:
+    graph = Graph(PREDS)
+    deadline = 45.0
+    up = simulate(graph, _inputs([10, 20, 15, 5]), [3], samples=2000, seed=3)
+    down = simulate(
+        graph, _inputs([10, 20, 15, 5], blocked={2: 0}, outages=1), [3], samples=2000, seed=3
+    )
+    assert up.miss_probability(0, deadline) < 0.1
+    assert down.miss_probability(0, deadline) > 0.5
+
+
+def test_a_failed_predecessor_means_a_certain_miss() -> None:
+    graph = Graph(PREDS)
+    sim = simulate(graph, _inputs([10, 20, 15, 5], fixed={1: math.inf}), [3], samples=200, seed=1)
+    assert sim.miss_probability(0, 10_000) == 1.0
+    assert critical_chain(graph, sim, 3) == [1, 3]
+
+
+def test_a_running_job_past_its_median_is_expected_to_run_on() -> None:
+    graph = Graph([[]])
+    inp = RiskInput(
+        floor=np.zeros(1),
+        fixed_end=np.full(1, np.nan),
+        run_start=np.array([-30.0]),  # 30 min so far, usually 10
+        mu=np.log(np.array([10.0])),
+        sigma=np.full(1, 0.2),
+    )
+    sim = simulate(graph, inp, [0], samples=1000, seed=1)
+    assert float(sim.ends.min()) >= 0.0  # it has not ended before now
+    assert sim.miss_probability(0, 5.0) > 0.5  # an anomalous run rarely ends in 5 minutes
+
+
+def test_cycles_are_ignored_not_fatal() -> None:
+    graph = Graph([[1], [0], []])
+    sim = simulate(graph, _inputs([5, 5, 5]), [0, 1, 2], samples=50, seed=1)
+    assert np.isfinite(sim.ends).all()

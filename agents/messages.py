@@ -7,6 +7,7 @@ its surface, so a job name or a log line can never smuggle a mention or a link.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +27,7 @@ __all__ = [
     "ClickOutcome",
     "Context",
     "Fields",
+    "Image",
     "Paragraph",
     "Platform",
     "Preformatted",
@@ -169,8 +171,35 @@ class Actions(_Model):
     buttons: tuple[Button, ...]
 
 
+class Image(_Model):
+    """A small PNG (a chart), kept as base64 so a reply stays JSON (stores, card records).
+
+    Renderers that cannot show it inline (Slack blocks) skip it; the sender uploads it
+    instead. Build one with `Image.of`.
+
+    Attributes:
+        data: The PNG, base64-encoded.
+        alt: What it shows, for screen readers and text surfaces (untrusted: escaped).
+    """
+
+    kind: Literal["image"] = "image"
+    data: str
+    alt: str
+
+    @classmethod
+    def of(cls, png: bytes, *, alt: str) -> Image:
+        """An image block of ``png`` bytes."""
+        return cls(data=base64.b64encode(png).decode("ascii"), alt=alt)
+
+    @property
+    def png(self) -> bytes:
+        """The PNG bytes."""
+        return base64.b64decode(self.data)
+
+
 Block = Annotated[
-    Paragraph | Fields | Table | Preformatted | Context | Actions, Field(discriminator="kind")
+    Paragraph | Fields | Table | Preformatted | Context | Actions | Image,
+    Field(discriminator="kind"),
 ]
 
 

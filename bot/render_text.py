@@ -21,7 +21,17 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from agents.messages import Actions, Context, Fields, Paragraph, Preformatted, Reply, Table, Tone
+from agents.messages import (
+    Actions,
+    Context,
+    Fields,
+    Image,
+    Paragraph,
+    Preformatted,
+    Reply,
+    Table,
+    Tone,
+)
 
 __all__ = ["CONTROL_MARKER", "neutralise_controls", "render_text"]
 
@@ -103,6 +113,8 @@ def render_text(reply: Reply) -> str:
             lines.append("  " + " · ".join(_clean(item) for item in block.items))
         elif isinstance(block, Actions):
             lines.append("  [" + "]  [".join(_clean(b.label) for b in block.buttons) + "]")
+        elif isinstance(block, Image):
+            lines.append(f"  [chart: {_clean(block.alt)}]")
         if isinstance(block, Table | Preformatted):
             lines.append("")  # air after big blocks
     return "\n".join(lines).rstrip()

@@ -9,6 +9,8 @@ Mapping::
     Preformatted   section(s) with a mrkdwn code block
     Context        context block of plain_text elements ("as of", source)
     Actions        actions block(s) of buttons
+    Image          nothing: Slack shows images it hosts, so the sender uploads the PNG
+                   (`bot.slack.port.SlackPort.upload_image`, e.g. `bot.watch.publisher`)
 
 Every text from outside is escaped (`bot.slack.escape`) and measured after escaping. A
 reply too long for one message is split into pages; `render_pages` returns them all and the
@@ -238,6 +240,7 @@ def _body_blocks(reply: Reply) -> list[dict[str, Any]]:
             blocks.extend(_context_blocks(block))
         elif isinstance(block, Actions):
             blocks.extend(_actions_blocks(block))
+        # Image: skipped on purpose (see the module docstring).
     return blocks
 
 

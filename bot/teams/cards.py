@@ -2,7 +2,8 @@
 
 The card mirrors the reply block by block: a ``TextBlock`` headline coloured by `Tone`, a
 ``FactSet`` for `Fields`, a ``Table`` element for `Table`, a monospace ``TextBlock`` for
-`Preformatted`, a small subtle ``TextBlock`` for `Context`, and an ``ActionSet`` of
+`Preformatted`, a small subtle ``TextBlock`` for `Context`, an ``Image`` (``data:`` URI) for
+`Image`, and an ``ActionSet`` of
 ``Action.Execute`` buttons (Universal Actions; each carries an ``Action.Submit`` fallback
 for older clients). All text is escaped with `escape_markdown`.
 
@@ -170,7 +171,19 @@ def _static(block: Block, *, card_id: str | None) -> dict[str, Any] | None:
         return _text(" · ".join(block.items), size="Small", isSubtle=True)
     if isinstance(block, kinds.Actions):
         return _actions(block.buttons, card_id=card_id) if block.buttons else None
+    if isinstance(block, kinds.Image):
+        return _image(block.data, alt=block.alt)
     return None
+
+
+def _image(data: str, *, alt: str) -> dict[str, Any]:
+    """A PNG inline as a ``data:`` URI (the caller keeps it small: the card limit is ~28 KB)."""
+    return {
+        "type": "Image",
+        "url": "data:image/png;base64," + data,
+        "altText": neutralise_text(alt)[:200],
+        "size": "Stretch",
+    }
 
 
 def _note(note: Reply) -> list[dict[str, Any]]:
@@ -269,7 +282,6 @@ def image_card(png: bytes, *, title: str) -> dict[str, Any]:
     Returns:
         The card JSON.
     """
-    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -277,11 +289,6 @@ def image_card(png: bytes, *, title: str) -> dict[str, Any]:
         "fallbackText": escape_markdown(title[:200]),
         "body": [
             _text(title[:200], weight="Bolder"),
-            {
-                "type": "Image",
-                "url": uri,
-                "altText": neutralise_text(title)[:200],
-                "size": "Stretch",
-            },
+            _image(base64.b64encode(png).decode("ascii"), alt=title),
         ],
     }

@@ -1,0 +1,100 @@
+"""Wiring alerts into a process: the publisher the watcher hands reports to, and the clicks.
+
+``bot.app`` builds it once (`build_watch_alerts`) and routes ``watch.*`` clicks to
+``WatchAlerts.clicks`` (``core.dispatcher.route_clicks(WATCH_ACTION_PREFIX, ...)``);
+``bot.server`` attaches each surface's port when the surface starts (`WatchAlerts.attach`).
+A platform without its alerts channel (``RESYNC_ALERTS_SLACK_CHANNEL``,
+``RESYNC_ALERTS_TEAMS_CHANNEL``) gets no alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+
+from agents.incidents import IncidentService
+from agents.messages import ClickHandler, Platform
+from agents.runbooks.service import RunbookService
+from agents.watch.alerts import AlertBook
+from agents.watch.ports import ReportPublisher
+from bot.core.port import ChatPort
+from bot.watch.clicks import WATCH_ACTION_PREFIX, WatchClicks
+from bot.watch.publisher import AlertPublisher
+from config.settings import Settings
+from integrations.audit.sink import AuditSink
+from integrations.store import Store
+
+__all__ = ["WATCH_ACTION_PREFIX", "WatchAlerts", "build_watch_alerts"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class WatchAlerts:
+    """The alert parts of a process.
+
+    Attributes:
+        publisher: What the watcher publishes reports to (an `AlertPublisher`).
+        clicks: The ``watch.*`` click handler (a `WatchClicks`).
+    """
+
+    publisher: ReportPublisher
+    clicks: ClickHandler
+
+    def attach(self, port: ChatPort) -> None:
+        """Post alerts on ``port``'s platform too (when its alerts channel is configured).
+
+        Args:
+            port: A surface's port (Slack or Teams).
+        """
+        if not isinstance(self.publisher, AlertPublisher):
+            return
+        self.publisher.attach(port)
+        if self.publisher.channel_for(port.platform) is None:
+            setting = f"RESYNC_ALERTS_{port.platform.value.upper()}_CHANNEL"
+            log.info("watch.alerts_off", platform=port.platform.value, hint=f"set {setting}")
+            return
+        log.info("watch.alerts_attached", platform=port.platform.value)
+
+
+def build_watch_alerts(
+    *,
+    settings: Settings,
+    store: Store,
+    audit: AuditSink,
+    runbooks: RunbookService | None,
+    incidents: IncidentService | None,
+    ports: Mapping[str, ChatPort] | None = None,
+) -> WatchAlerts:
+    """Build the publisher and the click handler over the shared store.
+
+    Args:
+        settings: The effective configuration (alerts channels, ``alerts_per_hour``, zone).
+        store: Shared state (Redis with several replicas: dedupe, ack and snooze).
+        audit: The audit log.
+        runbooks: Requests reruns from the Request rerun button (None: off).
+        incidents: Declares incidents from the Declare incident button (None: off).
+        ports: Surfaces already started (attached at once).
+
+    Returns:
+        The parts.
+    """
+    channels: dict[Platform, str] = {}
+    if settings.alerts_slack_channel:
+        channels[Platform.SLACK] = settings.alerts_slack_channel
+    if settings.alerts_teams_channel:
+        channels[Platform.TEAMS] = settings.alerts_teams_channel
+    publisher = AlertPublisher(
+        book=AlertBook(store),
+        channels=channels,
+        per_hour=settings.alerts_per_hour,
+        zone=settings.zone,
+        audit=audit,
+    )
+    clicks = WatchClicks(publisher=publisher, audit=audit, runbooks=runbooks, incidents=incidents)
+    parts = WatchAlerts(publisher=publisher, clicks=clicks)
+    for port in (ports or {}).values():
+        parts.attach(port)
+    return parts

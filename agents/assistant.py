@@ -12,16 +12,22 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from agents.answers.budget import ENGINE_CALL_BUDGET, PLAN_WALK_CALL_BUDGET
 from agents.answers.common import AnswerContext, PersonLookup
 from agents.answers.runbook import RunbookRequester
+from agents.answers.watch import WatchDesk, answer_watch
 from agents.graph import Understander, build_graph, deterministic_understander
+from agents.intents import IntentKind
 from agents.messages import ChatEvent, Reply
 from agents.resolve import NameIndex
 from agents.state import ConversationState
+from agents.understand_watch import WatchAsk, WatchQuestion, understand_watch
+from integrations import metrics
 from integrations.tws.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from agents.incidents.service import IncidentService
 
 __all__ = ["Assistant"]
+
+log = structlog.get_logger(__name__)
 
 
 class Assistant:
@@ -39,6 +45,7 @@ class Assistant:
         people: PersonLookup | None = None,
         call_budget: int = ENGINE_CALL_BUDGET,
         plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
+        watch: WatchDesk | None = None,
     ) -> None:
         """Build the graph over one engine.
 
@@ -57,7 +64,12 @@ class Assistant:
             call_budget: Calls to the engine one question may make.
             plan_walk_call_budget: The same for the answers that walk the plan (what is late,
                 what depends on a job).
+            watch: The watcher's findings: "what's unusual tonight?", "which deadlines
+                are at risk?", "why is GL_CLOSE at risk?" are answered from them; None:
+                those questions go the usual way (the forecast answers "at risk").
         """
+        self._watch = watch
+        self._zone = zone
         context = AnswerContext(
             scheduler=scheduler,
             names=NameIndex(),
@@ -99,5 +111,40 @@ class Assistant:
         with structlog.contextvars.bound_contextvars(
             conversation=event.conversation_key, event_id=event.event_id
         ):
+            reply = await self._ask_watch(event, config)
+            if reply is not None:
+                return reply
             state = await self._graph.ainvoke(message, config)
         return Reply.model_validate(state["reply"])
+
+    async def _ask_watch(self, event: ChatEvent, config: RunnableConfig) -> Reply | None:
+        """Answer a question for the watcher, or None when it is not one (or none runs).
+
+        The turn is written to the conversation's thread like the graph's own answers, so
+        the job asked about becomes the focus of follow-ups ("what does it wait for?").
+        """
+        question = understand_watch(event.text) if self._watch is not None else None
+        if question is None or self._watch is None:
+            return None
+        if question.subject is None and question.ask in {WatchAsk.WHY_RISK, WatchAsk.BASELINE}:
+            focus: str | None = (await self._graph.aget_state(config)).values.get("focus")
+            if focus is None:
+                return None  # "will it be late?" about nothing: the usual answer
+            question = WatchQuestion(question.ask, focus)
+        outcome = "error"  # until the answer comes back (the same counter as the graph's)
+        try:
+            reply = await answer_watch(self._watch, question, zone=self._zone)
+            outcome = "answered"
+        finally:
+            metrics.QUESTIONS.labels(kind="watch", outcome=outcome).inc()
+        log.info("answer.watch", ask=question.ask.value, subject=question.subject)
+        turn: dict[str, Any] = {
+            "text": event.text,
+            "reply": reply.model_dump(mode="json"),
+            "last_kind": IntentKind.UNKNOWN.value,
+            "turns": [{"user": event.text, "bot": reply.headline}],
+        }
+        if question.subject is not None:
+            turn["focus"] = question.subject
+        await self._graph.aupdate_state(config, turn, as_node=IntentKind.UNKNOWN.value)
+        return reply

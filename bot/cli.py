@@ -2,7 +2,8 @@
 
 Commands: ``demo`` (terminal chat on the bundled simulator), ``chat`` (terminal chat on
 ``RESYNC_TWS_URL``), ``ask`` (one question, one answer), ``serve`` (the HTTP server),
-``simulator`` (the bundled TWS simulator on its own), ``config show`` and ``audit ...``.
+``simulator`` (the bundled TWS simulator on its own), ``config show``, ``audit ...`` and
+``watch ...`` (`bot.cli_watch`).
 
 Exit codes: 0 success, 1 failure at run time (e.g. audit verification, or ``ask`` got no
 answer), 2 bad configuration or usage.
@@ -24,7 +25,7 @@ from typing import Any
 import structlog
 
 from agents.messages import Actor, ChatEvent, Platform
-from bot import cli_audit, cli_incidents, cli_runbooks
+from bot import cli_audit, cli_incidents, cli_runbooks, cli_watch
 from bot.app import Runtime, StartupError, runtime, secure_data_dir
 from bot.console import run_console
 from bot.errors import engine_failure
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_audit.register(commands)
     cli_runbooks.register(commands)
     cli_incidents.register(commands)
+    cli_watch.register(commands)
     return parser
 
 
@@ -162,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _secure_data_dir(settings: Settings, *, command: str) -> list[Path]:
     """Check (and create, for the commands that write there) the data directory."""
-    if command in {"demo", "chat", "ask", "serve"}:
+    if command in {"demo", "chat", "ask", "serve", "watch"}:
         return secure_data_dir(settings.data_dir)
     if command in {"audit", "incidents"}:
         # Never created here: these commands only read, and refuse a missing store.

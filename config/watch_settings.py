@@ -17,7 +17,8 @@ class WatchSettings(BaseModel):
 
     watch_enabled: bool = Field(
         default=True,
-        description="Run the watcher inside `resync serve` (one replica watches at a time).",
+        description="Run the watcher inside `resync serve` when an alerts channel is set "
+        "(one replica watches at a time).",
     )
     watch_interval_seconds: float = Field(
         default=60.0,
@@ -65,3 +66,12 @@ class WatchSettings(BaseModel):
         description="Auto-remediation rules (YAML: job pattern + error pattern + runbook + "
         "attempts per night); unset: no automatic runbook requests (the default).",
     )
+
+    @property
+    def watching(self) -> bool:
+        """Whether `resync serve` runs the watcher: enabled, and an alerts channel to post to.
+
+        Without a channel every cycle would cost engine calls for alerts nobody sees; chat
+        questions ("what's unusual tonight?") then run a cycle when asked.
+        """
+        return self.watch_enabled and bool(self.alerts_slack_channel or self.alerts_teams_channel)

@@ -21,7 +21,9 @@ class FindingKind(StrEnum):
     FAILURE = "failure"  # a new ABEND/FAIL of one job run
     SLOW_RUNNING = "slow_running"  # still running, already past its baseline's upper bound
     DURATION = "duration"  # finished far outside its baseline (too long or suspiciously short)
-    FAILURE_RATE = "failure_rate"  # failing more often than its history supports / night after night
+    FAILURE_RATE = (
+        "failure_rate"  # failing more often than its history supports / night after night
+    )
     DEADLINE_RISK = "deadline_risk"  # probability of missing a deadline over the threshold
     WORKSTATION = "workstation"  # a workstation unlinked or down, with what it blocks
 

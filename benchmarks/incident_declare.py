@@ -8,6 +8,13 @@
    declaration at a time on SQLite (embedded default) and on PostgreSQL + Redis.
 3. The cost of a timeline event (`IncidentService.record_event`: audit guard + append in
    one transaction), on both.
+4. Declare -> Slack channel ready through the real `SlackRooms` against a zero-latency mock
+   Slack Web API on loopback (HTTP, JSON, the Web API client): channel created, state
+   message pinned, declaration returned (announced), p50/p95, SQLite and PostgreSQL + Redis.
+
+The chat-level exactly-once run (three replica stacks with their own Slack surfaces, 20
+racing "Declare incident" clicks + Slack retries per round) is
+``RESYNC_TEST_INCIDENT_ROUNDS=100 pytest tests/scenarios/test_incident_replicas.py``.
 
 Run: .venv/bin/python benchmarks/incident_declare.py [--rounds 100] [--events 500]
 Parts needing a server say so and are skipped when it is not reachable.
@@ -30,9 +37,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.incidents import IncidentPolicy, IncidentService, Location, OpenedPlace, Person
 from agents.messages import Actor, Platform, Reply
+from bot.incidents.rooms import RoomsRouter
+from bot.incidents.rooms_slack import SlackRooms
+from bot.incidents.slack_api import SlackApi
 from integrations.db import Database, open_database
 from integrations.pager import PageEvent, PageResult
 from integrations.pager.base import PageAction
@@ -41,6 +53,7 @@ from integrations.store import MemoryStore, RedisStore, Store, StoreError
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 ORIGIN = Location(platform="slack", channel="C-OPS")
+ORIGIN_SLACK = Location(platform="slack", channel="COPS")
 
 
 class FakeRooms:
@@ -234,6 +247,100 @@ async def latency(label: str, db: Database, store: Store, n: int) -> None:
     )
 
 
+class ZeroLatencySlack:
+    """The Web API methods `SlackRooms` calls, answered at once; notes when channels are made
+    and pinned."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.created_at: dict[str, float] = {}
+        self.pinned_at: dict[str, float] = {}
+        self._n = 0
+
+    def _ts(self) -> str:
+        self._n += 1
+        return f"1700000000.{self._n:06d}"
+
+    async def api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update(dict(await request.post()))
+        answer: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            answer.update(user_id="UBOT", team_id="T1", bot_id="B1")
+        elif method == "conversations.create":
+            channel_id = f"C{len(self.channels) + 1:06d}"
+            self.channels[channel_id] = {
+                "id": channel_id,
+                "name": args["name"],
+                "creator": "UBOT",
+                "is_archived": False,
+                "topic": {"value": ""},
+                "purpose": {"value": ""},
+            }
+            self.created_at[channel_id] = time.perf_counter()
+            answer["channel"] = self.channels[channel_id]
+        elif method == "conversations.list":
+            answer.update(channels=[], response_metadata={"next_cursor": ""})
+        elif method == "conversations.info":
+            answer["channel"] = self.channels.get(str(args.get("channel")), {})
+        elif method in ("chat.postMessage", "chat.update"):
+            answer.update(ts=args.get("ts") or self._ts(), channel=args.get("channel"))
+        elif method == "pins.add":
+            self.pinned_at.setdefault(str(args["channel"]), time.perf_counter())
+        return web.json_response(answer)
+
+
+async def slack_latency(label: str, db: Database, store: Store, n: int) -> None:
+    mock = ZeroLatencySlack()
+    app = web.Application()
+    app.router.add_route("*", "/api/{method}", mock.api)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/"
+    client = AsyncWebClient(token="xoxb-bench", base_url=url)
+    router = RoomsRouter()
+    svc = IncidentService(
+        db=db,
+        rooms=router,
+        audit=NullAudit(),
+        store=store,
+        policy=IncidentPolicy(retry_seconds=0),
+    )
+    router.register(SlackRooms(api=SlackApi(client), store=store, lookup=svc.get))
+    created, pinned, returned = [], [], []
+    try:
+        for i in range(n):
+            t0 = time.perf_counter()
+            result = await svc.declare(
+                key=f"slack-{i}", actor=actor(i), title=f"slack latency {i}", origin=ORIGIN_SLACK
+            )
+            done = time.perf_counter()
+            [place] = result.incident.places
+            created.append(mock.created_at[place.room.channel] - t0)
+            pinned.append(mock.pinned_at[place.room.channel] - t0)
+            returned.append(done - t0)
+    finally:
+        if client.session is not None:
+            await client.session.close()
+        await runner.cleanup()
+
+    def ms(values: list[float]) -> str:
+        return f"p50 {pct(values, 0.5) * 1000:.1f} ms, p95 {pct(values, 0.95) * 1000:.1f} ms"
+
+    print(
+        f"{label}, SlackRooms over HTTP (zero-latency mock Web API): declare -> channel created "
+        f"{ms(created)}; -> state pinned (channel ready) {ms(pinned)}; -> announced, declare "
+        f"returned {ms(returned)} ({n} declarations)"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=100)
@@ -245,6 +352,7 @@ async def main() -> None:
         db = await open_database(None, data_dir=Path(tmp))
         try:
             await latency("SQLite, in-memory store", db, MemoryStore(), args.events)
+            await slack_latency("SQLite, in-memory store", db, MemoryStore(), args.events)
         finally:
             await db.close()
         if not await servers():
@@ -254,6 +362,7 @@ async def main() -> None:
         store = RedisStore(url=REDIS_URL, prefix=f"bench-inc-{uuid.uuid4().hex}:")
         try:
             await latency("PostgreSQL + Redis", db, store, args.events)
+            await slack_latency("PostgreSQL + Redis", db, store, args.events)
         finally:
             await db.close()
             await store.close()

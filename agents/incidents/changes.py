@@ -30,6 +30,7 @@ __all__ = [
     "PAGE_ACKNOWLEDGE",
     "PAGE_RESOLVE",
     "PAGE_TRIGGER",
+    "POSTMORTEM",
     "ROOMS",
     "Change",
     "add_follow_up",
@@ -45,6 +46,9 @@ ROOMS = "rooms"
 PAGE_TRIGGER = "page.trigger"
 PAGE_ACKNOWLEDGE = "page.acknowledge"
 PAGE_RESOLVE = "page.resolve"
+POSTMORTEM = "postmortem"
+"""Prefix of the step that posts the postmortem draft in the rooms: ``postmortem.v{version}``
+(one per resolution, so a reopened incident resolved again posts its new draft)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +186,9 @@ def change_status(
         enqueue = (PAGE_ACKNOWLEDGE,)
     elif incident.paged and status is IncidentStatus.RESOLVED:
         enqueue = (PAGE_RESOLVE,)
+    if status is IncidentStatus.RESOLVED:
+        # The version this change writes: one postmortem post per resolution.
+        enqueue += (f"{POSTMORTEM}.v{incident.version + 1}",)
     after = incident.model_copy(
         update={
             "status": status,

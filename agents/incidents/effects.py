@@ -1,13 +1,15 @@
 """`SideEffects`: carry out an incident's pending steps exactly once; keep posted state current.
 
-The steps (``rooms``, ``page.trigger``, ``page.acknowledge``, ``page.resolve``) are written
-by the transaction that decided them (`integrations.db.StepTable`). `SideEffects.drive`:
+The steps (``rooms``, ``page.trigger``, ``page.acknowledge``, ``page.resolve``,
+``postmortem.v{n}``) are written by the transaction that decided them
+(`integrations.db.StepTable`). `SideEffects.drive`:
 
 1. takes the drive lease ``inc:drive:{id}`` in the `Store` (one replica at a time; another
    takes over when the lease lapses), then reads the steps (after the lease, so a step a
    previous driver finished is seen as done);
 2. runs the due ones in order: ``rooms`` first (`agents.incidents.opening`), then the
-   pages (`agents.incidents.paging`). A failed step is scheduled again (``not_before``) for
+   pages (`agents.incidents.paging`), last the postmortem post on resolve
+   (`agents.incidents.postmortem_post`). A failed step is scheduled again (``not_before``) for
    the next `drive` or `IncidentService.recover`.
 
 `SideEffects.refresh` updates state messages and announcements in place after a change.
@@ -19,12 +21,19 @@ import secrets
 
 import structlog
 
-from agents.incidents.changes import PAGE_ACKNOWLEDGE, PAGE_RESOLVE, PAGE_TRIGGER, ROOMS
+from agents.incidents.changes import (
+    PAGE_ACKNOWLEDGE,
+    PAGE_RESOLVE,
+    PAGE_TRIGGER,
+    POSTMORTEM,
+    ROOMS,
+)
 from agents.incidents.context import EffectContext
 from agents.incidents.loading import load_incident
 from agents.incidents.model import Incident, Place
 from agents.incidents.opening import run_rooms_step
 from agents.incidents.paging import run_page_step
+from agents.incidents.postmortem_post import run_postmortem_step
 from agents.incidents.replies import announcement, state_card
 from integrations.pager.base import Pager
 from integrations.store.base import Store, StoreError
@@ -34,7 +43,12 @@ __all__ = ["SideEffects"]
 log = structlog.get_logger(__name__)
 
 _ORDER = {ROOMS: 0, PAGE_TRIGGER: 1, PAGE_ACKNOWLEDGE: 2, PAGE_RESOLVE: 3}
+_LAST = 4  # the postmortem (``postmortem.v{n}``): after the page is resolved
 _REFRESH_ROUNDS = 3
+
+
+def _rank(name: str) -> int:
+    return _LAST if name.startswith(POSTMORTEM + ".") else _ORDER.get(name, 9)
 
 
 class SideEffects:
@@ -88,7 +102,7 @@ class SideEffects:
             return
         try:
             steps = await self._ctx.db.steps.for_incident(incident_id)
-            for step in sorted(steps, key=lambda s: (_ORDER.get(s.name, 9), s.created_at)):
+            for step in sorted(steps, key=lambda s: (_rank(s.name), s.created_at)):
                 if step.state != "pending" or step.not_before > self._ctx.clock():
                     continue
                 if not await self._lease(key, owner):  # renew between steps
@@ -97,6 +111,8 @@ class SideEffects:
                     await run_rooms_step(self._ctx, step)
                 elif step.name in _ORDER:
                     await run_page_step(self._ctx, step, pager=self._pager, source=self._source)
+                elif _rank(step.name) == _LAST:
+                    await run_postmortem_step(self._ctx, step)
         finally:
             await self._release(key, owner)
 

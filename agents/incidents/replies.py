@@ -21,6 +21,7 @@ __all__ = [
     "declared_reply",
     "no_pager_reply",
     "paging_failed_reply",
+    "postmortem_parts",
     "postmortem_reply",
     "reminder_reply",
     "state_card",
@@ -222,3 +223,61 @@ def postmortem_reply(incident: Incident, *, markdown: str) -> Reply:
         headline=f"Postmortem draft for {incident.id}{status}: {incident.title}",
         blocks=(Preformatted(text=markdown),),
     )
+
+
+def _chunks(markdown: str, limit: int) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in markdown.splitlines():
+        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        if current and size + len(line) + 1 > limit:
+            parts.append("\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        parts.append("\n".join(current))
+    return parts
+
+
+def postmortem_parts(
+    incident: Incident, *, markdown: str, limit: int = 2_500, max_parts: int = 8
+) -> list[Reply]:
+    """The postmortem draft as messages small enough for one chat message each.
+
+    Args:
+        incident: The incident.
+        markdown: The draft (`agents.incidents.postmortem.render_postmortem`).
+        limit: At most this many characters of the draft per message (whole lines).
+        max_parts: At most this many messages; a longer draft ends with where to get it all.
+
+    Returns:
+        One or more replies, in order.
+    """
+    chunks = _chunks(markdown, limit)
+    cut = len(chunks) > max_parts
+    chunks = chunks[:max_parts]
+    replies: list[Reply] = []
+    for number, chunk in enumerate(chunks, start=1):
+        part = f" (part {number} of {len(chunks)})" if len(chunks) > 1 else ""
+        blocks: tuple[Block, ...] = (Preformatted(text=chunk),)
+        if number == 1:
+            blocks = (
+                Paragraph(text=f"Resolved: {incident.resolution or '-'}"),
+                *blocks,
+            )
+        if cut and number == len(chunks):
+            blocks += (
+                Paragraph(
+                    text=f"The draft goes on: resync incidents export {incident.id} writes all of it."
+                ),
+            )
+        replies.append(
+            Reply(
+                headline=f"Postmortem draft for {incident.id}{part}: {incident.title}",
+                tone=Tone.INFO,
+                blocks=blocks,
+            )
+        )
+    return replies

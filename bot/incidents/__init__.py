@@ -9,6 +9,7 @@ Modules, one job each::
     rooms.py        RoomsRouter: the service's IncidentRooms, by platform
     memory.py       RoomMemory: rooms and posts remembered by key in the Store
     clicks.py       IncidentClicks: incident.declare buttons -> one incident per button
+    people.py       SlackPeople: who a <@U…> mention is (roles), over users.info
     wiring.py       open_incidents (database, pager, policy, rooms, service) and run_upkeep
 
 The domain (`agents.incidents.IncidentService`) decides and audits; this package only
@@ -18,6 +19,7 @@ talks to the platforms. See docs/incidents.md.
 from __future__ import annotations
 
 from bot.incidents.clicks import INCIDENT_ACTION_PREFIX, IncidentClicks, button_key
+from bot.incidents.people import SlackPeople
 from bot.incidents.rooms import PlatformRooms, RoomsRouter
 from bot.incidents.rooms_slack import SlackRooms
 from bot.incidents.rooms_teams import TeamsRooms
@@ -29,6 +31,7 @@ __all__ = [
     "Incidents",
     "PlatformRooms",
     "RoomsRouter",
+    "SlackPeople",
     "SlackRooms",
     "TeamsRooms",
     "button_key",

@@ -25,6 +25,7 @@ from agents.runbooks.policy import ApprovalGroups, GroupDirectory
 from bot.core.conversation import ChatCore
 from bot.core.port import ChatPort
 from bot.incidents.clicks import INCIDENT_ACTION_PREFIX, IncidentClicks
+from bot.incidents.people import SlackPeople
 from bot.incidents.rooms import RoomsRouter
 from bot.incidents.rooms_slack import SlackRooms
 from bot.incidents.rooms_teams import TeamsRooms
@@ -122,6 +123,7 @@ class Incidents:
         clicks: The ``incident.*`` click handler (routed by the dispatcher).
         db: The incident database.
         pager: The pager, if configured.
+        people: Who a Slack mention is (``Assistant(people=...)``), when Slack is configured.
     """
 
     service: IncidentService
@@ -131,6 +133,7 @@ class Incidents:
     pager: Pager | None
     _settings: Settings
     _store: Store
+    people: SlackPeople | None = None
 
     def attach(self, port: ChatPort) -> None:
         """Open incident rooms on ``port``'s platform too (Teams: when its surface starts).
@@ -222,7 +225,8 @@ async def open_incidents(
         clicks = IncidentClicks(service, rooms=router, scheduler=scheduler, zone=settings.zone)
         if core is not None:
             core.dispatcher.route_clicks(INCIDENT_ACTION_PREFIX, clicks)
-        parts = Incidents(service, router, clicks, db, pager, settings, store)
+        people = SlackPeople(client=client, store=store) if client is not None else None
+        parts = Incidents(service, router, clicks, db, pager, settings, store, people)
         for port in (ports or {}).values():
             parts.attach(port)
         log.info("incidents.ready", database=db.description.split()[0], rooms=router.platforms)

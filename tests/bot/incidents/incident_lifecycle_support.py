@@ -3,8 +3,11 @@
 The real Assistant over the simulator (HTTP), a real `IncidentService` on SQLite, the real
 rooms of the platform (Slack: `SlackRooms` against `ChannelSlack`; Teams: `TeamsRooms` in an
 installed channel), a `PagerDutyPager` against the local Events API mock, and the real
-surface (signed slash commands / signed activities). A `Room` sends what a person types and
-reads back what people saw.
+surface (signed slash commands / signed activities). Runbooks are wired as `bot.app` wires
+them: the shipped catalog, ``runbook.`` clicks through `RunbookDecisions`, progress through
+`ProgressRouter` wrapped in `IncidentProgress` (onto the timeline of the incident whose room
+it is). A `Room` sends what a person types, clicks Approve as the second person (Slack U2,
+Teams Bob), and reads back what people saw.
 
 Imported by name (tests have no packages): ``from incident_lifecycle_support import ...``.
 """
@@ -12,6 +15,7 @@ Imported by name (tests have no packages): ``from incident_lifecycle_support imp
 from __future__ import annotations
 
 import html
+import json
 import re
 import sys
 from collections.abc import AsyncIterator
@@ -27,10 +31,19 @@ from aiohttp import web
 from chat_incident_support import ChannelSlack
 from langgraph.checkpoint.memory import InMemorySaver
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_support import SECRET, RecordingAudit, command_body, serve, signed_headers
+from slack_support import (
+    SECRET,
+    RecordingAudit,
+    click_body,
+    command_body,
+    serve,
+    signed_headers,
+)
 from teams_support import (
     CHANNEL,
+    actions,
     card_of,
+    execute,
     installed,
     mention_of_bot,
     message,
@@ -40,12 +53,20 @@ from teams_support import (
 from agents.assistant import Assistant
 from agents.incidents import IncidentPolicy, IncidentService
 from agents.messages import ChatEvent, Reply
+from agents.runbooks.catalog import load_catalog
+from agents.runbooks.journal import CardPlace
+from agents.runbooks.policy import ApprovalGroups
+from agents.runbooks.service import RunbookService
+from agents.runbooks.signing import ButtonSigner
 from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
 from bot.incidents.rooms import RoomsRouter
 from bot.incidents.rooms_slack import SlackRooms
 from bot.incidents.rooms_teams import TeamsRooms
 from bot.incidents.slack_api import SlackApi
+from bot.incidents.timeline import IncidentProgress
+from bot.progress import ProgressRouter
+from bot.runbook_clicks import RunbookDecisions
 from bot.slack import SlackSurface
 from config.settings import Settings
 from integrations.db import open_database
@@ -65,6 +86,9 @@ ZONE = ZoneInfo("UTC")
 NOW = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # PAYROLL_EXTRACT has failed in "normal"
 ORIGIN = "C1"  # the Slack channel the incident is declared in
 FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.05, timeout=5)
+SIGNING_KEY = b"lifecycle-test-signing-key-0123456789"
+# Who may approve runbooks: the second person of each platform (Slack U2, Teams Bob).
+APPROVERS = ApprovalGroups({"tws-operators": ["u2@example.com", "bob@contoso.com"]})
 
 
 def shown(node: object) -> str:
@@ -159,6 +183,70 @@ class Room:
         assert response.status == 200
         await bot.surface.drain()
 
+    async def approve_runbook(self) -> None:
+        """The second person clicks Approve on the runbook card in the room; wait for the run."""
+        self._n += 1
+        if self.platform == "slack":
+            assert self.session is not None
+            assert self.slack is not None
+            assert self.room is not None
+            [(ts, blocks, approve)] = [
+                (str(c.args["ts"]), c.args["blocks"], element)
+                for c in self.slack.calls
+                if c.method == "chat.update" and c.args.get("channel") == self.room[0]
+                for block in _blocks(c.args.get("blocks"))
+                if block.get("type") == "actions"
+                for element in block["elements"]
+                if str(element.get("action_id", "")).startswith("runbook.approve")
+            ][-1:]
+            body = click_body(
+                action_id=approve["action_id"],
+                value=approve["value"],
+                message={"ts": ts, "blocks": blocks},
+                user="U2",
+                channel=self.room[0],
+                trigger=f"approve-{self._n}",
+            )
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                **signed_headers(body, secret=SECRET),
+            }
+            async with self.session.post(
+                self.url + "/slack/events", data=body, headers=headers
+            ) as response:
+                assert response.status == 200, await response.text()
+            await self.surface.drain()
+            return
+        bot = self.teams
+        connector = bot.connector
+        # The connector numbers what it accepts (sends and new threads) from 1000, in order.
+        numbered = [
+            c
+            for c in connector.calls
+            if c.method == "POST"
+            and (c.path == "/v3/conversations" or "/activities" in c.path)
+            and c.body.get("type") != "typing"
+        ]
+        [(number, approve)] = [
+            (n, action)
+            for n, call in enumerate(numbered)
+            if call.conversation_id == self.conversation and "/activities" in call.path
+            for action in actions(card_of(call.body))
+            if action.get("verb") == "runbook.approve"
+        ][-1:]
+        invoke = execute(
+            action=approve,
+            service_url=connector.url,
+            card_message_id=f"act-{1000 + number}",
+            conversation_id=self.conversation,
+            user_id="29:bob",
+            aad="aad-bob",
+            name="Bob Jones",
+        )
+        response = await bot.post(invoke)
+        assert response.status == 200
+        await bot.surface.drain()
+
     # --- what people saw ------------------------------------------------------------------
 
     def posts(self, channel: str | None = None) -> list[tuple[str, str]]:
@@ -222,8 +310,66 @@ class Room:
         return [r for r in self.audit.records if r["action"] == action]
 
 
-def _assistant(client: TWSClient, service: IncidentService) -> Assistant:
-    return Assistant(scheduler=client, checkpointer=InMemorySaver(), zone=ZONE, incidents=service)
+class LateProgress:
+    """The runbooks' progress sink, pointed at the incident-aware sink once it exists."""
+
+    def __init__(self) -> None:
+        self.target: IncidentProgress | None = None
+
+    async def __call__(
+        self,
+        reply: Reply,
+        *,
+        request_id: str,
+        platform: str,
+        channel: str | None,
+        thread: str | None,
+    ) -> None:
+        assert self.target is not None
+        await self.target(
+            reply, request_id=request_id, platform=platform, channel=channel, thread=thread
+        )
+
+    async def replace_card(
+        self, reply: Reply, *, request_id: str, card: CardPlace, version: int
+    ) -> bool:
+        assert self.target is not None
+        return await self.target.replace_card(
+            reply, request_id=request_id, card=card, version=version
+        )
+
+
+def _runbooks(client: TWSClient, audit: Any, progress: LateProgress) -> RunbookService:
+    """The shipped catalog, as `bot.app` wires it (progress also onto incident timelines)."""
+    return RunbookService(
+        catalog=load_catalog([]),
+        groups=APPROVERS,
+        scheduler=client,
+        store=MemoryStore(),
+        checkpointer=InMemorySaver(),
+        signer=ButtonSigner(SIGNING_KEY),
+        audit=audit,
+        progress=progress,
+        poll_seconds=0.01,
+    )
+
+
+def _blocks(value: object) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [b for b in value if isinstance(b, dict)] if isinstance(value, list) else []
+
+
+def _assistant(
+    client: TWSClient, service: IncidentService, runbooks: RunbookService | None = None
+) -> Assistant:
+    return Assistant(
+        scheduler=client,
+        checkpointer=InMemorySaver(),
+        zone=ZONE,
+        incidents=service,
+        runbooks=runbooks,
+    )
 
 
 def _service(
@@ -279,8 +425,16 @@ async def _slack(
         router.register(
             SlackRooms(api=SlackApi(client), store=store, zone=ZONE, lookup=service.get)
         )
-        dispatcher = Dispatcher(assistant=_assistant(tws, service), audit=audit)
+        late, router_progress = LateProgress(), ProgressRouter()
+        late.target = IncidentProgress(router_progress, service)
+        runbooks = _runbooks(tws, audit, late)
+        dispatcher = Dispatcher(
+            assistant=_assistant(tws, service, runbooks),
+            audit=audit,
+            clicks={"runbook.": RunbookDecisions(runbooks, audit=audit)},
+        )
         core = ChatCore(dispatcher=dispatcher, store=store, audit=audit)
+        router_progress.use(core)
         settings = Settings(
             slack_bot_token="xoxb-test-token",
             slack_signing_secret=SECRET,
@@ -290,6 +444,7 @@ async def _slack(
         surface = SlackSurface(settings=settings, core=core, store=store, client=client)
         app = web.Application()
         surface.mount(app)
+        router_progress.register(surface.port)
         async with serve(app) as url, aiohttp.ClientSession() as session:
             await surface.start()
             try:
@@ -313,14 +468,19 @@ async def _slack(
 async def _teams(
     db: Any, pager: PagerDutyPager, api: EventsApi, clock: Clock, tws: TWSClient
 ) -> AsyncIterator[Room]:
-    asker = LateAsker()
-    async with running_bot(asker=asker) as bot:
+    asker, late, router_progress = LateAsker(), LateProgress(), ProgressRouter()
+    runbooks = _runbooks(tws, RecordingAudit(), late)
+    decisions = RunbookDecisions(runbooks)
+    async with running_bot(asker=asker, decisions=decisions, decision_wait_seconds=8) as bot:
         # The app is installed in the incidents channel: the bot stores its reference.
         assert (await bot.post(installed(bot.connector.url))).status == 200
         router = RoomsRouter()
         service = _service(db, router, bot.audit, bot.store, pager, clock, tws)
         router.register(TeamsRooms(port=bot.surface.port, store=bot.store, channel=CHANNEL))
-        asker.assistant = _assistant(tws, service)
+        late.target = IncidentProgress(router_progress, service)
+        router_progress.use(bot.core)
+        router_progress.register(bot.surface.port)
+        asker.assistant = _assistant(tws, service, runbooks)
         yield Room(
             platform="teams",
             service=service,

@@ -5,8 +5,11 @@ channels and pins; signed activities against the fake Bot Connector, with the ap
 in the incidents channel), the real Assistant on the simulator, a real `IncidentService` on
 SQLite with the platform's real rooms, and `PagerDutyPager` against a local Events API:
 declare → one room (channel pinned + announcement / thread with the state card) → link the
-failed job from the room → a note and a status update → one reminder per interval → escalate
-(one page ever, dedup key = the incident id) → resolve → the postmortem's timeline.
+failed job from the room → a note and a status update → a runbook rerun requested in the room
+and approved by a second person with the card's button (its progress lands on the timeline)
+→ one reminder per interval → escalate (one page ever, dedup key = the incident id) →
+resolve (the page resolved with the same key) → the postmortem draft posted in the room, and
+its timeline in order.
 """
 
 from __future__ import annotations
@@ -108,6 +111,15 @@ async def test_an_incident_from_declaration_to_postmortem(platform: str, tmp_pat
             in (room.edits(state)[-1])
         )
 
+        # --- a runbook run from the room: approved by a second person, on the timeline ---
+        await room.say("rerun PAYROLL_EXTRACT", in_room=True)
+        await room.approve_runbook()
+        runs = [
+            e for e in (await room.service.get(IID, timeline=True)).timeline if e.kind == "runbook"
+        ]
+        assert any(e.text == "Runbook rerun-abended-job: done" for e in runs), runs
+        assert any("rerun the job: done" in e.text for e in runs), runs
+
         # --- a reminder after the SEV2 cadence (1 h), once per interval -------------------
         assert await room.service.remind(now=NOW + timedelta(minutes=59)) == []
         [due] = await room.service.remind(now=NOW + timedelta(minutes=61))
@@ -140,9 +152,19 @@ async def test_an_incident_from_declaration_to_postmortem(platform: str, tmp_pat
             ("resolve", IID),
         ]
         assert await room.service.list_open() == []
+        # The postmortem draft (what `resync incidents export` writes) is posted in the room.
+        posted = [t for t in room.in_room()[before:] if f"Postmortem draft for {IID}" in t]
+        assert len(posted) == 1, posted
+        assert f"Resolved: {SUMMARY}" in posted[0]
+        assert "## Timeline" in posted[0]
+        assert "Escalated SEV2 → SEV1 (critical)" in posted[0]
+        assert "Page resolve sent to PagerDuty" in posted[0]
 
         # --- what the audit log holds ----------------------------------------------------
-        assert _incident_actions(room) == [
+        done = _incident_actions(room)
+        # Each runbook progress message on the timeline is an audited event.
+        assert done.count(("incident.event", "applied")) == len(runs)
+        assert [a for a in done if a[0] != "incident.event"] == [
             ("incident.declare", "applied"),
             ("incident.rooms", "opened"),
             ("incident.page", "sent"),
@@ -153,9 +175,16 @@ async def test_an_incident_from_declaration_to_postmortem(platform: str, tmp_pat
             ("incident.escalate", "applied"),
             ("incident.status", "applied"),
             ("incident.page", "sent"),
+            ("incident.postmortem", "posted"),
         ]
         person = {"slack": "u1@example.com", "teams": "alice@contoso.com"}[platform]
-        changes = [r for r in room.audit.records if r["outcome"] == "applied"]
+        changes = [
+            r
+            for r in room.audit.records
+            if r["outcome"] == "applied"
+            and r["action"].startswith("incident.")
+            and r["action"] != "incident.event"
+        ]
         assert {r["actor_identity"] for r in changes} == {person}
         assert {r["target"] for r in changes} == {IID}
         [escalated] = room.actions("incident.escalate")
@@ -177,6 +206,7 @@ async def test_an_incident_from_declaration_to_postmortem(platform: str, tmp_pat
             f"Linked job {JOB} (ABEND)",
             "Note: bank file is late",
             "Update: rerun after fixing the input file",
+            "Runbook rerun-abended-job: done",
             "Escalated SEV2 → SEV1 (critical)",
             f"Status triage → resolved by {resolved.declared_by.name}: {SUMMARY}",
         ]
@@ -184,5 +214,8 @@ async def test_an_incident_from_declaration_to_postmortem(platform: str, tmp_pat
         assert all(at >= 0 for at in places), timeline
         assert places == sorted(places), timeline
         assert "Page trigger sent to PagerDuty" in timeline
+        assert f"Postmortem draft posted in {room.platform} " in timeline
         assert SUMMARY in draft.markdown.split("## Summary", 1)[1]
-        assert "return code 12" in draft.markdown  # evidence read from the simulator
+        # Evidence read from the simulator: the job as it is now, rerun (its clock is frozen).
+        evidence = draft.markdown.split("## What failed (evidence)", 1)[1]
+        assert f"### {JOB}\n- Status EXEC\n- Read from TWS " in evidence

@@ -1,4 +1,4 @@
-"""``resync audit ...``: verify, show, export, erase, rotate-key, checkpoint.
+"""``resync audit ...``: verify, show, export, erase, rotate-key, checkpoint, forward.
 
 Exit codes: 0 success; 1 the log does not verify, does not exist, or the store failed; 2 bad
 input (bad arguments, missing or wrong keys, an unreadable checkpoint file). No command
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -27,6 +28,7 @@ from integrations.audit import (
 )
 from integrations.audit.chain import export_checkpoint, import_checkpoint
 from integrations.audit.export import to_cef, to_jsonl
+from integrations.audit.forward import forward
 from integrations.audit.keys import (
     DEFAULT_KEK_NAME,
     generate_kek_file,
@@ -297,6 +299,21 @@ async def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _forward(args: argparse.Namespace, settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)  # finish the batch in flight, save the cursor
+    try:
+        ok = await forward(
+            settings, once=args.once, stop=stop, report=lambda t: print(t, flush=True)
+        )
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 0 if ok else 1
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=_time, help="only records at or after this UTC time")
     parser.add_argument("--until", type=_time, help="only records before this UTC time")
@@ -346,3 +363,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     checkpoint = sub.add_parser("checkpoint", help="write a signed checkpoint and export it")
     checkpoint.add_argument("--out", type=Path, required=True, help="file to write")
     checkpoint.set_defaults(handler=_guard(_checkpoint))
+
+    fwd = sub.add_parser("forward", help="forward the log to the SIEM (Splunk HEC, syslog)")
+    fwd.add_argument("--once", action="store_true", help="send what is written now, then exit")
+    fwd.set_defaults(handler=_guard(_forward))

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.chat_settings import ChatSettings
 from config.incident_settings import IncidentSettings
+from config.siem_settings import SiemSettings
 from config.watch_settings import WatchSettings
 
 __all__ = ["ConfigurationError", "Settings", "load_settings"]
@@ -55,7 +56,7 @@ class ConfigurationError(Exception):
         )
 
 
-class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings):
+class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings, SiemSettings):
     """Effective configuration of one Resync process."""
 
     model_config = SettingsConfigDict(
@@ -282,6 +283,7 @@ class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings):
                 "runbook_signing_key (RESYNC_RUNBOOK_SIGNING_KEY): at least 16 characters"
             )
         problems += self.incident_problems()
+        problems += self.siem_problems()
         if self.audit_key is not None and self.audit_key_file is not None:
             problems.append("audit_key / audit_key_file: set one of them, not both")
         if self.teams_app_type != "MultiTenant" and self.teams_app_id and not self.teams_tenant_id:

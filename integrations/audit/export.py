@@ -10,6 +10,7 @@ line break character (CR as ``\r``, LF as ``\n``; CR LF as ``\r\n``).
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import metadata
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = ["cef_escape_extension", "cef_escape_header", "to_cef", "to_jsonl"]
 _SEVERITY = {"failed": 7, "error": 8, "denied": 6, "rejected": 6, "timeout": 7}
 
 
+@functools.cache
 def _version() -> str:
     try:
         return metadata.version("resync")

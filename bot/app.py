@@ -23,6 +23,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agents.answers.watch_desk import ScannerDesk
 from agents.assistant import Assistant
 from agents.graph import Understander, deterministic_understander
 from agents.llm_understand import LLMUnderstander
@@ -40,6 +41,7 @@ from bot.incidents import INCIDENT_ACTION_PREFIX, Incidents, open_incidents
 from bot.incidents.timeline import IncidentProgress
 from bot.progress import ProgressRouter
 from bot.runbook_clicks import RunbookDecisions
+from bot.watch.wiring import WATCH_ACTION_PREFIX, WatchAlerts, build_watch_alerts
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditError, AuditLog, open_audit_log
 from integrations.audit.store_sqlite import private_file
@@ -145,6 +147,8 @@ class Runtime:
         incidents: Incidents (service, rooms, clicks); surfaces attach their ports.
         asker: What the dispatcher asks: names the engine in errors and keeps the last
             failure (``resync ask`` exits non-zero with it).
+        watch: The watcher's findings (chat questions; the watcher's report source).
+        alerts: Alerts in chat (the watcher's publisher, ``watch.*`` clicks).
     """
 
     settings: Settings
@@ -160,6 +164,8 @@ class Runtime:
     simulator: SimulatorServer | None
     asker: EngineNamingAsker
     incidents: Incidents
+    watch: ScannerDesk
+    alerts: WatchAlerts
 
 
 @asynccontextmanager
@@ -259,6 +265,14 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
         # Recovery of requests a previous process left half-done runs in `bot.server.serving`,
         # once the surfaces can post the outcome in the request's thread.
 
+        watch = ScannerDesk.from_settings(scheduler, settings)
+        alerts = build_watch_alerts(
+            settings=settings,
+            store=store,
+            audit=audit,
+            runbooks=runbooks,
+            incidents=incidents.service,
+        )
         assistant = Assistant(
             scheduler=scheduler,
             checkpointer=checkpointer,
@@ -266,6 +280,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             understander=await _understander(settings),
             runbooks=runbooks,
             incidents=incidents.service,
+            people=incidents.people,  # Slack <@U…> mentions name people in incident roles
+            watch=watch,
         )
         asker = EngineNamingAsker(
             assistant, engine_url=simulator.url if simulator is not None else str(settings.tws_url)
@@ -276,6 +292,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             clicks={
                 "runbook.": RunbookDecisions(runbooks, audit=audit),
                 INCIDENT_ACTION_PREFIX: incidents.clicks,
+                WATCH_ACTION_PREFIX: alerts.clicks,
             },
         )
         core = ChatCore(dispatcher=dispatcher, store=store, audit=audit, tasks=tasks)
@@ -296,6 +313,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             simulator=simulator,
             asker=asker,
             incidents=incidents,
+            watch=watch,
+            alerts=alerts,
         )
 
 

@@ -27,27 +27,25 @@ import contextlib
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Final, Protocol
+from typing import Protocol
 
 import structlog
 from aiohttp import web
 
 from agents.runbooks.policy import SLACK_USERGROUP_PREFIX
-from agents.runbooks.service import RunbookService
 from bot.app import Runtime
-from bot.errors import engine_failure
-from bot.incidents import run_upkeep
-from bot.logging import redact_text
+from bot.background import (
+    RECOVER_INTERVAL_SECONDS,
+    Background,
+    recover_periodically,
+    start_background,
+)
+from bot.core.port import ChatPort
 from bot.metrics_route import metrics_handler
+from bot.readiness import READINESS_KEY, Readiness, readyz
 from bot.slack import SlackSurface, slack_enabled
 from bot.teams import TeamsSurface, teams_enabled
 from config.settings import ConfigurationError, Settings
-from integrations.tws.errors import (
-    TWSError,
-    TWSNotFoundError,
-    TWSProtocolError,
-    TWSRequestError,
-)
 
 __all__ = [
     "READINESS_KEY",
@@ -62,92 +60,16 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-RECOVER_INTERVAL_SECONDS: Final = 60.0
-READY_CHECK_SECONDS: Final = 10.0
-"""Pause between two rounds of readiness checks."""
-READY_PROBE_SECONDS: Final = 3.0
-"""The longest one readiness check may take."""
 
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 SURFACES_KEY: web.AppKey[list[str]] = web.AppKey("surfaces", list)
 
 
 class _Surface(Protocol):
+    @property
+    def port(self) -> ChatPort: ...
+
     async def stop(self) -> None: ...
-
-
-class Readiness:
-    """What ``/readyz`` reports: draining, and whether the engine, store and database answer.
-
-    The checks run in the background every `READY_CHECK_SECONDS` (each bounded by
-    `READY_PROBE_SECONDS`), so ``/readyz`` answers at once from the last results, and many
-    load balancers probing cost the engine one call per period.
-    """
-
-    def __init__(self, runtime: Runtime) -> None:
-        """Prepare the checks (nothing is probed until `run`).
-
-        Args:
-            runtime: The running parts.
-        """
-        self.draining = False
-        """True once a stop was asked: not ready, whatever the parts say."""
-        self._runtime = runtime
-        self._last: dict[str, dict[str, object]] = {}
-
-    def parts(self) -> dict[str, dict[str, object]]:
-        """The last result of every check.
-
-        Returns:
-            ``{"engine": {"ok": ..., "detail": ...}, "store": ..., "database": ...}``.
-        """
-        unknown: dict[str, object] = {"ok": False, "detail": "not checked yet"}
-        parts = {name: self._last.get(name, unknown) for name in ("engine", "store", "database")}
-        scheduler = self._runtime.scheduler
-        if scheduler.breaker_state == "open":  # known now, without waiting for the next check
-            detail = f"{scheduler.source}: calls paused after repeated failures"
-            parts["engine"] = {"ok": False, "detail": detail}
-        return parts
-
-    async def run(self) -> None:
-        """Check every part now and then every `READY_CHECK_SECONDS`, until cancelled."""
-        checks = {"engine": self._engine, "store": self._store, "database": self._database}
-        while True:
-            results = await asyncio.gather(*(self._check(c) for c in checks.values()))
-            self._last = dict(zip(checks, results, strict=True))
-            await asyncio.sleep(READY_CHECK_SECONDS)
-
-    async def _check(self, check: Callable[[], Awaitable[str]]) -> dict[str, object]:
-        try:
-            async with asyncio.timeout(READY_PROBE_SECONDS):
-                return {"ok": True, "detail": await check()}
-        except TimeoutError:
-            return {"ok": False, "detail": f"no answer within {READY_PROBE_SECONDS:g} s"}
-        except TWSError as exc:
-            return {
-                "ok": False,
-                "detail": f"{self._runtime.scheduler.source}: {engine_failure(exc)}",
-            }
-        except Exception as exc:  # a probe reports; it never takes the server down
-            return {"ok": False, "detail": redact_text(str(exc)) or type(exc).__name__}
-
-    async def _engine(self) -> str:
-        scheduler = self._runtime.scheduler
-        with contextlib.suppress(TWSRequestError, TWSNotFoundError, TWSProtocolError):
-            await scheduler.engine_info()  # any answer but "unreachable" or "refused" will do
-        return f"{scheduler.source}: answering"
-
-    async def _store(self) -> str:
-        await self._runtime.store.get("resync:readyz")
-        return type(self._runtime.store).__name__
-
-    async def _database(self) -> str:
-        store = self._runtime.audit.store
-        await store.ping()
-        return store.description.split()[0]  # "SQLite" or "PostgreSQL", no path or schema
-
-
-READINESS_KEY: web.AppKey[Readiness] = web.AppKey("readiness", Readiness)
 
 
 def _is_loopback_host(host: str) -> bool:
@@ -182,16 +104,6 @@ def check_unauthenticated_teams(settings: Settings) -> None:
                 f"RESYNC_TEAMS_APP_ID (and RESYNC_TEAMS_APP_PASSWORD), or RESYNC_HOST=127.0.0.1."
             ]
         )
-
-
-async def _readyz(request: web.Request) -> web.Response:
-    readiness = request.app[READINESS_KEY]
-    if readiness.draining:
-        return web.json_response({"status": "draining", "draining": True}, status=503)
-    parts = readiness.parts()
-    ready = all(part["ok"] for part in parts.values())
-    body = {"status": "ready" if ready else "not ready", "draining": False, **parts}
-    return web.json_response(body, status=200 if ready else 503)
 
 
 @web.middleware
@@ -235,34 +147,10 @@ def build_web_app(runtime: Runtime) -> web.Application:
     app[SURFACES_KEY] = []
     app[READINESS_KEY] = Readiness(runtime)
     app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/readyz", readyz)
     token = runtime.settings.metrics_token
     app.router.add_get("/metrics", metrics_handler(token.get_secret_value() if token else None))
     return app
-
-
-async def recover_periodically(
-    runbooks: RunbookService, *, interval_seconds: float = RECOVER_INTERVAL_SECONDS
-) -> None:
-    """Call ``runbooks.recover()`` now and then every ``interval_seconds``, until cancelled.
-
-    Expiry of pending requests and takeover of stalled runs depend on it. A failing round is
-    logged and the next one tried.
-
-    Args:
-        runbooks: The runbook service.
-        interval_seconds: Pause between rounds.
-    """
-    while True:
-        try:
-            driven = await runbooks.recover()
-            if driven:
-                log.info("runbooks.recovered", requests=driven)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("runbooks.recover_failed")
-        await asyncio.sleep(interval_seconds)
 
 
 @asynccontextmanager
@@ -286,7 +174,7 @@ async def serving(
     check_unauthenticated_teams(settings)
     app = build_web_app(runtime)
     surfaces: list[_Surface] = []
-    background: list[asyncio.Task[None]] = []
+    background: Background | None = None
     try:
         if slack_enabled(settings):
             slack = SlackSurface(settings=settings, core=runtime.core, store=runtime.store)
@@ -325,21 +213,17 @@ async def serving(
                 "serve.no_surfaces",
                 hint="set RESYNC_SLACK_* or RESYNC_TEAMS_* to answer in Slack or Teams",
             )
-        # After the posters are registered: outcomes of recovered runs reach their threads.
-        # Incident upkeep too: rooms left half-open converge, reminders go out once per interval.
-        background += [
-            asyncio.create_task(
-                recover_periodically(runtime.runbooks, interval_seconds=recover_interval_seconds),
-                name="runbooks-recover",
-            ),
-            asyncio.create_task(run_upkeep(runtime.incidents.service), name="incidents-upkeep"),
-        ]
+        # After the posters are registered: outcomes of recovered runs reach their threads,
+        # alerts reach the surfaces' platforms (`bot.background`).
+        background = start_background(
+            runtime,
+            [surface.port for surface in surfaces],
+            recover_interval_seconds=recover_interval_seconds,
+        )
         yield app
     finally:
-        for task in background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if background is not None:
+            await background.stop()
         # Answers and clicks in progress get their grace while the surfaces can still post.
         await runtime.tasks.stop()
         for surface in reversed(surfaces):

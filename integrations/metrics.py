@@ -17,11 +17,13 @@ Where each family is fed:
   `integrations.audit.log` after each append — every action is audited (house rule), so
   counting at the audit write makes the metrics agree with the audit trail by construction;
 - store errors: `integrations.store.redis_store`;
+- SIEM backlog: `integrations.audit.forward` (set when `resync serve` starts forwarding);
 - work in flight: `bot.core.tasks.TaskSupervisor`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from prometheus_client import (
@@ -38,6 +40,7 @@ __all__ = [
     "ADMISSION_REJECTED",
     "ANSWER_SECONDS",
     "AUDIT_APPENDS",
+    "AUDIT_FORWARD_BACKLOG",
     "BREAKER_STATE",
     "CHAT_EVENTS",
     "CLICKS",
@@ -51,6 +54,7 @@ __all__ = [
     "exposition",
     "observe_audit_action",
     "set_breaker_state",
+    "watch_backlogs",
 ]
 
 REGISTRY: Final = CollectorRegistry(auto_describe=True)
@@ -151,6 +155,13 @@ ALERT_EVENTS: Final = Counter(
     registry=REGISTRY,
 )
 
+AUDIT_FORWARD_BACKLOG: Final = Gauge(
+    "resync_audit_forward_backlog",
+    "Audit records written but not yet acknowledged by a SIEM destination.",
+    ["destination"],
+    registry=REGISTRY,
+)
+
 _BREAKER_CODES: Final = {"closed": 0, "half-open": 1, "half_open": 1, "open": 2}
 _ACTION_FAMILIES: Final = (
     ("runbook.", RUNBOOK_EVENTS),
@@ -183,6 +194,16 @@ def observe_audit_action(action: str, outcome: str) -> None:
 def set_breaker_state(state: str) -> None:
     """Publish the engine circuit breaker's state (``closed``, ``half-open``, ``open``)."""
     BREAKER_STATE.set(_BREAKER_CODES.get(state, 2))
+
+
+def watch_backlogs(backlogs: Mapping[str, Callable[[], int]]) -> None:
+    """Export each SIEM destination's backlog, read when scraped.
+
+    Args:
+        backlogs: Destination name (``hec``, ``syslog``) → a function giving its backlog.
+    """
+    for destination, backlog in backlogs.items():
+        AUDIT_FORWARD_BACKLOG.labels(destination=destination).set_function(backlog)
 
 
 def exposition() -> bytes:

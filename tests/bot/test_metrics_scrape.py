@@ -38,6 +38,7 @@ FAMILIES = {
     "resync_runbook_events",
     "resync_incident_events",
     "resync_alert_events",
+    "resync_audit_forward_backlog",
 }
 
 

@@ -73,5 +73,7 @@ def test_the_secrets_script_writes_a_configuration_resync_accepts(tmp_path: Path
     )
     assert load_signing_key(settings, create=False) is not None
     assert values["POSTGRES_PASSWORD"] in values["RESYNC_DATABASE_URL"]
-    again = subprocess.run(["sh", str(deploy / "make-secrets.sh")], capture_output=True, check=False)
+    again = subprocess.run(
+        ["sh", str(deploy / "make-secrets.sh")], capture_output=True, check=False
+    )
     assert again.returncode == 1  # never overwrites existing secrets

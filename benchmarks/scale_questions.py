@@ -1,0 +1,199 @@
+"""Every question kind at 2,000, 10,000 and 50,000 jobs: latency, engine calls, peak RSS, growth.
+
+For each plan size a fresh child process asks the question set through the real path
+(Dispatcher -> LangGraph graph -> TWSClient -> HTTP) against a simulator running in its own
+process, so the child's peak RSS is Resync's alone. The parent prints one table per size
+and, per question kind, the growth exponent k of latency ~ jobs^k and calls ~ jobs^k
+(least squares on log-log; 1.0 is linear).
+
+Targets (issue 16): list questions <= 1 s, "late / at risk" <= 2 s, engine calls for a list
+<= jobs/500 + 2, peak RSS <= 400 MB at 50,000 jobs, growth no worse than linear.
+
+    .venv/bin/python benchmarks/scale_questions.py [--sizes 2000,10000,50000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+JOBS_PER_STREAM = 6.2  # the catalogue's average (355 jobs in 57 streams)
+QUESTIONS: dict[str, str] = {
+    "status (exact job)": "status of PAYROLL_EXTRACT",
+    "status (wildcard)": "status of PAY*",
+    "list (failed)": "what failed tonight?",
+    "list (running)": "what is running?",
+    "list (waiting)": "what is waiting?",
+    "why": "why did PAYROLL_EXTRACT abend?",
+    "late / at risk": "what will be late?",
+    "successors": "what depends on PAYROLL_EXTRACT?",
+    "workstations": "workstation status",
+}
+LIST_KINDS = {kind for kind in QUESTIONS if kind.startswith("list")}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _job_count(base: str) -> int:
+    """Wait for the simulator (it builds the plan before it listens), then count its jobs."""
+    import aiohttp
+
+    headers = {"Authorization": aiohttp.encode_basic_auth("twsuser", "twspass")}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for _ in range(1200):
+            try:
+                async with session.get(f"{base}/twsd/api/v2/plan/job/count") as response:
+                    return int((await response.json())["count"])
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.25)
+    raise RuntimeError("the simulator did not start within 5 minutes")
+
+
+async def _child(jobs: int, rounds: int) -> dict[str, Any]:
+    """Run in the child: start a simulator process, ask every question, report."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agents.assistant import Assistant
+    from agents.messages import Actor, ChatEvent, Platform
+    from bot.core.dispatcher import Dispatcher
+    from bot.logging import configure_logging
+    from integrations.tws.client import TWSClient
+
+    configure_logging(level="ERROR", fmt="json", stream=open(os.devnull, "w"))  # noqa: SIM115
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(folder) / f"scale-{jobs}.yaml"
+        streams = max(57, round(jobs / JOBS_PER_STREAM))
+        scenario.write_text(f"description: {jobs} jobs\nstreams: {streams}\n", encoding="utf-8")
+        started = time.perf_counter()
+        simulator = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "bot.cli", "simulator", "--port", str(port)),
+                *("--scenario", str(scenario), "--speed", "0"),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client = TWSClient(
+                base_url=f"http://127.0.0.1:{port}", user="twsuser", password="twspass"
+            )
+            async with client:
+                total = await _job_count(f"http://127.0.0.1:{port}")
+                build_s = time.perf_counter() - started
+                assistant = Assistant(scheduler=client, checkpointer=InMemorySaver(), zone=None)
+                dispatcher = Dispatcher(assistant=assistant, audit=None, answer_timeout_seconds=600)
+                actor = Actor(platform=Platform.CONSOLE, user_id="bench", display_name="bench")
+                results: dict[str, Any] = {}
+                for kind, text in QUESTIONS.items():
+                    latencies: list[float] = []
+                    calls: list[int] = []
+                    for round_ in range(rounds + 1):  # the first is a warm-up
+                        event = ChatEvent(
+                            event_id=f"{kind}-{round_}",
+                            actor=actor,
+                            channel_id=f"c-{kind}-{round_}",
+                            text=text,
+                        )
+                        before = client.calls_made
+                        tick = time.perf_counter()
+                        await dispatcher.handle(event)
+                        if round_:
+                            latencies.append(time.perf_counter() - tick)
+                            calls.append(client.calls_made - before)
+                    results[kind] = {
+                        "p50_s": statistics.median(latencies),
+                        "max_s": max(latencies),
+                        "calls": max(calls),
+                    }
+        finally:
+            simulator.terminate()
+            simulator.wait(10)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"jobs": total, "build_s": build_s, "peak_rss_mb": peak_mb, "kinds": results}
+
+
+def _exponent(xs: list[float], ys: list[float]) -> float | None:
+    import numpy as np
+
+    points = [(x, y) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
+    if len(points) < 2:
+        return None
+    slope, _ = np.polyfit(np.log([p[0] for p in points]), np.log([p[1] for p in points]), 1)
+    return float(slope)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,10000,50000", help="plan sizes in jobs")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per question")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(_child(args.child, args.rounds))))
+        return
+    runs: list[dict[str, Any]] = []
+    for size in (int(part) for part in args.sizes.split(",")):
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", str(size), "--rounds", str(args.rounds)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        run = json.loads(done.stdout.strip().splitlines()[-1])
+        runs.append(run)
+        jobs = run["jobs"]
+        print(
+            f"\n{jobs} jobs: simulator ready in {run['build_s']:.1f} s, "
+            f"Resync peak RSS {run['peak_rss_mb']:.0f} MB (target <= 400 at 50,000)"
+        )
+        print(f"{'question kind':<22} {'p50 ms':>9} {'max ms':>9} {'calls':>6}  target")
+        for kind, figures in run["kinds"].items():
+            target = ""
+            if kind in LIST_KINDS:
+                budget = jobs // 500 + 2
+                ok = figures["max_s"] <= 1 and figures["calls"] <= budget
+                target = f"<= 1 s, <= {budget} calls: {'ok' if ok else 'MISS'}"
+            elif kind == "late / at risk":
+                target = f"<= 2 s: {'ok' if figures['max_s'] <= 2 else 'MISS'}"
+            print(
+                f"{kind:<22} {figures['p50_s'] * 1000:>9.1f} {figures['max_s'] * 1000:>9.1f} "
+                f"{figures['calls']:>6}  {target}"
+            )
+    if len(runs) > 1:
+        sizes = [float(run["jobs"]) for run in runs]
+        print("\ngrowth exponent k (value ~ jobs^k; 1.0 = linear)")
+        print(f"{'question kind':<22} {'latency':>8} {'calls':>8}")
+        for kind in QUESTIONS:
+            latency = _exponent(sizes, [run["kinds"][kind]["p50_s"] for run in runs])
+            calls = _exponent(sizes, [float(run["kinds"][kind]["calls"]) for run in runs])
+            shown = [
+                f"{value:>8.2f}" if value is not None else f"{'-':>8}" for value in (latency, calls)
+            ]
+            print(f"{kind:<22} {shown[0]} {shown[1]}")
+        rss = _exponent(sizes, [run["peak_rss_mb"] for run in runs])
+        print(f"{'peak RSS':<22} {rss if rss is not None else '-':>8}")
+
+
+if __name__ == "__main__":
+    main()

@@ -192,7 +192,7 @@ def main() -> None:
             ]
             print(f"{kind:<22} {shown[0]} {shown[1]}")
         rss = _exponent(sizes, [run["peak_rss_mb"] for run in runs])
-        print(f"{'peak RSS':<22} {rss if rss is not None else '-':>8}")
+        print(f"{'peak RSS':<22} {f'{rss:.2f}' if rss is not None else '-':>8}")
 
 
 if __name__ == "__main__":

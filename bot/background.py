@@ -9,7 +9,8 @@ a failing round is logged and the next one tried.
 - ``incidents-upkeep``: half-open rooms converge, reminders go out once per interval.
 - ``watch``: the watcher, when ``settings.watching`` (one replica leads, `agents.watch`).
 - ``siem-forward``: the audit log to Splunk HEC / syslog, when ``siem_forward_in_serve``;
-  its backlog is exported on ``/metrics``.
+  one replica forwards (a lease in ``runtime.store``), its backlog is exported on
+  ``/metrics`` (0 on the others).
 """
 
 from __future__ import annotations
@@ -126,8 +127,13 @@ def start_background(
         )
         background.tasks.append(watcher.start())
     if settings.siem_forward_in_serve:
+        # One replica forwards (a lease in the shared store): all read the same log.
         forwarding = run_forwarder(
-            settings, runtime.audit, stop=background.siem_stop, started=_export_backlogs
+            settings,
+            runtime.audit,
+            stop=background.siem_stop,
+            started=_export_backlogs,
+            store=runtime.store,
         )
         background.tasks.append(asyncio.create_task(forwarding, name="siem-forward"))
     return background

@@ -3,13 +3,13 @@
 The redaction processor masks values whose key names a secret (password, token, key,
 secret, authorization, cookie) and, in every string value, the shapes of common secrets
 (Slack tokens, Bearer/Basic credentials, JWTs, passwords in URLs), wherever they appear.
+Both sets of patterns live in `integrations.redaction`, shared with the SIEM forwarder.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
@@ -17,27 +17,11 @@ from typing import IO, Any, Final
 
 import structlog
 
+from integrations.redaction import is_secret_key, mask_secret_shapes
+
 __all__ = ["configure_logging", "open_log_file", "redact", "redact_text"]
 
 MASK: Final = "***"
-_SECRET_KEY: Final = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|private|kek|dsn"
-    r"|(^|[_-])key$",  # signing_key, audit_key, key: key material by name
-    re.IGNORECASE,
-)
-# Harmless keys that merely contain a secret-sounding word.
-_NOT_SECRET: Final = frozenset(
-    {"token_count", "tokens_used", "auth_method", "key_id", "kek_id", "author", "cache_key"}
-)
-_SECRET_SHAPES: Final = (
-    re.compile(r"xox[abpersc]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/config tokens
-    re.compile(r"xapp-[A-Za-z0-9-]{8,}"),  # Slack app-level tokens
-    re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWT
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
-    re.compile(r"(?i)\b(password|passwd|pwd|secret|api[_-]?key|token)=([^&\s]+)"),
-    re.compile(r"\bsk-[A-Za-z0-9]{16,}"),  # OpenAI-style keys
-)
 
 
 def redact_text(text: str) -> str:
@@ -49,14 +33,7 @@ def redact_text(text: str) -> str:
     Returns:
         The text with secrets replaced by ``***``.
     """
-    for shape in _SECRET_SHAPES:
-        if shape.groups >= 2:
-            text = shape.sub(lambda m: f"{m.group(1)}={MASK}", text)
-        elif shape.groups == 1:
-            text = shape.sub(lambda m: f"{m.group(1)} {MASK}", text)
-        else:
-            text = shape.sub(MASK, text)
-    return text
+    return mask_secret_shapes(text, MASK)
 
 
 def redact(value: Any, *, key: str | None = None) -> Any:
@@ -69,7 +46,7 @@ def redact(value: Any, *, key: str | None = None) -> Any:
     Returns:
         The redacted value.
     """
-    if key is not None and key.lower() not in _NOT_SECRET and _SECRET_KEY.search(key):
+    if key is not None and is_secret_key(key):
         return MASK if value not in (None, "") else value
     if isinstance(value, str):
         return redact_text(value)

@@ -2,10 +2,14 @@ r"""What a forwarded record looks like: a Splunk HEC event, or an RFC 5424 frame
 
 A record is forwarded with what ``resync audit export`` shows (seq, time, chain hash,
 status, who, what, where, outcome, parameters, correlation), minus its data-key id, and
-with secret-looking values masked: a parameter or correlation entry whose *name* says it
-is a credential (token, secret, password, api key, authorization, cookie...) and any text
-that *looks* like one (Slack tokens, ``Bearer ...``, ``Basic ...``) become
-``[redacted]``. The log itself keeps them encrypted; a SIEM is a wider audience.
+with secret-looking values masked, by the same rules as the logs (`integrations.redaction`)
+plus a few more: a parameter, target or correlation entry whose *name* says it is a
+credential (token, secret, password, api key, auth, authorization, cookie, dsn, kek,
+``*_key``, session id...) becomes ``[redacted]`` whole, and any text that *looks* like one
+(Slack tokens, ``Bearer``/``Basic``/``Splunk`` credentials in any case, JWTs,
+``user:password@`` in URLs, ``token=``/``password=`` parameters, PEM private keys) is
+masked where it appears, in question text too. The log itself keeps them encrypted; a SIEM
+is a wider audience.
 
 Syslog frames (RFC 5424 with RFC 6587 octet counting)::
 
@@ -23,20 +27,17 @@ from typing import Any
 
 from integrations.audit.export import to_cef
 from integrations.audit.records import ReadRecord, iso_from_us
+from integrations.redaction import is_secret_key, mask_secret_shapes
 
 __all__ = ["REDACTED", "hec_event", "redact", "redacted_record", "syslog_frame"]
 
 REDACTED = "[redacted]"
 
-_SECRET_NAME = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|authorization|"
-    r"cookie|credential|session[_-]?id|signing[_-]?key)",
-    re.IGNORECASE,
-)
-_SECRET_TEXT = re.compile(
-    r"(xox[abposr]-[0-9A-Za-z-]{8,}|xapp-[0-9A-Za-z-]{8,}|"
-    r"\b(Bearer|Basic|Splunk)\s+[A-Za-z0-9._~+/=-]{8,}|"
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+# Beyond the log redaction's names and shapes (`integrations.redaction`): a SIEM is a wider
+# audience, so session ids, Splunk tokens and PEM private keys go as well.
+_SIEM_SECRET_NAME = re.compile(r"session[_-]?id", re.IGNORECASE)
+_SIEM_SECRET_TEXT = re.compile(
+    r"(?i)\bSplunk\s+[A-Za-z0-9._~+/=-]{8,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
 _AUDIT_FACILITY = 13
 # By outcome, as the CEF severity (export.py: 8, 7, 6, else 3): error, warning, notice, info.
@@ -54,14 +55,17 @@ def redact(value: Any) -> Any:
     """
     if isinstance(value, dict):
         return {
-            key: REDACTED if _SECRET_NAME.search(str(key)) else redact(item)
-            for key, item in value.items()
+            key: REDACTED if _secret_name(str(key)) else redact(item) for key, item in value.items()
         }
     if isinstance(value, list):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return _SECRET_TEXT.sub(REDACTED, value)
+        return mask_secret_shapes(_SIEM_SECRET_TEXT.sub(REDACTED, value), REDACTED)
     return value
+
+
+def _secret_name(key: str) -> bool:
+    return is_secret_key(key) or _SIEM_SECRET_NAME.search(key) is not None
 
 
 def redacted_record(record: ReadRecord) -> ReadRecord:

@@ -98,6 +98,15 @@ class Forwarder:
         """Consecutive failed attempts (0 when the last one succeeded)."""
         return self._failures
 
+    def reload_cursor(self) -> None:
+        """Read the cursor from its file on the next pass (another replica may have moved it)."""
+        self._cursor = None
+
+    def stand_by(self) -> None:
+        """Stop reporting a backlog: another replica forwards (see `leader`)."""
+        self._backlog = 0
+        self._failures = 0
+
     async def run_once(self, stop: asyncio.Event | None = None) -> ForwardResult:
         """Deliver every record written up to now, batch by batch.
 

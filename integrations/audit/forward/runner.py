@@ -13,11 +13,13 @@ from integrations.audit.datakeys import DataKeys
 from integrations.audit.errors import AuditError, AuditKeyError
 from integrations.audit.forward.cursor import CursorFile
 from integrations.audit.forward.forwarder import Forwarder, Progress
+from integrations.audit.forward.leader import LEASE_SECONDS, ForwardingLease, forward_while_leader
 from integrations.audit.forward.sinks import DeliveryError, HecSink, Sink, SyslogSink
 from integrations.audit.forward.source import AuditSource
 from integrations.audit.keys import load_kek
 from integrations.audit.log import AuditLog
 from integrations.audit.opening import make_store
+from integrations.store.base import Store
 
 __all__ = [
     "build_forwarders",
@@ -133,6 +135,9 @@ async def run_forwarder(
     *,
     stop: asyncio.Event,
     started: Callable[[list[Forwarder]], None] | None = None,
+    store: Store | None = None,
+    lease_seconds: float = LEASE_SECONDS,
+    owner: str | None = None,
 ) -> None:
     """Forward the audit log to the configured SIEM destinations until ``stop`` is set.
 
@@ -141,11 +146,17 @@ async def run_forwarder(
     raises for a destination or store problem (they are logged and retried), so it can
     neither stop nor slow the bot: a slow or down SIEM only grows `Forwarder.backlog`.
 
+    With a ``store`` (the replicas' shared one), only the replica holding the forwarding
+    lease forwards; another takes over within two lease periods when it dies (`leader`).
+
     Args:
         settings: Resync's settings.
         audit_log: The bot's open log (its id is checked against the store read).
         stop: Set at shutdown; the batch in flight finishes (its cursor is saved).
         started: Called once with the forwarders (e.g. to export their backlog on /metrics).
+        store: The store shared by the replicas; None forwards without a lease (one process).
+        lease_seconds: The forwarding lease's time to live (renewed every third of it).
+        owner: This replica's name in the lease (default host, pid and a random suffix).
     """
     sinks = build_sinks(siem_settings(settings))
     if not sinks:
@@ -167,7 +178,11 @@ async def run_forwarder(
         if started is not None:
             started(forwarders)
         log.info("audit.forward.started", sinks=[s.description for s in sinks])
-        await asyncio.gather(*(forwarder.run_forever(stop) for forwarder in forwarders))
+        if store is None:
+            await asyncio.gather(*(forwarder.run_forever(stop) for forwarder in forwarders))
+        else:
+            lease = ForwardingLease(store, owner=owner, lease_seconds=lease_seconds)
+            await forward_while_leader(forwarders, lease, stop)
     finally:
         for sink in sinks:
             await sink.close()

@@ -113,7 +113,7 @@ def test_secrets_are_redacted_by_name_and_by_shape() -> None:
     params = clean.content["parameters"]
     assert params["password"] == REDACTED
     assert params["values"] == {"api_key": REDACTED, "user": "bob", "nested": [{"Token": REDACTED}]}
-    assert params["text"] == f"use {REDACTED} or {REDACTED} please"
+    assert params["text"] == f"use {REDACTED} or Bearer {REDACTED} please"
     assert params["count"] == 3
     assert clean.content["correlation"] == {"session_id": REDACTED, "event_id": "Ev1"}
     wire = json.dumps(hec_event(record, sourcetype="s", index=None, host="h"))

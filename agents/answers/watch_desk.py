@@ -69,6 +69,7 @@ class ScannerDesk:
             scheduler,
             risk_threshold=settings.watch_risk_threshold,
             samples=settings.watch_samples,
+            zone=settings.zone,
         )
         return cls(
             scanner, source=scheduler.source, max_age_seconds=settings.watch_interval_seconds

@@ -36,6 +36,10 @@ __all__ = [
     "next_step",
 ]
 
+# Kinds whose text counts down every cycle: their card changes only on stable parts.
+_LIVE_KINDS = frozenset({FindingKind.DEADLINE_RISK, FindingKind.SLOW_RUNNING})
+_ETA_STEP_S = 5 * 60
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -85,19 +89,22 @@ class FindingView(_Model):
     def fingerprint(self) -> str:
         """A digest of what the alert shows: a change means the card is updated in place.
 
-        Probability is rounded to whole percent and times to the minute, so noise in a
-        Monte Carlo forecast does not rewrite the card every cycle.
+        Live findings (deadline risk, slow running) carry a countdown ("12 min to the
+        deadline", "47 min so far") and a fresh Monte Carlo median in their text, which
+        change every cycle; their digest keeps only the stable parts (probability in
+        5-point steps, ETA in 5-minute steps, deadline, chain), so the card is not
+        edited every cycle. Other findings' text is stable and is part of the digest.
         """
-        parts = (
+        parts = [
+            self.kind.value,
             self.severity.value,
-            self.headline,
-            self.explanation,
-            "\n".join(self.evidence),
-            "" if self.probability is None else f"{round(self.probability * 100)}",
-            "" if self.eta is None else self.eta.strftime("%Y-%m-%dT%H:%M"),
+            "" if self.probability is None else f"{round(self.probability * 20) * 5}",
+            "" if self.eta is None else f"{int(self.eta.timestamp()) // _ETA_STEP_S}",
             "" if self.deadline is None else self.deadline.strftime("%Y-%m-%dT%H:%M"),
             ">".join(self.chain),
-        )
+        ]
+        if self.kind not in _LIVE_KINDS:
+            parts += [self.headline, self.explanation, "\n".join(self.evidence)]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 

@@ -173,6 +173,17 @@ class AlertBook:
             f"{self._ns}open:{platform}", json.dumps(keys), ttl_seconds=ALERT_TTL_SECONDS
         )
 
+    async def missing_keys(self, platform: str) -> list[str]:
+        """Open alerts missing from the last report, kept open one cycle (call under lease)."""
+        found = await self._json(f"missing:{platform}")
+        return [str(k) for k in found] if isinstance(found, list) else []
+
+    async def set_missing_keys(self, platform: str, keys: list[str]) -> None:
+        """Replace the keys missing once on ``platform`` (call under its lease)."""
+        await self._store.put(
+            f"{self._ns}missing:{platform}", json.dumps(keys), ttl_seconds=ALERT_TTL_SECONDS
+        )
+
     # --- rate and digest -----------------------------------------------------------------
 
     async def allow_new(self, platform: str, channel: str, per_hour: int) -> bool:

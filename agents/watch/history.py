@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
 
 from agents.watch.baseline import Baseline, baseline_for
 from agents.watch.failrate import FailureRate, assess
@@ -20,13 +22,32 @@ from integrations.tws.errors import TWSNotFoundError
 from integrations.tws.models import FAILED_STATUSES, JobRun, JobStatus
 from integrations.tws.scheduler import Scheduler
 
-__all__ = ["HistoryCache", "JobHistory", "night_of"]
+__all__ = ["UTC_ZONE", "HistoryCache", "JobHistory", "night_of", "plan_day", "summarise"]
 
 _CONCURRENCY = 8
 _OK = frozenset({JobStatus.SUCC, JobStatus.SUCCP})
 
 
-def night_of(started: datetime, plan_start: datetime) -> date:
+UTC_ZONE: Final = ZoneInfo("UTC")  # the default site zone
+
+
+def plan_day(plan_start: datetime, zone: ZoneInfo) -> date:
+    """The production day of a plan: its start's date in the site's time zone.
+
+    A plan starting at 23:00 UTC starts at 00:00 in Paris, so it is the next day's plan
+    there; the UTC date would name the wrong production day.
+
+    Args:
+        plan_start: The plan's start (timezone-aware).
+        zone: The site's time zone (``RESYNC_TIMEZONE``).
+
+    Returns:
+        The production day.
+    """
+    return plan_start.astimezone(zone).date()
+
+
+def night_of(started: datetime, plan_start: datetime, zone: ZoneInfo = UTC_ZONE) -> date:
     """The production day a run belongs to, given tonight's plan start.
 
     Plans last a day and start at the same time of day, so a run belongs to the plan
@@ -35,12 +56,13 @@ def night_of(started: datetime, plan_start: datetime) -> date:
     Args:
         started: When the run started.
         plan_start: Tonight's plan start.
+        zone: The site's time zone (a plan's day is its local start date).
 
     Returns:
         The production day (the start date of its plan).
     """
     offset = (started - plan_start) // timedelta(days=1)
-    return plan_start.date() + timedelta(days=offset)
+    return plan_day(plan_start, zone) + timedelta(days=offset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +93,25 @@ class JobHistory:
         return tuple((night, seconds / 60) for night, seconds in self.durations[-count:])
 
 
-def summarise(job_id: str, runs: Iterable[JobRun], plan_start: datetime) -> JobHistory:
+def summarise(
+    job_id: str, runs: Iterable[JobRun], plan_start: datetime, zone: ZoneInfo = UTC_ZONE
+) -> JobHistory:
     """Turn a job's runs into its past nights and tonight's baseline.
 
     Args:
         job_id: The job.
         runs: Its runs as the engine listed them (tonight's ones are left out).
         plan_start: Tonight's plan start.
+        zone: The site's time zone (nights are local production days).
 
     Returns:
         The summary.
     """
-    tonight = plan_start.date()
+    tonight = plan_day(plan_start, zone)
     durations: list[tuple[date, float]] = []
     failed: dict[date, bool] = {}
     for run in sorted(runs, key=lambda r: r.started_at):
-        night = night_of(run.started_at, plan_start)
+        night = night_of(run.started_at, plan_start, zone)
         if night >= tonight:
             continue
         # A night failed when its first run failed (a rerun that succeeded does not undo it).
@@ -104,13 +129,15 @@ def summarise(job_id: str, runs: Iterable[JobRun], plan_start: datetime) -> JobH
 class HistoryCache:
     """Job histories for one production day, read at most ``max_reads`` per cycle."""
 
-    def __init__(self, *, days: int = 90, max_reads: int = 40) -> None:
+    def __init__(self, *, days: int = 90, max_reads: int = 40, zone: ZoneInfo = UTC_ZONE) -> None:
         """Create an empty cache.
 
         Args:
             days: Nights of history asked per job.
             max_reads: New history reads allowed per cycle.
+            zone: The site's time zone (nights are local production days).
         """
+        self._zone = zone
         self._days = days
         self._max_reads = max_reads
         self._plan_start: datetime | None = None
@@ -143,7 +170,7 @@ class HistoryCache:
                 runs = (await scheduler.job_history(job_id, days=self._days)).value
             except TWSNotFoundError:
                 runs = []  # the job left the plan since the query: nothing to learn
-            cached = summarise(job_id, runs, plan_start)
+            cached = summarise(job_id, runs, plan_start, self._zone)
             self._by_job[job_id] = cached
         return cached
 

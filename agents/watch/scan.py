@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from agents.watch.baseline import Baseline
 from agents.watch.deadline import closure, deadline_findings
@@ -23,7 +24,7 @@ from agents.watch.detect import (
     failure_rate_finding,
     workstation_finding,
 )
-from agents.watch.history import HistoryCache, JobHistory
+from agents.watch.history import UTC_ZONE, HistoryCache, JobHistory, plan_day
 from agents.watch.model import Finding, WatchReport
 from integrations.tws.errors import TWSError, TWSNotFoundError, TWSUnavailableError
 from integrations.tws.models import FINISHED_STATUSES, JobLog, JobStatus, PlanJob, Workstation
@@ -76,6 +77,7 @@ class Scanner:
         samples: int = 1000,
         max_history_reads: int = 40,
         seed: int | None = None,
+        zone: ZoneInfo = UTC_ZONE,
     ) -> None:
         """Watch one engine.
 
@@ -85,12 +87,14 @@ class Scanner:
             samples: Monte Carlo samples per cycle.
             max_history_reads: New history reads per cycle.
             seed: Random seed of the Monte Carlo (None: fresh each cycle).
+            zone: The site's time zone: a plan's production day is its local start date.
         """
+        self._zone = zone
         self._scheduler = scheduler
         self._threshold = risk_threshold
         self._samples = samples
         self._seed = seed
-        self._history = HistoryCache(max_reads=max_history_reads)
+        self._history = HistoryCache(max_reads=max_history_reads, zone=zone)
         self._edges: dict[str, list[str]] = {}
         self._edges_for: date | None = None
         self._logs: dict[str, JobLog | None] = {}
@@ -108,8 +112,8 @@ class Scanner:
         jobs = {job.id: job for job in jobs_snap.value}
         starts = [j.at_time for j in jobs.values() if j.at_time is not None]
         plan_start = info.value.plan_start or (min(starts) if starts else now)
-        if self._edges_for != plan_start.date():
-            self._edges, self._edges_for = {}, plan_start.date()
+        if self._edges_for != plan_day(plan_start, self._zone):
+            self._edges, self._edges_for = {}, plan_day(plan_start, self._zone)
         down = {ws.name: ws for ws in ws_snap.value if not ws.available}
         return now, plan_start, jobs, down
 
@@ -174,12 +178,15 @@ class Scanner:
             reason = f"engine error: {exc.summary}"
         now = datetime.now(UTC)
         return WatchReport(
-            as_of=now, plan_date=now.date(), engine_calls=counter.calls, paused=reason
+            as_of=now,
+            plan_date=plan_day(now, self._zone),
+            engine_calls=counter.calls,
+            paused=reason,
         )
 
     async def _cycle(self, counter: _Counted) -> WatchReport:
         now, plan_start, jobs, down = await self._read_plan(counter)
-        plan_date = plan_start.date()
+        plan_date = plan_day(plan_start, self._zone)
         await self._read_edges(jobs, counter)
         counter.calls += await self._history.fill(
             self._scheduler, self._priority(jobs, plan_start), plan_start
@@ -310,7 +317,7 @@ class Scanner:
         return BaselineView(
             job_id=found.id,
             name=display_name(found),
-            plan_date=plan_start.date(),
+            plan_date=plan_day(plan_start, self._zone),
             baseline=base,
             history=history.recent(),
             text=text,
@@ -340,7 +347,7 @@ class Scanner:
             histories=self._history.get,
             blocked_ws=set(down),
             now=now,
-            plan_date=plan_start.date(),
+            plan_date=plan_day(plan_start, self._zone),
             samples=self._samples,
             seed=self._seed,
             only=[found.id],

@@ -1,7 +1,9 @@
 """`WatchClicks`: the `agents.messages.ClickHandler` of ``watch.*`` buttons on alert cards.
 
 Every button's value is the finding's key; the alert is looked up by it on the clicker's
-platform (`AlertBook`), so nothing else from the click is trusted.
+platform (`AlertBook`). A click is acted on only when it comes from the channel the alert
+was posted in (a key copied into another conversation does nothing), and reruns and
+incidents go to the alert's stored channel and thread, never to the click's.
 
 ==========================  ==============================================================
 ``watch.ack``               acknowledged (shared by replicas and platforms); the card says
@@ -48,6 +50,8 @@ UNKNOWN_ALERT: Final = (
 UNKNOWN_BUTTON: Final = (
     "This alert button is not known to this version of Resync; nothing was done."
 )
+ELSEWHERE: Final = "This button belongs to an alert posted in another channel; nothing was done."
+CLOSED: Final = "This alert is closed; nothing was done."
 _MAX_KEY: Final = 255
 
 
@@ -57,6 +61,11 @@ def declare_key(key: str) -> str:
     if len(wanted) <= _MAX_KEY:
         return wanted
     return f"watch:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _channel(state: AlertState) -> str:
+    """The channel the alert's message is in (the alerts channel while it has none)."""
+    return state.message.channel if state.message is not None else state.channel
 
 
 def _note(text: str, tone: Tone = Tone.INFO) -> ClickOutcome:
@@ -102,9 +111,13 @@ class WatchClicks:
         state = await self._book.get(click.actor.platform.value, click.value.strip())
         if state is None:
             return _note(UNKNOWN_ALERT, Tone.WARNING)
+        if click.channel_id != _channel(state):
+            return _note(ELSEWHERE, Tone.WARNING)
         action = click.action_id
         if action == render.WHY:
             return ClickOutcome(thread_reply=render.why_reply(state.view, zone=self._zone))
+        if action in (render.RERUN, render.DECLARE) and state.status is AlertStatus.CLOSED:
+            return _note(CLOSED, Tone.WARNING)
         if action == render.RERUN:
             return await self._rerun(click, state)
         if action == render.DECLARE:
@@ -120,6 +133,14 @@ class WatchClicks:
     @property
     def _zone(self) -> ZoneInfo:
         return self._publisher.zone
+
+    @staticmethod
+    def _place(state: AlertState) -> Location:
+        """Where the alert lives on this platform: its channel and thread, from the book."""
+        thread = None
+        if state.message is not None:
+            thread = state.message.thread or state.message.message_id
+        return Location(platform=state.platform, channel=_channel(state), thread=thread)
 
     def _thread(self, click: Click, state: AlertState) -> str | None:
         if state.message is not None:
@@ -185,12 +206,13 @@ class WatchClicks:
             return _note("Runbooks are not enabled here; nothing was requested.", Tone.WARNING)
         if view.job_id is None:
             return _note(f"{view.object_name} is not a job; nothing was requested.", Tone.WARNING)
+        place = self._place(state)
         result = await self._runbooks.request(
             runbook_id=RERUN_RUNBOOK,
             values={"job": view.object_name},
             actor=click.actor,
-            channel=click.channel_id,
-            thread=self._thread(click, state),
+            channel=place.channel,
+            thread=place.thread,
         )
         if not result.accepted:
             return ClickOutcome(reply_for_clicker=result.reply)
@@ -216,11 +238,7 @@ class WatchClicks:
                     linked_by=click.actor.identity,
                 ),
             )
-        origin = Location(
-            platform=click.actor.platform.value,
-            channel=click.channel_id,
-            thread=self._thread(click, state),
-        )
+        origin = self._place(state)
         try:
             result = await self._incidents.declare(
                 key=declare_key(view.key),

@@ -10,7 +10,8 @@ publishing the same report never post twice:
 2. findings over the hourly rate are *held*: listed in the channel's one digest message
    (posted once, then updated in place) and opened normally once the rate allows;
 3. open alerts whose key is missing from the report are closed: the card is replaced by a
-   closed version saying why ("recovered", "missed at 04:12").
+   closed version saying why ("recovered", "missed at 04:12"). A deadline risk is closed
+   only when missing from two reports in a row (its forecast hovers at the threshold).
 
 A paused watcher says so once, and once that it resumed. Everything is audited
 (`bot.watch.audit`). A store failure skips the platform for this cycle (logged): the next
@@ -20,6 +21,7 @@ report repairs it, since alerts follow the report, not a log of events.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -27,7 +29,7 @@ import structlog
 from agents.messages import Image, Platform, Reply
 from agents.watch.alert_state import AlertState, AlertStatus, FindingView, Step, next_step
 from agents.watch.alerts import AlertBook, AlertBusyError, DigestEntry
-from agents.watch.model import Finding, WatchReport
+from agents.watch.model import Finding, FindingKind, WatchReport
 from bot.core.port import ChatPort
 from bot.watch import render
 from bot.watch.audit import record_alert
@@ -187,6 +189,13 @@ class AlertPublisher:
             if outcome is not None and finding.key not in keys:
                 keys.append(finding.key)
         current = {f.key for f in report.findings}
+        # A deadline risk hovering at the threshold comes and goes between cycles: it is
+        # closed only when missing from two reports in a row, not reopened as a new post.
+        missed = set(await self.book.missing_keys(platform))
+        gone = [k for k in keys if k not in current and k not in missed]
+        grace = [k for k in gone if await self._flaps(platform, k, report.as_of)]
+        current.update(grace)
+        await self.book.set_missing_keys(platform, grace)
         for key in [k for k in keys if k not in current]:
             await close_alert(
                 port,
@@ -208,6 +217,14 @@ class AlertPublisher:
                 zone=self.zone,
                 audit=self._audit,
             )
+
+    async def _flaps(self, platform: str, key: str, as_of: datetime) -> bool:
+        """Whether a missing alert may be forecast noise: a deadline risk before its deadline."""
+        if not key.startswith(f"{FindingKind.DEADLINE_RISK.value}:"):
+            return False
+        state = await self.book.get(platform, key)
+        deadline = None if state is None else state.view.deadline
+        return deadline is not None and as_of < deadline
 
     async def _one(
         self,

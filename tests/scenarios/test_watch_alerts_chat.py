@@ -84,19 +84,23 @@ async def test_slack_alert_is_posted_once_with_its_chart_uploaded_in_the_thread(
         (complete,) = slack.mock.of("files.completeUploadExternal")
         ts = _ts_of(slack, alert)
         assert (complete["channel_id"], complete["thread_ts"]) == (ALERTS, ts)
-        # The same report again: nothing new; a changed value: the card is edited in place.
+        # The same report again, or only its "so far" minutes moved on: nothing new; a
+        # changed value (here the severity): the card is edited in place.
         await slack.publisher.publish(report(slow()))
+        await slack.publisher.publish(report(slow(explanation="61 min so far")))
         assert len(slack.mock.top_level()) == 1
         assert slack.mock.of("chat.update") == []
-        await slack.publisher.publish(report(slow(explanation="61 min so far")))
+        await slack.publisher.publish(
+            report(slow(explanation="75 min so far", severity=Severity.CRITICAL))
+        )
         (update,) = slack.mock.of("chat.update")
         assert update["ts"] == ts
-        assert "61 min so far" in shown(update)
+        assert "75 min so far" in shown(update)
         assert len(slack.mock.top_level()) == 1
         (posted,) = slack.audit.actions("watch.alert")
         assert (posted["outcome"], posted["correlation"]) == ("posted", {"alert_key": KEY})
         (updated,) = slack.audit.actions("watch.alert_update")
-        assert updated["outcome"] == "updated"
+        assert updated["outcome"] == "escalated"
 
 
 async def test_slack_alert_goes_out_as_text_when_uploads_are_refused(tmp_path: Path) -> None:
@@ -346,3 +350,51 @@ async def test_a_paused_report_is_no_all_clear(tmp_path: Path) -> None:
         await slack.publisher.publish(report())
         (closed,) = slack.mock.of("chat.update")
         assert "Closed: PAYROLL_EXTRACT is running long" in shown(closed)
+
+
+async def test_a_click_from_another_channel_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    async with slack_alerts(tmp_path) as slack:
+        await slack.publisher.publish(report(slow()))
+        ts = _ts_of(slack, slack.mock.top_level()[0])
+        for action in ("watch.ack", "watch.snooze_hour", "watch.rerun", "watch.declare"):
+            await slack.click(action, KEY, ts=ts, channel="COTHER")
+        notes = [shown(n) for n in slack.mock.of("chat.postEphemeral")]
+        assert ["another channel" in n for n in notes] == [True] * 4
+        assert slack.mock.of("chat.update") == []
+        assert [p for p in slack.mock.posts() if p.get("thread_ts") == ts] == []
+        assert await slack.incidents.list_open() == []
+        for action in ("watch.ack", "watch.snooze", "runbook.request", "incident.declare"):
+            assert slack.audit.actions(action) == []
+        # In its own channel the alert is still unacknowledged: the ack works there.
+        await slack.click("watch.ack", KEY, ts=ts)
+        assert "Acknowledged by Person U1" in shown(slack.mock.of("chat.update")[-1])
+
+
+async def test_rerun_and_declare_on_a_closed_alert_are_refused(tmp_path: Path) -> None:
+    async with slack_alerts(tmp_path) as slack:
+        await slack.publisher.publish(report(slow()))
+        ts = _ts_of(slack, slack.mock.top_level()[0])
+        await slack.publisher.publish(report())  # the condition ended: the alert closes
+        await slack.click("watch.rerun", KEY, ts=ts)
+        await slack.click("watch.declare", KEY, ts=ts)
+        notes = [shown(n) for n in slack.mock.of("chat.postEphemeral")]
+        assert ["This alert is closed" in n for n in notes] == [True] * 2
+        assert slack.audit.actions("runbook.request") == []
+        assert await slack.incidents.list_open() == []
+
+
+async def test_deadline_card_ignores_countdowns_and_one_missing_cycle(tmp_path: Path) -> None:
+    async with slack_alerts(tmp_path) as slack:
+        await slack.publisher.publish(report(risk(0.70, eta_min=95, lead_min=120)))
+        for _ in range(2):  # dipping under the threshold once, twice: not closed
+            await slack.publisher.publish(report(risk(0.71, eta_min=97, lead_min=115)))
+            await slack.publisher.publish(report())
+        assert (len(slack.mock.top_level()), slack.mock.of("chat.update")) == (1, [])
+        await slack.publisher.publish(report(risk(0.76, eta_min=97, lead_min=110)))
+        assert "76%" in shown(slack.mock.of("chat.update")[-1])
+        await slack.publisher.publish(report())
+        await slack.publisher.publish(report())  # missing twice in a row: closed
+        assert "Closed" in shown(slack.mock.of("chat.update")[-1])
+        assert len(slack.mock.of("chat.update")) == 2

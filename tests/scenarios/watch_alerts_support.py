@@ -89,8 +89,14 @@ def slow(
     )
 
 
-def risk(probability: float, *, deadline: datetime | None = None) -> Finding:
-    """GL_CLOSE's deadline at risk with a forecast chart."""
+def risk(
+    probability: float,
+    *,
+    deadline: datetime | None = None,
+    eta_min: float = 95,
+    lead_min: int = 120,
+) -> Finding:
+    """GL_CLOSE's deadline at risk with a forecast chart (``lead_min`` min to go)."""
     samples = tuple(60.0 + (i * 7) % 90 for i in range(400))
     return Finding(
         kind=FindingKind.DEADLINE_RISK,
@@ -99,9 +105,9 @@ def risk(probability: float, *, deadline: datetime | None = None) -> Finding:
         plan_date=PLAN,
         severity=Severity.CRITICAL,
         headline="GL_CLOSE may miss its 01:00 deadline",
-        explanation=f"{probability:.0%} chance to end after 01:00",
+        explanation=f"{probability:.0%} chance to end after 01:00; {lead_min} min to the deadline",
         probability=probability,
-        eta=AS_OF + timedelta(minutes=95),
+        eta=AS_OF + timedelta(minutes=eta_min),
         deadline=deadline or AS_OF + timedelta(minutes=120),
         chain=("PAYROLL_EXTRACT", "GL_POST", "GL_CLOSE"),
         job_id="J-GL",
@@ -196,15 +202,17 @@ class SlackAlerts:
         assert isinstance(self.alerts.publisher, AlertPublisher)
         return self.alerts.publisher
 
-    async def click(self, action_id: str, value: str, *, ts: str, user: str = "U1") -> None:
-        """Click a button on the message ``ts`` in the alerts channel, as ``user``; wait."""
+    async def click(
+        self, action_id: str, value: str, *, ts: str, user: str = "U1", channel: str = ALERTS
+    ) -> None:
+        """Click a button on the message ``ts`` in ``channel`` (the alerts one), as ``user``."""
         n = next(self._n)
         body = click_body(
             action_id=action_id,
             value=value,
             message={"ts": ts},
             user=user,
-            channel=ALERTS,
+            channel=channel,
             trigger=f"trig-{n}",
             action_ts=f"1700000009.{n}",
         )

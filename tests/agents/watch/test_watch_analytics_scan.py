@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from agents.watch.history import night_of, plan_day
 from agents.watch.model import FindingKind
 from agents.watch.scan import Scanner
 from integrations.tws.client import TWSClient
@@ -164,3 +166,26 @@ async def test_an_engine_failing_mid_cycle_pauses_too() -> None:
         report = await scanner.cycle()
     assert report.paused == "engine unreachable"
     assert report.findings == ()
+
+
+async def test_the_plan_day_is_the_local_date_of_the_plan_start() -> None:
+    # "normal" starts its plan 4 h before now: 23:00 UTC on the 24th, midnight in Paris,
+    # so in Paris it is the 25th's plan; in UTC the 24th's.
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+    async with engine("normal", now=now) as (_, client):
+        local = await Scanner(client, seed=1, zone=paris).cycle()
+        utc = await Scanner(client, seed=1).cycle()
+    assert local.plan_date == date(2026, 11, 25)
+    assert utc.plan_date == date(2026, 11, 24)
+    assert {f.plan_date for f in local.findings} <= {date(2026, 11, 25)}
+    assert local.findings
+
+
+def test_past_runs_belong_to_their_local_production_day() -> None:
+    plan_start = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)
+    paris = ZoneInfo("Europe/Paris")
+    assert plan_day(plan_start, paris) == date(2026, 11, 25)
+    last_night = plan_start - timedelta(days=1) + timedelta(hours=2)
+    assert night_of(last_night, plan_start, paris) == date(2026, 11, 24)
+    assert night_of(last_night, plan_start) == date(2026, 11, 23)

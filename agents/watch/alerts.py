@@ -24,6 +24,7 @@ Pure logic and the store: no chat types beyond `agents.messages` (the bot render
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -32,10 +33,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+import structlog
 from pydantic import BaseModel, ConfigDict
 
 from agents.watch.alert_state import AlertState, Attention, Shown
-from integrations.store.base import Store
+from integrations.store.base import Store, StoreError
 
 __all__ = [
     "ALERT_TTL_SECONDS",
@@ -51,6 +53,8 @@ ALERT_TTL_SECONDS: Final = 4 * 24 * 3600.0
 DIGEST_WINDOW: Final = timedelta(hours=1)
 _CLAIM_TTL_SECONDS: Final = 300.0  # a replica that dies before posting is replaced after this
 _LEASE_SECONDS: Final = 60.0
+
+log = structlog.get_logger(__name__)
 
 
 class AlertBusyError(Exception):
@@ -114,7 +118,11 @@ class AlertBook:
 
     @asynccontextmanager
     async def locked(self, name: str) -> AsyncIterator[None]:
-        """Hold the lease ``name`` (waiting for it with backoff).
+        """Hold the lease ``name`` (waiting for it with backoff), renewed while held.
+
+        A publish may outlast the lease (a slow chat API, many alerts): it is renewed in
+        the background every third of its life, so another replica does not take it
+        half-way; it still expires on its own when this replica dies.
 
         Raises:
             AlertBusyError: Not acquired within ``wait_seconds``.
@@ -128,10 +136,28 @@ class AlertBook:
                 raise AlertBusyError(name)
             await asyncio.sleep(delay)  # a retry backoff, not a wait for a condition
             delay = min(delay * 2, 0.1)
+        keeper = asyncio.create_task(self._keep(key, owner), name=f"lease-{name}")
         try:
             yield
         finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
             await self._store.release_lease(key, owner=owner)
+
+    async def _keep(self, key: str, owner: str) -> None:
+        """Renew a held lease every third of its life until cancelled (or it was lost)."""
+        while True:
+            await asyncio.sleep(self._lease / 3)  # the renewal period, not a wait in a test
+            try:
+                held = await self._store.acquire_lease(key, owner=owner, ttl_seconds=self._lease)
+            except StoreError as exc:
+                log.error("watch.lease_renew_failed", lease=key, error=str(exc)[:200])
+                continue  # the lease may still hold; try again next period
+            if not held:
+                # Taken over after an expiry: the post claims still keep alerts single.
+                log.error("watch.lease_lost", lease=key)
+                return
 
     # --- alerts --------------------------------------------------------------------------
 
@@ -172,6 +198,17 @@ class AlertBook:
         await self._store.put(
             f"{self._ns}open:{platform}", json.dumps(keys), ttl_seconds=ALERT_TTL_SECONDS
         )
+
+    async def add_open_key(self, platform: str, key: str) -> None:
+        """Add ``key`` to the open keys of ``platform`` before its card is posted.
+
+        Recorded first, so a failure between the post and the end of the cycle still
+        leaves the card among the alerts the next cycle updates and closes (call under
+        the platform's lease).
+        """
+        keys = await self.open_keys(platform)
+        if key not in keys:
+            await self.set_open_keys(platform, [*keys, key])
 
     async def missing_keys(self, platform: str) -> list[str]:
         """Open alerts missing from the last report, kept open one cycle (call under lease)."""

@@ -12,7 +12,11 @@ report with ``paused`` set (the engine is unreachable) never reaches ``publish``
 close every open alert, a false all-clear while blind. Instead ``paused(reason)`` is said
 once per outage, and ``resumed()`` once when a cycle runs again. Whether a pause was announced
 is kept in the store (`PAUSED_KEY`), so a replica taking over in the middle of an outage does
-not announce it a second time. A crash inside a cycle is logged and the next cycle runs.
+not announce it a second time. That flag only spares the publisher calls: what chat was told
+is the publisher's to know (the alert publisher keeps it in its `AlertBook`, says "paused"
+only once and checks for a pending "resumed" with every report), so a store error here can
+neither repeat nor lose a notice. A ``paused`` that raises is not remembered: it is asked
+again next cycle. A crash inside a cycle is logged and the next cycle runs.
 Each cycle logs ``watch.cycle`` with its CPU milliseconds and engine calls.
 """
 

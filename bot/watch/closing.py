@@ -12,12 +12,13 @@ from zoneinfo import ZoneInfo
 
 from agents.watch.alert_state import AlertStatus, Shown
 from agents.watch.alerts import AlertBook
+from agents.watch.model import FindingKind
 from bot.core.port import ChatPort, Posted
 from bot.watch import render
 from bot.watch.audit import record_alert
 from integrations.audit.sink import AuditSink
 
-__all__ = ["close_alert", "posted_at", "shown_as"]
+__all__ = ["close_alert", "may_flap", "posted_at", "shown_as"]
 
 
 def posted_at(shown: Shown) -> Posted:
@@ -78,3 +79,12 @@ async def close_alert(
         thread=state.message.message_id if state.message else None,
         parameters={"note": note, "was": state.status.value},
     )
+
+
+async def may_flap(book: AlertBook, platform: str, key: str, as_of: datetime) -> bool:
+    """Whether a missing alert may be forecast noise: a deadline risk before its deadline."""
+    if not key.startswith(f"{FindingKind.DEADLINE_RISK.value}:"):
+        return False
+    state = await book.get(platform, key)
+    deadline = None if state is None else state.view.deadline
+    return deadline is not None and as_of < deadline

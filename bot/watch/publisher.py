@@ -13,15 +13,16 @@ publishing the same report never post twice:
    closed version saying why ("recovered", "missed at 04:12"). A deadline risk is closed
    only when missing from two reports in a row (its forecast hovers at the threshold).
 
-A paused watcher says so once, and once that it resumed. Everything is audited
-(`bot.watch.audit`). A store failure skips the platform for this cycle (logged): the next
-report repairs it, since alerts follow the report, not a log of events.
+A paused watcher says so once, and once that it resumed (`bot.watch.notices`). Everything
+is audited (`bot.watch.audit`). A store failure skips the platform for this cycle (logged):
+the next report repairs it, since alerts follow the report, not a log of events. A card is
+among the open keys before it is posted, and a state the store refused after the post is
+kept here and saved first next cycle: the card stays managed and is never posted twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -29,13 +30,14 @@ import structlog
 from agents.messages import Image, Platform, Reply
 from agents.watch.alert_state import AlertState, AlertStatus, FindingView, Step, next_step
 from agents.watch.alerts import AlertBook, AlertBusyError, DigestEntry
-from agents.watch.model import Finding, FindingKind, WatchReport
+from agents.watch.model import Finding, WatchReport
 from bot.core.port import ChatPort
 from bot.watch import render
 from bot.watch.audit import record_alert
 from bot.watch.charts import draw_chart
-from bot.watch.closing import close_alert, posted_at, shown_as
+from bot.watch.closing import close_alert, may_flap, posted_at, shown_as
 from bot.watch.digest import post_digest
+from bot.watch.notices import announce
 from integrations.audit.sink import AuditSink
 from integrations.store import StoreError
 
@@ -71,6 +73,9 @@ class AlertPublisher:
         self.zone = zone
         self._audit = audit
         self.ports: dict[Platform, ChatPort] = {}
+        # Cards posted whose state the store refused: saved first thing next cycle, so the
+        # card is updated and closed like any other and never posted a second time.
+        self._unsaved: dict[tuple[str, str], AlertState] = {}
 
     def attach(self, port: ChatPort) -> None:
         """Publish on ``port``'s platform too (when its alerts channel is set)."""
@@ -98,6 +103,9 @@ class AlertPublisher:
         if report.paused is not None:
             await self.paused(report.paused)
             return
+        # The book knows whether a pause was announced: asking every time (idempotent)
+        # means a store error in the watcher's own pause flag cannot lose the "resumed".
+        await self.resumed()
         charts: dict[str, str | None] = {}
         for port, channel in self._targets():
             platform = port.platform.value
@@ -108,38 +116,28 @@ class AlertPublisher:
                 log.error("watch.publish_skipped", platform=platform, error=str(exc)[:200])
 
     async def paused(self, reason: str) -> None:
-        """Say once that watching is paused."""
-        await self._notice(reason)
+        """Say once that watching is paused.
 
-    async def resumed(self) -> None:
-        """Say once that watching runs again."""
-        await self._notice(None)
-
-    async def _notice(self, reason: str | None) -> None:
+        Raises:
+            StoreError: The store failed: nothing was said, so the watcher does not
+                remember the pause as announced and asks again next cycle.
+            AlertBusyError: As for StoreError.
+        """
         try:
-            first = (
-                await self.book.mark_paused(reason)
-                if reason is not None
-                else await self.book.mark_resumed()
-            )
+            await announce(reason, book=self.book, targets=self._targets(), audit=self._audit)
         except (StoreError, AlertBusyError) as exc:
             log.error("watch.notice_skipped", error=str(exc)[:200])
-            return
-        if not first:
-            return
-        reply = render.paused_reply(reason) if reason is not None else render.resumed_reply()
-        action = "watch.paused" if reason is not None else "watch.resumed"
-        for port, channel in self._targets():
-            posted = await port.post_to_channel(channel=channel, reply=reply)
-            await record_alert(
-                self._audit,
-                action=action,
-                outcome="posted" if posted is not None else "failed",
-                platform=port.platform.value,
-                channel=channel,
-                key=None,
-                parameters={"reason": reason} if reason is not None else {},
-            )
+            raise
+
+    async def resumed(self) -> None:
+        """Say once that watching runs again (nothing when no pause was announced).
+
+        A store failure is logged: `publish` asks again with the next report.
+        """
+        try:
+            await announce(None, book=self.book, targets=self._targets(), audit=self._audit)
+        except (StoreError, AlertBusyError) as exc:
+            log.error("watch.notice_skipped", error=str(exc)[:200])
 
     # --- one platform ----------------------------------------------------------------------
 
@@ -173,6 +171,10 @@ class AlertPublisher:
         charts: dict[str, str | None],
     ) -> None:
         platform = port.platform.value
+        for (on, key), pending in list(self._unsaved.items()):
+            if on == platform:
+                await self.book.save(pending)
+                del self._unsaved[(on, key)]
         keys = await self.book.open_keys(platform)
         held: list[DigestEntry] = []
         for finding in report.findings:
@@ -193,7 +195,7 @@ class AlertPublisher:
         # closed only when missing from two reports in a row, not reopened as a new post.
         missed = set(await self.book.missing_keys(platform))
         gone = [k for k in keys if k not in current and k not in missed]
-        grace = [k for k in gone if await self._flaps(platform, k, report.as_of)]
+        grace = [k for k in gone if await may_flap(self.book, platform, k, report.as_of)]
         current.update(grace)
         await self.book.set_missing_keys(platform, grace)
         for key in [k for k in keys if k not in current]:
@@ -217,14 +219,6 @@ class AlertPublisher:
                 zone=self.zone,
                 audit=self._audit,
             )
-
-    async def _flaps(self, platform: str, key: str, as_of: datetime) -> bool:
-        """Whether a missing alert may be forecast noise: a deadline risk before its deadline."""
-        if not key.startswith(f"{FindingKind.DEADLINE_RISK.value}:"):
-            return False
-        state = await self.book.get(platform, key)
-        deadline = None if state is None else state.view.deadline
-        return deadline is not None and as_of < deadline
 
     async def _one(
         self,
@@ -254,13 +248,14 @@ class AlertPublisher:
         )
         done = await port.replace(posted_at(state.message), reply)
         reminded = attention.snoozed_until if step is Step.REMIND else state.reminded_until
+        noted = None
         if step in (Step.ESCALATE, Step.REMIND):
-            await port.post_in_thread(
+            noted = await port.post_in_thread(
                 channel=state.message.channel,
                 thread=state.message.thread or state.message.message_id,
                 reply=render.thread_note(view, reminder=step is Step.REMIND),
             )
-        if done or step is Step.REMIND:
+        if done:
             await self.book.save(
                 state.model_copy(
                     update={
@@ -271,6 +266,13 @@ class AlertPublisher:
                         "reminded_until": reminded,
                     }
                 )
+            )
+        elif noted is not None or step is Step.REMIND:
+            # The note is out but the card edit failed: remember the severity and the
+            # reminder (the note is said once), keep the old fingerprint (the card shows
+            # the old values), so the next cycle retries the edit as a silent update.
+            await self.book.save(
+                state.model_copy(update={"view": view, "reminded_until": reminded})
             )
         await record_alert(
             self._audit,
@@ -300,6 +302,9 @@ class AlertPublisher:
         generation = 1 if state is None else state.generation + (state.status is AlertStatus.CLOSED)
         if not await self.book.claim_post(platform, finding.key, generation):
             return state.status if state is not None else None  # another replica posts it
+        # Among the open keys before anything is posted: whatever fails later in the
+        # cycle, the next one still updates and closes this alert.
+        await self.book.add_open_key(platform, finding.key)
         view = FindingView.of(finding)
         base = AlertState(
             platform=platform,
@@ -339,18 +344,23 @@ class AlertPublisher:
         if posted is None:
             await self.book.release_post(platform, finding.key, generation)
         else:
-            await self.book.save(
-                base.model_copy(
-                    update={
-                        "status": AlertStatus.OPEN,
-                        "message": shown_as(posted),
-                        "fingerprint": view.fingerprint,
-                        "chart": in_card,
-                        "as_of": report.as_of,
-                        "opened_at": self.book.clock(),
-                    }
-                )
+            opened = base.model_copy(
+                update={
+                    "status": AlertStatus.OPEN,
+                    "message": shown_as(posted),
+                    "fingerprint": view.fingerprint,
+                    "chart": in_card,
+                    "as_of": report.as_of,
+                    "opened_at": self.book.clock(),
+                }
             )
+            try:
+                await self.book.save(opened)
+            except StoreError as exc:
+                # The card is out and its claim still holds: keep its state for the next
+                # cycle (saved before anything else) rather than lose track of the card.
+                self._unsaved[(platform, finding.key)] = opened
+                log.error("watch.alert_unsaved", key=finding.key, error=str(exc)[:200])
             if chart is not None and port.platform is not Platform.TEAMS:
                 await port.upload_image(
                     channel=posted.channel,

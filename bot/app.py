@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from agents.runbooks.signing import ButtonSigner
 from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
 from bot.core.tasks import TaskSupervisor
+from bot.data_dir import secure_data_dir
 from bot.directory import GroupDirectoryRouter
 from bot.errors import EngineNamingAsker
 from bot.incidents import INCIDENT_ACTION_PREFIX, Incidents, open_incidents
@@ -72,59 +72,6 @@ async def _starting(part: str) -> AsyncIterator[None]:
         yield
     except (AuditError, StoreError, DatabaseError, psycopg.Error, OSError) as exc:
         raise StartupError(part, str(exc) or type(exc).__name__) from exc
-
-
-def secure_data_dir(path: Path, *, create: bool = True) -> list[Path]:
-    """Make the data directory private to this user, or refuse it.
-
-    It holds conversations in clear (``checkpoints.db``), the audit log, the log file and,
-    by default, keys. A directory others can write is refused: whoever could write there
-    may already have replaced a key or a database, which no chmod undoes. A directory (or
-    file in it) others can only read is tightened to 0700 (0600 for files) and named.
-
-    Args:
-        path: The data directory (``RESYNC_DATA_DIR``).
-        create: Create it (0700) when missing; else a missing directory is left alone.
-
-    Returns:
-        What was tightened.
-
-    Raises:
-        ConfigurationError: Others can write the directory, it is not a directory, or
-            something in it cannot be tightened.
-    """
-    setting = "data_dir (RESYNC_DATA_DIR)"
-    if create:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    elif not path.exists():
-        return []
-    if not path.is_dir():
-        raise ConfigurationError([f"{setting}: {path} is not a directory"])
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o022:
-        raise ConfigurationError(
-            [
-                f"{setting}: {path} is writable by group or others (mode {mode:04o}), who "
-                f"could replace keys, conversations or the audit log. Use a private directory "
-                f"(chmod 0700 {path} after checking its content), or point RESYNC_DATA_DIR "
-                f"at a new one (Resync creates it 0700)."
-            ]
-        )
-    tightened: list[Path] = []
-    for item in [path, *sorted(path.rglob("*"))]:
-        try:
-            info = item.lstat()
-            if stat.S_ISLNK(info.st_mode) or not stat.S_IMODE(info.st_mode) & 0o077:
-                continue
-            item.chmod(stat.S_IMODE(info.st_mode) & 0o700)
-        except FileNotFoundError:
-            continue  # removed meanwhile (a SQLite -shm, say): nothing to protect
-        except OSError as exc:
-            raise ConfigurationError(
-                [f"{setting}: cannot make {item} private ({exc.strerror}); chmod it to 0600"]
-            ) from None
-        tightened.append(item)
-    return tightened
 
 
 @dataclass(slots=True)

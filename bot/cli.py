@@ -14,31 +14,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
-
-from agents.messages import Actor, ChatEvent, Platform
 from bot import cli_audit, cli_incidents, cli_runbooks, cli_watch
-from bot.app import Runtime, StartupError, runtime, secure_data_dir
-from bot.console import run_console
-from bot.errors import engine_failure
-from bot.logging import configure_logging, open_log_file
-from bot.render_text import render_text
-from config.settings import ConfigurationError, Settings, load_settings
-from integrations.tws.errors import TWSError
-from integrations.tws.simulator import available_scenarios, run_simulator
-from integrations.tws.simulator.scenario import load_scenario
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from bot.app import Runtime, StartupError
+    from config.settings import Settings
 
-log = structlog.get_logger(__name__)
+# Building the parser imports nothing heavy: settings (pydantic), the simulator (aiohttp),
+# the runtime (LangGraph, LLM client, chat SDKs) and structlog are imported by the code that
+# uses them, so `resync --help` and the light commands start fast.
+
+__all__ = ["build_parser", "main"]
 
 _BANNER = (
     "Resync — ask about the TWS plan. Try: what failed tonight? · status of PAYROLL* · "
@@ -47,14 +42,32 @@ _BANNER = (
 )
 
 
+def _bundled_scenarios() -> list[str]:
+    """Names of the bundled scenarios, read from the package without importing it.
+
+    Same list as `integrations.tws.simulator.available_scenarios`, which would import the
+    simulator (aiohttp) just to write the help text.
+    """
+    spec = importlib.util.find_spec("integrations.tws.simulator")
+    folders = spec.submodule_search_locations if spec is not None else None
+    return sorted(
+        entry.name.removesuffix(".yaml")
+        for folder in folders or []
+        for entry in (Path(folder) / "scenarios").iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
 _SCENARIO_HELP = (
-    f"simulator scenario: {', '.join(available_scenarios())}, or your own scenario .yaml file "
+    f"simulator scenario: {', '.join(_bundled_scenarios())}, or your own scenario .yaml file "
     "(see docs/simulator.md)"
 )
 
 
 def _scenario(value: str) -> str:
     """A bundled scenario name or a readable scenario file (checked before anything starts)."""
+    from integrations.tws.simulator.scenario import load_scenario
+
     try:
         load_scenario(value)
     except ValueError as exc:
@@ -62,7 +75,14 @@ def _scenario(value: str) -> str:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``resync`` argument parser, every command included.
+
+    Cheap to build: no command's heavy modules are imported until its handler runs.
+
+    Returns:
+        The parser; each leaf command sets ``handler(args, settings) -> int``.
+    """
     parser = argparse.ArgumentParser(
         prog="resync", description="Chat-ops for HCL Workload Automation (TWS)."
     )
@@ -122,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # chat history, exports) is private to its user, including files libraries create that
     # Resync never names; files that already exist are tightened by `secure_data_dir`.
     os.umask(0o077)
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    from config.settings import ConfigurationError, load_settings
+
     overrides: dict[str, Any] = {}
     if getattr(args, "scenario", None) and args.command in {"demo", "ask"}:
         overrides["sim_scenario"] = args.scenario
@@ -140,14 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(settings, command=args.command)
     for path in tightened:
-        log.warning("data_dir.tightened", path=str(path), hint="was readable by others")
+        _log().warning("data_dir.tightened", path=str(path), hint="was readable by others")
     try:
         code: int = args.handler(args, settings)
         sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
     except ConfigurationError as exc:
         print(f"resync: bad configuration\n{exc}", file=sys.stderr)
         return 2
-    except StartupError as exc:
+    except _startup_errors() as exc:  # evaluated only once something was raised
         print(f"resync: cannot start the {exc.part}: {exc.detail}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -162,17 +184,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _log() -> Any:
+    import structlog
+
+    return structlog.get_logger(__name__)
+
+
+def _startup_errors() -> tuple[type[StartupError], ...]:
+    """`StartupError` when `bot.app` (the only place that raises it) was imported, else none."""
+    app = sys.modules.get("bot.app")
+    return (app.StartupError,) if app is not None else ()
+
+
 def _secure_data_dir(settings: Settings, *, command: str) -> list[Path]:
     """Check (and create, for the commands that write there) the data directory."""
-    if command in {"demo", "chat", "ask", "serve", "watch"}:
-        return secure_data_dir(settings.data_dir)
-    if command in {"audit", "incidents"}:
-        # Never created here: these commands only read, and refuse a missing store.
-        return secure_data_dir(settings.data_dir, create=False)
-    return []
+    writes = command in {"demo", "chat", "ask", "serve", "watch"}
+    if not writes and command not in {"audit", "incidents"}:
+        return []
+    from bot.data_dir import secure_data_dir
+
+    # Never created for audit and incidents: they only read, and refuse a missing store.
+    return secure_data_dir(settings.data_dir, create=writes)
 
 
 def _configure_logging(settings: Settings, *, command: str) -> None:
+    from bot.logging import configure_logging, open_log_file
+
     if command in {"demo", "chat", "ask"}:
         # The terminal is the chat: structured logs go to a file beside the stores.
         stream = open_log_file(_log_file(settings))
@@ -186,6 +223,9 @@ def _log_file(settings: Settings) -> Path:
 
 
 def _terminal_chat(settings: Settings, *, embedded: bool) -> int:
+    from bot.app import runtime
+    from bot.console import run_console
+
     async def session() -> int:
         async with runtime(settings, embedded=embedded) as parts:
             return await run_console(
@@ -214,6 +254,10 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.messages import Actor, ChatEvent, Platform
+    from bot.app import runtime
+    from bot.render_text import render_text
+
     async def once() -> int:
         async with runtime(settings, embedded=args.demo) as parts:
             actor = Actor(platform=Platform.CONSOLE, user_id="cli", display_name="cli")
@@ -237,6 +281,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _failure_text(failure: BaseException, *, engine: str) -> str:
+    from bot.errors import engine_failure
+    from integrations.tws.errors import TWSError
+
     if isinstance(failure, TWSError):
         return f"TWS at {engine}: {engine_failure(failure)}"
     if isinstance(failure, TimeoutError):
@@ -245,6 +292,7 @@ def _failure_text(failure: BaseException, *, engine: str) -> str:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import runtime
     from bot.server import listening  # only this command needs the chat surfaces
 
     grace = settings.shutdown_grace_seconds
@@ -262,7 +310,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             signals.remove()
         # After `runtime` closed: the audit log is flushed and closed.
-        log.info("serve.stopped")
+        _log().info("serve.stopped")
         return 0
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -290,14 +338,16 @@ class _StopSignals:
     def _received(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if self.requested.is_set():
-            log.warning("serve.stop_forced", signal=name)
+            _log().warning("serve.stop_forced", signal=name)
             self.forced.set()
             return
-        log.info("serve.stop_requested", signal=name)
+        _log().info("serve.stop_requested", signal=name)
         self.requested.set()
 
 
 def _simulator(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.tws.simulator import run_simulator
+
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_simulator(

@@ -15,33 +15,19 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from config.settings import Settings
-from integrations.audit import (
-    AuditError,
-    AuditKeyError,
-    AuditLog,
-    make_store,
-    open_audit_log,
-    verify_store,
-)
-from integrations.audit.chain import export_checkpoint, import_checkpoint
-from integrations.audit.export import to_cef, to_jsonl
-from integrations.audit.forward import forward
-from integrations.audit.keys import (
-    DEFAULT_KEK_NAME,
-    generate_kek_file,
-    load_signing_key,
-    parse_kek_text,
-    public_key_bytes,
-)
-from integrations.audit.opening import DEFAULT_DB_NAME
-from integrations.audit.records import ReadRecord, iso_from_us, us_from_datetime
+if TYPE_CHECKING:
+    from config.settings import Settings
+    from integrations.audit import AuditLog
+    from integrations.audit.records import ReadRecord
+
+# The audit modules (cryptography, database drivers) are imported by the commands that use
+# them: building the `resync` parser must stay cheap (`resync --help`).
 
 __all__ = ["register"]
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+Handler = Callable[[argparse.Namespace, "Settings"], int]
 
 
 def _err(message: str) -> None:
@@ -58,6 +44,9 @@ async def _require_log(settings: Settings) -> None:
     Opening a store creates an empty log, and an empty log verifies, so `verify` on a
     mistyped ``RESYNC_DATA_DIR`` would print OK and leave a new database behind.
     """
+    from integrations.audit import make_store
+    from integrations.audit.opening import DEFAULT_DB_NAME
+
     if settings.database_url is None:
         path = settings.data_dir / DEFAULT_DB_NAME
         if not path.is_file():
@@ -85,6 +74,8 @@ def _guard(body: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, in
         return await body(args, settings)
 
     def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from integrations.audit import AuditError, AuditKeyError
+
         try:
             return asyncio.run(checked(args, settings))
         except _NoLogError as exc:
@@ -107,6 +98,8 @@ def _guard(body: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, in
 
 
 def _time(text: str) -> int:
+    from integrations.audit.records import us_from_datetime
+
     try:
         return us_from_datetime(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
@@ -116,6 +109,8 @@ def _time(text: str) -> int:
 
 
 def _read_checkpoint(path: Path | None) -> tuple[str, bytes] | None:
+    from integrations.audit.chain import import_checkpoint
+
     if path is None:
         return None
     try:
@@ -125,6 +120,9 @@ def _read_checkpoint(path: Path | None) -> tuple[str, bytes] | None:
 
 
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit import make_store, open_audit_log, verify_store
+    from integrations.audit.keys import load_signing_key, public_key_bytes
+
     checkpoint = _read_checkpoint(args.checkpoint)
     if args.deep:
         log = await open_audit_log(settings)
@@ -162,6 +160,8 @@ async def _verify(args: argparse.Namespace, settings: Settings) -> int:
 async def _records(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[AuditLog, list[ReadRecord]]:
+    from integrations.audit import open_audit_log
+
     log = await open_audit_log(settings)
     try:
         records = await log.read(
@@ -188,6 +188,8 @@ def _clean(value: object) -> str:
 
 
 def _line(record: ReadRecord) -> str:
+    from integrations.audit.records import iso_from_us
+
     when = iso_from_us(record.ts_us)
     if record.content is None:
         return f"{record.seq:>8}  {when}  [{record.status}]"
@@ -216,6 +218,8 @@ async def _show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit.export import to_cef, to_jsonl
+
     log, records = await _records(args, settings)
     await log.close()
     fmt = to_cef if args.format == "cef" else to_jsonl
@@ -229,6 +233,8 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _erase(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit import open_audit_log
+
     log = await open_audit_log(settings)
     try:
         count = await log.erase(subject=args.subject)
@@ -245,6 +251,9 @@ async def _erase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit import open_audit_log
+    from integrations.audit.keys import DEFAULT_KEK_NAME, generate_kek_file, parse_kek_text
+
     default = settings.audit_key is None and settings.audit_key_file is None
     target: Path | None = args.new_key_file
     staged = False
@@ -281,6 +290,9 @@ async def _rotate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit import open_audit_log
+    from integrations.audit.chain import export_checkpoint
+
     log = await open_audit_log(settings)
     try:
         report = await log.verify()
@@ -300,6 +312,8 @@ async def _checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _forward(args: argparse.Namespace, settings: Settings) -> int:
+    from integrations.audit.forward import forward
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

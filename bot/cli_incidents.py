@@ -19,22 +19,20 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.formatting import format_clock, format_duration
-from agents.incidents import Incident, IncidentError, render_postmortem
-from agents.incidents.loading import incident_from, load_incident
-from agents.incidents.model import IncidentStatus
-from agents.incidents.stats import compute_stats
-from bot.incidents.wiring import incident_policy
-from bot.render_text import neutralise_controls
-from config.settings import Settings
-from integrations.db import SQLITE_FILE, Database, DatabaseError, open_database
+if TYPE_CHECKING:
+    from agents.incidents import Incident
+    from config.settings import Settings
+    from integrations.db import Database
+
+# The incident, database and rendering modules are imported by the commands that use them:
+# building the `resync` parser must stay cheap (`resync --help`).
 
 __all__ = ["register"]
 
-Handler = Callable[[argparse.Namespace, Settings], int]
-Body = Callable[[argparse.Namespace, Settings, Database], Coroutine[Any, Any, int]]
+Handler = Callable[[argparse.Namespace, "Settings"], int]
+Body = Callable[[argparse.Namespace, "Settings", "Database"], Coroutine[Any, Any, int]]
 
 
 class _NoDatabaseError(Exception):
@@ -47,11 +45,15 @@ def _err(message: str) -> None:
 
 def _clean(text: object) -> str:
     """Text safe for a terminal line (control characters made visible, one line)."""
+    from bot.render_text import neutralise_controls
+
     return neutralise_controls(str(text)).replace("\n", " ").replace("\t", " ")
 
 
 def _handler(body: Body) -> Handler:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
+        from integrations.db import SQLITE_FILE, open_database
+
         url = settings.database_url.get_secret_value() if settings.database_url else None
         if url is None and not (settings.data_dir / SQLITE_FILE).is_file():
             raise _NoDatabaseError(
@@ -65,6 +67,9 @@ def _handler(body: Body) -> Handler:
             await db.close()
 
     def handler(args: argparse.Namespace, settings: Settings) -> int:
+        from agents.incidents import IncidentError
+        from integrations.db import DatabaseError
+
         try:
             return asyncio.run(run(args, settings))
         except (_NoDatabaseError, DatabaseError, IncidentError) as exc:
@@ -91,11 +96,15 @@ def _since(text: str) -> datetime:
 
 
 async def _all(db: Database) -> list[Incident]:
+    from agents.incidents.loading import incident_from
+
     return [incident_from(row) for row in await db.incidents.stats_rows()]
 
 
 async def _list(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     """Print incidents, newest first: id, severity, status, declared, lead, title."""
+    from agents.formatting import format_clock
+
     incidents = list(reversed(await _all(db)))
     if args.open:
         incidents = [i for i in incidents if i.status.open]
@@ -114,6 +123,9 @@ async def _list(args: argparse.Namespace, settings: Settings, db: Database) -> i
 
 async def _show(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     """Print one incident: fields, places, links, follow-ups and the timeline."""
+    from agents.formatting import format_clock
+    from agents.incidents.loading import load_incident
+
     incident = await load_incident(db, args.id, timeline=True)
     zone = settings.zone
 
@@ -153,6 +165,11 @@ async def _show(args: argparse.Namespace, settings: Settings, db: Database) -> i
 
 async def _stats(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     """Print counts, time to acknowledge and time to resolve per severity."""
+    from agents.formatting import format_duration
+    from agents.incidents.loading import incident_from
+    from agents.incidents.stats import compute_stats
+    from bot.incidents.wiring import incident_policy
+
     rows = await db.incidents.stats_rows(since=args.since)
     stats = compute_stats([incident_from(row) for row in rows], policy=incident_policy(settings))
     since = f" since {args.since.date().isoformat()}" if args.since else ""
@@ -172,6 +189,11 @@ async def _stats(args: argparse.Namespace, settings: Settings, db: Database) -> 
 
 async def _export(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     """Write the postmortem draft (Markdown) to ``--output`` or standard output."""
+    from agents.incidents import render_postmortem
+    from agents.incidents.loading import load_incident
+    from agents.incidents.model import IncidentStatus
+    from bot.render_text import neutralise_controls
+
     incident = await load_incident(db, args.id, timeline=True)
     markdown = render_postmortem(incident, zone=settings.zone)
     if not markdown.endswith("\n"):

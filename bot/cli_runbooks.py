@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.runbooks.catalog import SHIPPED_DIR, validate_paths
-from agents.runbooks.errors import CatalogError, Problem
-from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
-from config.settings import Settings
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+# The catalog and policy modules (pydantic, YAML) are imported by the commands that use
+# them: building the `resync` parser must stay cheap (`resync --help`).
 
 __all__ = ["register", "run_list", "run_validate"]
 
@@ -28,6 +29,8 @@ def _configured_dir(settings: Settings) -> Path | None:
 
 
 def _paths(args: argparse.Namespace, settings: Settings) -> list[Path] | None:
+    from agents.runbooks.catalog import SHIPPED_DIR
+
     extra: list[Path] = list(getattr(args, "paths", None) or [])
     if not extra:
         configured = _configured_dir(settings)
@@ -52,6 +55,10 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     Returns:
         The exit code.
     """
+    from agents.runbooks.catalog import validate_paths
+    from agents.runbooks.errors import CatalogError, Problem
+    from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
+
     paths = _paths(args, settings)
     if paths is None:
         return 2
@@ -96,6 +103,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     Returns:
         The exit code.
     """
+    from agents.runbooks.catalog import validate_paths
+
     paths = _paths(args, settings)
     if paths is None:
         return 2

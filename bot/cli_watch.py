@@ -25,24 +25,15 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.answers.watch_desk import ScannerDesk
-from agents.runbooks.catalog import load_catalog
-from agents.runbooks.errors import CatalogError
-from agents.watch.model import WatchReport
-from agents.watch.rules import RulesError, load_rules
-from agents.watch.watcher import Watcher
-from bot.app import runtime
-from bot.errors import engine_failure
-from bot.incidents.wiring import slack_client
-from bot.render_text import neutralise_controls
-from bot.slack.port import SlackPort
-from bot.slack.poster import SlackPoster
-from config.settings import ConfigurationError, Settings
-from integrations.tws.client import TWSClient
-from integrations.tws.errors import TWSError
-from integrations.tws.simulator import SimulatorServer
+if TYPE_CHECKING:
+    from agents.watch.model import WatchReport
+    from config.settings import Settings
+    from integrations.tws.client import TWSClient
+
+# The watcher, engine client, simulator and Slack modules are imported by the commands that
+# use them: building the `resync` parser must stay cheap (`resync --help`).
 
 __all__ = ["register", "report_text"]
 
@@ -53,6 +44,8 @@ def _err(message: str) -> None:
 
 def _clean(text: object) -> str:
     """One terminal line: control characters made visible, no line breaks."""
+    from bot.render_text import neutralise_controls
+
     return neutralise_controls(str(text)).replace("\n", " ").replace("\t", " ")
 
 
@@ -86,6 +79,10 @@ def report_text(report: WatchReport, *, source: str) -> str:
 @asynccontextmanager
 async def _engine(settings: Settings, *, demo: bool) -> AsyncIterator[tuple[TWSClient, str]]:
     """A client of the engine (the bundled simulator with ``demo``) and its source line."""
+    from config.settings import ConfigurationError
+    from integrations.tws.client import TWSClient
+    from integrations.tws.simulator import SimulatorServer
+
     if not demo:
         if settings.tws_url is None:
             raise ConfigurationError(
@@ -103,6 +100,8 @@ async def _engine(settings: Settings, *, demo: bool) -> AsyncIterator[tuple[TWSC
 
 
 def _once(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.answers.watch_desk import ScannerDesk
+
     async def body() -> int:
         async with _engine(settings, demo=args.demo) as (client, source):
             report = await ScannerDesk.from_settings(client, settings).cycle()
@@ -113,6 +112,10 @@ def _once(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _baseline(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.answers.watch_desk import ScannerDesk
+    from bot.errors import engine_failure
+    from integrations.tws.errors import TWSError
+
     async def body() -> int:
         async with _engine(settings, demo=args.demo) as (client, source):
             try:
@@ -130,6 +133,10 @@ def _baseline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.runbooks.catalog import load_catalog
+    from agents.runbooks.errors import CatalogError
+    from agents.watch.rules import RulesError, load_rules
+
     try:
         extra = [settings.runbooks_dir] if settings.runbooks_dir else []
         ids: set[str] | None = {r.id for r in load_catalog(extra).all()}
@@ -148,6 +155,14 @@ def _validate_rules(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.watch.rules import RulesError, load_rules
+    from agents.watch.watcher import Watcher
+    from bot.app import runtime
+    from bot.incidents.wiring import slack_client
+    from bot.slack.port import SlackPort
+    from bot.slack.poster import SlackPoster
+    from config.settings import ConfigurationError
+
     if not (settings.alerts_slack_channel and settings.slack_bot_token):
         raise ConfigurationError(
             [

@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Final
-
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Final
 
 from agents.watch.model import ChartData
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["CHART_MAX_BYTES", "draw_chart", "render_chart"]
 
@@ -45,6 +42,13 @@ _ALARM: Final = "#c0392b"
 
 
 def _figure() -> Figure:
+    # Imported on the first chart, not at start-up: matplotlib costs ~0.4 s to import and
+    # most commands never draw.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=_SIZE, dpi=_DPI)
     figure.set_layout_engine("tight")
     return figure

@@ -1,0 +1,73 @@
+"""Building the ``resync`` parser imports none of the heavy libraries.
+
+`resync --help` and the light commands (config, audit, incidents, runbooks) must not pay
+for LangGraph, the LLM client, the chat SDKs, the vector store or plotting: those are
+imported by the handlers that use them. Each check runs in a fresh interpreter, where
+``sys.modules`` shows exactly what was imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HEAVY = ("langgraph", "litellm", "slack_bolt", "botbuilder", "chromadb", "matplotlib")
+
+# Parses one command line per command family (handlers do not run), then `--help` through
+# `main`, and prints which of the heavy top-level packages got imported.
+_PROBE = """
+import contextlib, io, json, sys
+import bot.cli
+parser = bot.cli.build_parser()
+for argv in {argvs!r}:
+    parser.parse_args(argv)
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    bot.cli.main(["--help"])
+{extra}
+print(json.dumps(sorted(name for name in {heavy!r} if name in sys.modules)))
+"""
+
+_ARGVS = [
+    ["ask", "status of PAYROLL_EXTRACT"],
+    ["demo"],
+    ["serve", "--demo"],
+    ["config", "show"],
+    ["audit", "verify"],
+    ["audit", "show", "--since", "2026-01-01"],
+    ["incidents", "stats", "--since", "2026-01-01"],
+    ["runbooks", "validate"],
+    ["watch", "once", "--demo"],
+]
+
+
+def _imported_after(extra: str = "") -> list[str]:
+    code = _PROBE.format(argvs=_ARGVS, heavy=HEAVY, extra=extra)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_building_and_parsing_imports_no_heavy_library() -> None:
+    assert _imported_after() == []
+
+
+def test_the_probe_sees_heavy_libraries_once_the_runtime_is_imported() -> None:
+    # The runtime (what `ask`, `demo` and `serve` run) does bring LangGraph in: the probe
+    # above would notice a heavy import, it is not empty by construction.
+    assert "langgraph" in _imported_after(extra="import bot.app")

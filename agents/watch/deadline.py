@@ -225,7 +225,8 @@ def _finding(
         object_name=display_name(job),
         plan_date=plan_date,
         severity=Severity.CRITICAL if probability >= 0.9 or passed else Severity.WARNING,
-        headline=f"{job.name} may miss its deadline ({at})",
+        # Past the deadline and unfinished is a miss, not a risk: say so plainly.
+        headline=f"{job.name} {'missed' if passed else 'may miss'} its deadline ({at})",
         explanation=explanation,
         evidence=tuple(evidence),
         job_id=job.id,

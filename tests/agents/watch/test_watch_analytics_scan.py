@@ -71,6 +71,18 @@ async def test_deadlines_behind_a_failure_are_at_risk_with_their_chain() -> None
     assert all(f.probability is not None and f.probability >= 0.5 for f in risks)
 
 
+async def test_a_deadline_already_passed_is_called_missed_not_at_risk() -> None:
+    async with engine("normal") as (sim, client):
+        await advance(sim, 4 * 3600)  # well into the night: some deadlines have passed
+        report = await Scanner(client, seed=1).cycle()
+    risks = [f for f in report.findings if f.kind == FindingKind.DEADLINE_RISK]
+    passed = [f for f in risks if f.deadline is not None and f.deadline < report.as_of]
+    ahead = [f for f in risks if f.deadline is not None and f.deadline >= report.as_of]
+    assert passed, "the scenario should have a deadline behind the clock by now"
+    assert all("missed its deadline" in f.headline for f in passed)
+    assert all("may miss its deadline" in f.headline for f in ahead)
+
+
 async def test_a_down_agent_is_reported_with_what_it_blocks() -> None:
     async with engine("agent-down") as (_, client):
         report = await Scanner(client, seed=1).cycle()

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
+from serve_support import FakeConnector, activity, free_port
 
 RESYNC = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,58 +40,9 @@ FAMILIES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Connector:
-    """A Bot Connector that accepts every activity and remembers the answers."""
-
-    def __init__(self) -> None:
-        self.answers: list[dict[str, Any]] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def _send(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if body.get("type") != "typing":
-            self.answers.append(body)
-        return web.json_response({"id": f"act-{len(self.answers)}"})
-
-    async def __aenter__(self) -> Connector:
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
-        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
-def _activity(text: str, service_url: str, activity_id: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": activity_id,
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": {"id": "29:alice", "name": "Alice"},
-        "conversation": {"id": "a:personal-chat", "conversationType": "personal"},
-        "recipient": {"id": "28:resync", "name": "Resync"},
-        "text": text,
-        "textFormat": "plain",
-    }
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
     env.update(
         RESYNC_DATA_DIR=str(tmp_path / "data"),
@@ -152,18 +101,18 @@ async def _scrape(session: aiohttp.ClientSession, base: str) -> str:
 
 async def test_every_family_is_served_and_counts_the_traffic(served: str) -> None:
     base = served
-    async with Connector() as connector, aiohttp.ClientSession() as session:
+    async with FakeConnector() as connector, aiohttp.ClientSession() as session:
         async with session.get(f"{base}/metrics") as refused:
             assert refused.status == 401  # the token is required when set
-        first = _activity("what failed tonight?", connector.url, "m-1")
-        for body in (first, first, _activity("what is late?", connector.url, "m-2")):
+        first = activity("what failed tonight?", connector.url, "m-1")
+        for body in (first, first, activity("what is late?", connector.url, "m-2")):
             async with session.post(f"{base}/api/messages", json=body) as response:
                 assert response.status in (200, 201, 202)
         for _ in range(300):  # both answers delivered (the repeat of m-1 is dropped)
-            if len(connector.answers) >= 2:
+            if len(connector.delivered) >= 2:
                 break
             await asyncio.sleep(0.1)
-        assert len(connector.answers) == 2
+        assert len(connector.delivered) == 2
         text = await _scrape(session, base)
 
     samples = _samples(text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,65 +17,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
+from serve_support import FakeConnector, activity, free_port
 
 RESYNC = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 POST_SECONDS = 2.0  # how long the fake Bot Connector takes to accept the answer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class SlowConnector:
-    """A Bot Connector that holds every posted answer for `POST_SECONDS`."""
-
-    def __init__(self) -> None:
-        self.started = asyncio.Event()
-        self.delivered: list[dict[str, Any]] = []
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def _send(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if body.get("type") == "typing":
-            return web.json_response({})
-        self.started.set()
-        await asyncio.sleep(POST_SECONDS)
-        self.delivered.append(body)
-        return web.json_response({"id": f"act-{len(self.delivered)}"})
-
-    async def __aenter__(self) -> SlowConnector:
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
-        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
-def activity(text: str, service_url: str, activity_id: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": activity_id,
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": {"id": "29:alice", "name": "Alice"},
-        "conversation": {"id": "a:personal-chat", "conversationType": "personal"},
-        "recipient": {"id": "28:resync", "name": "Resync"},
-        "text": text,
-        "textFormat": "plain",
-    }
 
 
 @pytest.fixture
@@ -128,7 +73,10 @@ async def test_sigterm_drains_the_answer_in_flight_and_exits_0(
     server: tuple[asyncio.subprocess.Process, str],
 ) -> None:
     process, base = server
-    async with SlowConnector() as connector, aiohttp.ClientSession() as session:
+    async with (
+        FakeConnector(delay_seconds=POST_SECONDS) as connector,
+        aiohttp.ClientSession() as session,
+    ):
         body = await eventually_ready(session, base)
         assert body["status"] == "ready"
         assert body["engine"]["ok"]

@@ -1,9 +1,14 @@
-"""What tests of a real `resync serve` process share: a free port, a Teams activity, a Connector."""
+"""What tests of a real `resync serve` process share: starting it, a Teams activity, a Connector."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +19,42 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+RESYNC = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def resync_serve(
+    tmp_path: Path, *args: str, stderr: int = asyncio.subprocess.PIPE, **settings: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """A real ``resync serve ARGS`` process on a free port, once it listens; killed on exit.
+
+    Args:
+        tmp_path: Its data directory goes under here.
+        args: E.g. ``--demo``.
+        stderr: Where its log goes (a pipe by default, for tests that read it).
+        settings: ``RESYNC_*`` variables; none from the caller's environment leak in.
+
+    Yields:
+        The process and its base URL.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
+    env.update(RESYNC_DATA_DIR=str(tmp_path / "data"), RESYNC_PORT=str(port), **settings)
+    process = await asyncio.create_subprocess_exec(
+        *RESYNC, "serve", *args, stdout=asyncio.subprocess.PIPE, stderr=stderr, env=env, cwd=ROOT
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert b"listening on" in line, line
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 def activity(text: str, service_url: str, activity_id: str) -> dict[str, Any]:

@@ -8,18 +8,14 @@ every family `integrations.metrics` defines, and count what the traffic did.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from serve_support import FakeConnector, activity, free_port
+from serve_support import FakeConnector, activity, resync_serve
 
-RESYNC = [sys.executable, "-m", "bot.cli"]
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "scrape-token-for-tests"
 FAMILIES = {
     "resync_questions",
@@ -42,34 +38,16 @@ FAMILIES = {
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
-    env.update(
-        RESYNC_DATA_DIR=str(tmp_path / "data"),
+    async with resync_serve(
+        tmp_path,
+        "--demo",
+        stderr=asyncio.subprocess.DEVNULL,
         RESYNC_SIM_SPEED="0",
-        RESYNC_PORT=str(port),
         RESYNC_TEAMS_ALLOW_UNAUTHENTICATED="true",
         RESYNC_METRICS_TOKEN=TOKEN,
         RESYNC_WATCH_ENABLED="false",
-    )
-    process = await asyncio.create_subprocess_exec(
-        *RESYNC,
-        "serve",
-        "--demo",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        assert b"listening on" in line, line
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    ) as (_, base):
+        yield base
 
 
 def _samples(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -8,51 +8,28 @@ it, answer /readyz with 503 meanwhile, refuse new deliveries, and exit 0.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from serve_support import FakeConnector, activity, free_port
+from serve_support import FakeConnector, activity, resync_serve
 
-RESYNC = [sys.executable, "-m", "bot.cli"]
-ROOT = Path(__file__).resolve().parents[2]
 POST_SECONDS = 2.0  # how long the fake Bot Connector takes to accept the answer
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
-    env.update(
-        RESYNC_DATA_DIR=str(tmp_path / "data"),
+    async with resync_serve(
+        tmp_path,
+        "--demo",
         RESYNC_SIM_SPEED="0",
-        RESYNC_PORT=str(port),
         RESYNC_TEAMS_ALLOW_UNAUTHENTICATED="true",
         RESYNC_LOG_FORMAT="json",
-    )
-    process = await asyncio.create_subprocess_exec(
-        *RESYNC,
-        "serve",
-        "--demo",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        assert b"listening on" in line, line
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    ) as started:
+        yield started
 
 
 async def ready(session: aiohttp.ClientSession, base: str) -> tuple[int, dict[str, Any]]:
@@ -109,27 +86,12 @@ async def test_sigterm_drains_the_answer_in_flight_and_exits_0(
 
 
 async def test_readyz_names_an_unreachable_engine(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
-    env.update(
-        RESYNC_DATA_DIR=str(tmp_path / "data"),
-        RESYNC_PORT=str(port),
+    async with resync_serve(
+        tmp_path,
         RESYNC_TWS_URL="http://127.0.0.1:9",
         RESYNC_TWS_API_KEY="k",
         RESYNC_TWS_RETRIES="0",
-    )
-    process = await asyncio.create_subprocess_exec(
-        *RESYNC,
-        "serve",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        assert process.stdout is not None
-        assert b"listening on" in await asyncio.wait_for(process.stdout.readline(), 60)
-        base = f"http://127.0.0.1:{port}"
+    ) as (process, base):
         async with aiohttp.ClientSession() as session:
             for _ in range(100):
                 status, body = await ready(session, base)
@@ -147,7 +109,3 @@ async def test_readyz_names_an_unreachable_engine(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 0, stderr.decode()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()

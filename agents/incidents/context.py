@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -14,7 +15,7 @@ from agents.incidents.model import Incident
 from agents.incidents.policy import IncidentPolicy
 from agents.incidents.ports import IncidentRooms
 from agents.messages import Reply
-from integrations.db import Database
+from integrations.db import Database, NewEntry
 
 __all__ = ["EffectContext"]
 
@@ -69,3 +70,56 @@ class EffectContext:
                     platform=place.platform,
                     error=f"{type(exc).__name__}: {exc}",
                 )
+
+    async def settle(
+        self,
+        incident_id: str,
+        step: str,
+        *,
+        state: str,
+        attempts: int,
+        detail: dict[str, Any],
+        action: str,
+        outcome: str,
+        note: NewEntry | None = None,
+        parameters: Mapping[str, object] | None = None,
+    ) -> bool:
+        """Move a step to its final state; the driver that moved it records what happened.
+
+        Two drivers may race on one step (replicas, recovery): only the one whose
+        ``finish`` moved the step appends the timeline ``note`` and the audit record, so
+        each is written once.
+
+        Args:
+            incident_id: The incident.
+            step: The step's name.
+            state: ``done`` or ``failed``.
+            attempts: Attempts made.
+            detail: Kept with the step (and audited when ``parameters`` is None).
+            action: The audit action, e.g. ``incident.page``.
+            outcome: The audit outcome, e.g. ``sent``.
+            note: The timeline entry, if the step shows on the timeline.
+            parameters: The audit parameters when they differ from ``detail``.
+
+        Returns:
+            False when another driver had finished it already (nothing recorded).
+        """
+        moved = await self.db.steps.finish(
+            incident_id=incident_id,
+            name=step,
+            state=state,
+            attempts=attempts,
+            detail=detail,
+            at=self.clock(),
+        )
+        if not moved:
+            return False
+        if note is not None:
+            await self.db.incidents.append(incident_id, note)
+        await self.audit.system(
+            action=action,
+            outcome=outcome,
+            incident_id=incident_id,
+            parameters=detail if parameters is None else parameters,
+        )
+        return True

@@ -106,59 +106,43 @@ async def run_page_step(
             )
             return
         log.error("incident.page_failed", incident=incident.id, action=action, error=str(exc))
-        moved = await ctx.db.steps.finish(
-            incident_id=incident.id,
-            name=step.name,
+        settled = await ctx.settle(
+            incident.id,
+            step.name,
             state="failed",
             attempts=attempts,
             detail=detail,
-            at=ctx.clock(),
-        )
-        if not moved:  # another driver finished it meanwhile
-            return
-        await ctx.db.incidents.append(
-            incident.id,
-            NewEntry(
+            action="incident.page",
+            outcome="failed",
+            note=NewEntry(
                 at=ctx.clock(),
                 kind="page",
                 text=f"Page {action} failed: {exc.answer}",
                 data=detail,
                 key=f"page-failed:{action}",
             ),
-        )
-        await ctx.audit.system(
-            action="incident.page",
-            outcome="failed",
-            incident_id=incident.id,
             parameters={"action": action, **detail},
         )
+        if not settled:  # another driver finished it meanwhile
+            return
         reply = paging_failed_reply(incident, action=action, pager=pager.name, error=exc.answer)
         await ctx.tell_rooms(incident, reply, key=f"page-failed-{action}")
         return
     detail = {"status": result.status, "message": result.message, "attempts": result.attempts}
-    moved = await ctx.db.steps.finish(
-        incident_id=incident.id,
-        name=step.name,
+    await ctx.settle(
+        incident.id,
+        step.name,
         state="done",
         attempts=attempts,
         detail=detail,
-        at=ctx.clock(),
-    )
-    if not moved:
-        return
-    await ctx.db.incidents.append(
-        incident.id,
-        NewEntry(
+        action="incident.page",
+        outcome="sent",
+        note=NewEntry(
             at=ctx.clock(),
             kind="page",
             text=f"Page {action} sent to {result.target}",
             data=detail,
             key=f"page:{action}",
         ),
-    )
-    await ctx.audit.system(
-        action="incident.page",
-        outcome="sent",
-        incident_id=incident.id,
         parameters={"action": action, "target": result.target, **detail},
     )

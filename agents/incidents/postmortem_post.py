@@ -82,46 +82,31 @@ async def run_postmortem_step(ctx: EffectContext, step: StepRow) -> None:
             )
             return
         log.error("incident.postmortem_failed", incident=incident_id, **detail)
-        if await ctx.db.steps.finish(
-            incident_id=incident_id,
-            name=step.name,
+        await ctx.settle(
+            incident_id,
+            step.name,
             state="failed",
             attempts=attempts,
             detail=detail,
-            at=ctx.clock(),
-        ):
-            await ctx.audit.system(
-                action="incident.postmortem",
-                outcome="failed",
-                incident_id=incident_id,
-                parameters=detail,
-            )
+            action="incident.postmortem",
+            outcome="failed",
+        )
         return
     where = [f"{p.platform} {p.room.channel}" for p in incident.places]
     posted: dict[str, object] = {"places": where, "parts": len(parts), "characters": len(markdown)}
-    moved = await ctx.db.steps.finish(
-        incident_id=incident_id,
-        name=step.name,
+    await ctx.settle(
+        incident_id,
+        step.name,
         state="done",
         attempts=attempts,
         detail=posted,
-        at=ctx.clock(),
-    )
-    if not moved:  # another driver finished it meanwhile
-        return
-    await ctx.db.incidents.append(
-        incident_id,
-        NewEntry(
+        action="incident.postmortem",
+        outcome="posted",
+        note=NewEntry(
             at=ctx.clock(),
             kind="postmortem",
             text=f"Postmortem draft posted in {', '.join(where)}",
             data=posted,
             key=f"postmortem:{version}",
         ),
-    )
-    await ctx.audit.system(
-        action="incident.postmortem",
-        outcome="posted",
-        incident_id=incident_id,
-        parameters=posted,
     )

@@ -185,7 +185,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         async with runtime(settings, embedded=args.demo) as parts:
             client = slack_client(settings)
             if client is not None:
-                parts.alerts.attach(SlackPort(poster=SlackPoster(client=client), client=client))
+                port = SlackPort(poster=SlackPoster(client=client), client=client)
+                parts.alerts.attach(port)
+                parts.progress.register(port)
             watcher = Watcher.from_settings(
                 settings, source=parts.watch, publisher=parts.alerts.publisher, store=parts.store
             )

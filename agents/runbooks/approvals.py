@@ -7,6 +7,9 @@
   `binding_holds`) are written here once; intake, decisions, the flow's nodes and recovery
   all use them.
 - `reopen` starts a new approval round when the binding no longer holds.
+- `grant_by_rule`: an auto-remediation rule's approval (`DecisionKind.RULE`): one approval
+  by ``rule:<name>`` that completes the policy, on a pending request only. Whether a rule
+  may grant the runbook at all is decided before (`agents.runbooks.rulegrant`).
 
 Who may decide needs the approval policy and, for group references, a directory lookup; that
 is asynchronous, so the caller asks it first (`agents.runbooks.deciding`) and passes the
@@ -23,10 +26,10 @@ from enum import StrEnum
 
 from agents.runbooks.catalog import ApprovalSpec, Runbook
 from agents.runbooks.decisions import Decision, DecisionKind, DecisionStatus
+from agents.runbooks.identity import same_person
 from agents.runbooks.journal import Approval, HistoryEntry, RequestRecord, RequestStatus
 from agents.runbooks.params import ResolvedParam
 from agents.runbooks.planstate import PlanState, binding_hash
-from agents.runbooks.policy import same_person
 
 __all__ = [
     "RESYNC",
@@ -36,14 +39,18 @@ __all__ = [
     "binding_holds",
     "expire",
     "expires_at",
+    "grant_by_rule",
     "is_expired",
     "reopen",
+    "rule_identity",
     "settled_message",
     "transition",
 ]
 
 RESYNC = "resync"
 """Who the history names when Resync itself changed the request."""
+RULE_PLATFORM = "rule"
+"""The ``platform`` of an approval granted by an auto-remediation rule."""
 
 _READ_ONLY_EXPIRY_MINUTES = 5  # a read-only run needs no approval; it starts at once anyway
 
@@ -177,6 +184,8 @@ def transition(
         )
     if decision.decision == DecisionKind.DRY_RUN:
         return Transition(DecisionStatus.DRY_RUN, "")
+    if decision.decision == DecisionKind.RULE:  # rules approve through grant_by_rule only
+        return Transition(DecisionStatus.REFUSED, "A rule's approval is not a click.")
     who = decision.actor_name or decision.actor_identity
     if decision.decision == DecisionKind.REJECT:
         if eligibility is not None:
@@ -224,6 +233,58 @@ def transition(
         new,
         Follow.SAVE,
     )
+
+
+def rule_identity(rule: str) -> str:
+    """The approver identity of an auto-remediation rule: ``rule:<name>``."""
+    return f"{RULE_PLATFORM}:{rule}"
+
+
+def grant_by_rule(
+    *, record: RequestRecord, rule: str, refusal: str | None, now: datetime
+) -> Transition:
+    """Apply an auto-remediation rule's approval to a request.
+
+    The rule's approval stands for the whole policy (however many people it asks for):
+    what a rule may grant is restricted beforehand (``rules_may_grant`` in the approval
+    policy, never a high-risk runbook), and the run is still bound to the plan as read
+    when the request was made, so the usual recheck sends a moved plan back to approval.
+
+    Args:
+        record: The request as stored (not modified).
+        rule: The rule's name.
+        refusal: Why the rule may not grant this runbook, None when it may.
+        now: The server's time.
+
+    Returns:
+        APPROVED with ``Follow.RUN``; REFUSED, EXPIRED or ALREADY otherwise.
+    """
+    if record.status != RequestStatus.PENDING:
+        return Transition(DecisionStatus.ALREADY, settled_message(record))
+    if is_expired(record=record, now=now):
+        return Transition(
+            DecisionStatus.EXPIRED,
+            "This request expired; ask again.",
+            expire(record=record, now=now),
+            Follow.END,
+        )
+    if refusal is not None:
+        return Transition(DecisionStatus.REFUSED, refusal)
+    new = record.model_copy(deep=True)
+    name = f"rule {rule}"
+    new.approvals.append(
+        Approval(
+            identity=rule_identity(rule),
+            user_id=rule,
+            platform=RULE_PLATFORM,
+            name=name,
+            at=now,
+            binding=record.binding,
+        )
+    )
+    _note(new, now=now, who=name, what="approved (auto-remediation)")
+    new.status = RequestStatus.APPROVED
+    return Transition(DecisionStatus.APPROVED, "Approved by rule: running now.", new, Follow.RUN)
 
 
 def reopen(

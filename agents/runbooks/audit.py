@@ -1,9 +1,10 @@
 """`RunbookAudit`: the one way a runbook audit record is written, and the policy for failures.
 
 Every record about a runbook request (``runbook.request``, ``runbook.decision``,
-``runbook.expired``, ``runbook.reapproval``, ``runbook.tws_call``, ``runbook.outcome``) is
-built here and goes through `RunbookAudit._write`, so they all carry the same actor,
-thread and correlation fields (``request_id``, ``round``).
+``runbook.approve`` (an auto-remediation rule's approval), ``runbook.expired``,
+``runbook.reapproval``, ``runbook.tws_call``, ``runbook.outcome``) is built here and goes
+through `RunbookAudit._write`, so they all carry the same actor, thread and correlation
+fields (``request_id``, ``round``).
 
 The policy, in one place:
 
@@ -171,6 +172,53 @@ class RunbookAudit:
                 target=None,
                 parameters=dict(details),
                 correlation={"request_id": decision.request_id},
+            )
+        await self._write(entry, required=False)
+
+    async def rule_grant(
+        self,
+        *,
+        rule: str,
+        outcome: str,
+        runbook_id: str,
+        record: RequestRecord | None,
+        parameters: Mapping[str, object],
+        channel: str | None = None,
+        thread: str | None = None,
+    ) -> None:
+        """Record an auto-remediation rule's approval (``runbook.approve``), in the rule's name.
+
+        Args:
+            rule: The rule's name (the actor is ``rule:<name>``).
+            outcome: ``approved``, ``refused``, ``expired`` or ``already``.
+            runbook_id: The runbook.
+            record: The request, None when the policy refused before one was made.
+            parameters: The job, the attempt, why it was refused.
+            channel: Where (when there is no record).
+            thread: The thread (when there is no record).
+        """
+        actor = (rule, f"rule:{rule}", "rule")
+        details = {"rule": rule, "decision": "rule", **parameters}
+        if record is not None:
+            entry = _about(
+                record,
+                action="runbook.approve",
+                outcome=outcome,
+                target=runbook_id,
+                parameters=details,
+                actor=actor,
+            )
+        else:
+            entry = _Entry(
+                action="runbook.approve",
+                outcome=outcome,
+                actor_id=rule,
+                actor_identity=actor[1],
+                platform=actor[2],
+                channel=channel,
+                thread=thread,
+                target=runbook_id,
+                parameters={"runbook": runbook_id, **details},
             )
         await self._write(entry, required=False)
 

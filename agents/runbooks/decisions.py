@@ -19,11 +19,12 @@ __all__ = ["Decision", "DecisionKind", "DecisionResult", "DecisionStatus"]
 
 
 class DecisionKind(StrEnum):
-    """What the clicker asks for."""
+    """What the clicker asks for (or, for ``RULE``, what an auto-remediation rule granted)."""
 
     APPROVE = "approve"
     REJECT = "reject"
     DRY_RUN = "dry_run"
+    RULE = "rule"  # an auto-remediation rule's approval: never a button, never signed
 
 
 class Decision(BaseModel):

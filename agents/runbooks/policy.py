@@ -23,6 +23,7 @@ import structlog
 import yaml
 
 from agents.runbooks.errors import CatalogError, GroupLookupError, Problem
+from agents.runbooks.identity import same_person as same_person  # re-exported
 from agents.runbooks.spec import ApprovalSpec
 from agents.runbooks.validation import line_of
 
@@ -119,8 +120,17 @@ class GroupDirectory(Protocol):
 class ApprovalGroups:
     """Named lists of identities and group references."""
 
-    def __init__(self, groups: Mapping[str, Sequence[str]]) -> None:
-        """Keep the groups (identities lower-cased; references normalised, order kept)."""
+    def __init__(
+        self, groups: Mapping[str, Sequence[str]], *, rules_may_grant: Collection[str] = ()
+    ) -> None:
+        """Keep the groups (identities lower-cased; references normalised, order kept).
+
+        Args:
+            groups: Group name -> identities and group references.
+            rules_may_grant: Runbook ids an auto-remediation rule may approve on its own
+                (``rules_may_grant`` in the file); none by default.
+        """
+        self.rules_may_grant = frozenset(rules_may_grant)
         for name, members in groups.items():
             for member in members:
                 if not _is_reference(member) and not matchable(member):
@@ -153,7 +163,8 @@ class ApprovalGroups:
         """Read a policy file.
 
         Args:
-            path: A YAML file with ``groups: {name: [identity or reference, ...]}``.
+            path: A YAML file with ``groups: {name: [identity or reference, ...]}`` and,
+                optionally, ``rules_may_grant: [runbook id, ...]``.
 
         Returns:
             The groups.
@@ -204,7 +215,12 @@ class ApprovalGroups:
         ]
         if problems:
             raise CatalogError(problems)
-        return cls(groups)
+        grantable = data.get("rules_may_grant") or []
+        if not isinstance(grantable, list) or not all(isinstance(g, str) for g in grantable):
+            line = line_of(root=root, loc=["rules_may_grant"])
+            where, what = "rules_may_grant", "expected a list of runbook ids"
+            raise CatalogError([Problem(str(path), line, where, what)])
+        return cls(groups, rules_may_grant=grantable)
 
     def members(self, group: str) -> frozenset[str]:
         """Identities listed in a group (empty when unknown); references are not included."""
@@ -238,37 +254,6 @@ def group_references(*, spec: ApprovalSpec, groups: ApprovalGroups) -> tuple[str
 SELF_APPROVAL = (
     "you asked for this run: someone else must approve it (self-approval is never allowed)"
 )
-
-
-def same_person(
-    *,
-    identity: str,
-    platform: str,
-    user_id: str,
-    other_identity: str,
-    other_platform: str,
-    other_user_id: str,
-) -> bool:
-    """Whether two sightings are the same person, whatever form their identity took.
-
-    One person can appear as an e-mail (when the platform's profile lookup worked) and as
-    ``platform:user`` (when it did not); comparing identity strings alone would let them
-    approve their own request or count twice towards a quorum.
-
-    Args:
-        identity: The first identity (e-mail, or ``platform:user``).
-        platform: Its platform.
-        user_id: Its platform user id.
-        other_identity: The second identity.
-        other_platform: Its platform.
-        other_user_id: Its platform user id.
-
-    Returns:
-        True when the identities, or the platform user ids, match.
-    """
-    first = {identity.strip().lower(), f"{platform}:{user_id}".lower()}
-    second = {other_identity.strip().lower(), f"{other_platform}:{other_user_id}".lower()}
-    return bool(first & second)
 
 
 def _identities(identity: str, aliases: Collection[str]) -> frozenset[str]:

@@ -8,6 +8,9 @@ What the bot calls::
     await service.decide(decision)                                    -> DecisionResult
     await service.card_posted(action_id=..., value=..., card=place)   a surface posted a card
     await service.recover()                                           at start-up, then often
+    await service.request_by_rule(rule=..., runbook_id=..., values=..., actor=...)
+                                      an auto-remediation rule asks and approves (policy:
+                                      `agents.runbooks.rulegrant`); then service.run(id)
     progress sink: posts step progress and the outcome in the request's thread, and
                    replaces the request's card (whichever replica finishes the run)
 
@@ -48,6 +51,7 @@ from agents.runbooks.journal import CardPlace, RequestJournal
 from agents.runbooks.nodes import FlowNodes
 from agents.runbooks.policy import ApprovalGroups, GroupDirectory
 from agents.runbooks.ports import PhaseHook, ProgressSink
+from agents.runbooks.rulegrant import RuleDesk, RuleRequest
 from agents.runbooks.signing import ButtonSigner
 from agents.runbooks.targets import TargetClaims
 from agents.tasks import Spawner
@@ -55,7 +59,7 @@ from integrations.audit.sink import AuditSink
 from integrations.store.base import Store
 from integrations.tws.scheduler import Scheduler
 
-__all__ = ["RequestResult", "RunbookService"]
+__all__ = ["RequestResult", "RuleRequest", "RunbookService"]
 
 
 class RunbookService:
@@ -151,6 +155,15 @@ class RunbookService:
             audit=recorder,
             cards=cards,
             drive=self._driver.drive,
+            clock=now,
+        )
+        self._rules = RuleDesk(
+            catalog=catalog,
+            groups=groups,
+            journal=self.journal,
+            audit=recorder,
+            intake=self._intake,
+            driver=self._driver,
             clock=now,
         )
         self._desk = ApprovalDesk(
@@ -285,3 +298,65 @@ class RunbookService:
             The ids of the requests this replica drove.
         """
         return await self._driver.recover()
+
+    def rule_refusal(self, runbook_id: str) -> str | None:
+        """Why no auto-remediation rule may approve ``runbook_id``, None when one may.
+
+        Only runbooks the approval policy lists in ``rules_may_grant``, never a high-risk
+        one (`agents.runbooks.rulegrant`).
+        """
+        return self._rules.refusal(runbook_id)
+
+    async def request_by_rule(
+        self,
+        *,
+        rule: str,
+        runbook_id: str,
+        values: Mapping[str, str],
+        actor: Actor,
+        channel: str | None = None,
+        thread: str | None = None,
+        details: Mapping[str, object] | None = None,
+    ) -> RuleRequest:
+        """Request a runbook for an auto-remediation rule, approved by the rule.
+
+        Validated against the live plan like a person's request; the rule's approval is
+        audited ``runbook.approve``. Nothing runs until `run` (or `recover`).
+
+        Args:
+            rule: The rule's name (the approver is ``rule:<name>``).
+            runbook_id: The runbook.
+            values: Its parameters.
+            actor: Who requests: Resync on the rule's behalf (its platform routes progress).
+            channel: Where progress is posted.
+            thread: The thread.
+            details: Audited with the approval (job, attempt).
+
+        Returns:
+            Granted, or why not.
+        """
+        return await self._rules.request(
+            rule=rule,
+            runbook_id=runbook_id,
+            values=values,
+            actor=actor,
+            channel=channel,
+            thread=thread,
+            details=details,
+        )
+
+    async def grant_by_rule(self, request_id: str, *, rule: str) -> RuleRequest:
+        """Approve a pending request by an auto-remediation rule (completes the policy).
+
+        Args:
+            request_id: The request.
+            rule: The rule's name.
+
+        Returns:
+            Granted, or why not.
+        """
+        return await self._rules.grant(request_id, rule=rule)
+
+    async def run(self, request_id: str) -> None:
+        """Start a request a rule approved (in the background when a spawner is wired)."""
+        await self._rules.run(request_id)

@@ -87,7 +87,7 @@ class ButtonSigner:
             decision = DecisionKind(decision_text)
         except ValueError:
             raise ForgedValueError("the button value names no known decision") from None
-        if ACTION_IDS[decision] != action_id:
+        if ACTION_IDS.get(decision) != action_id:  # a rule's approval has no button
             raise ForgedValueError("the button's action and value disagree")
         if not self.verify(
             request_id=request_id, decision=decision, nonce=nonce, signature=signature

@@ -13,8 +13,10 @@ Off by default; ``RESYNC_WATCH_RULES_FILE`` names a YAML file::
 A rule matches only a new failure (`FindingKind.FAILURE`) of a job. Validation reports every
 problem with the file and line (`load_rules`; ``resync watch validate-rules FILE``), like the
 runbook catalog. `RuleBook.match` finds the first matching rule; `RuleBook.take_attempt`
-counts attempts per rule, job and plan date in the shared store, so a replica taking over
-the watch does not start again from zero.
+numbers attempts per rule, job and plan date in the shared store, so a replica taking over
+the watch does not start again from zero. What happens on a match is
+`agents.watch.remediation`; which runbooks a rule may approve is the approval policy's to say
+(`agents.runbooks.rulegrant`).
 """
 
 from __future__ import annotations
@@ -99,26 +101,30 @@ class RuleBook:
         """The first rule that applies to ``finding``, or None."""
         return next((rule for rule in self.rules if rule.matches(finding)), None)
 
-    async def take_attempt(self, rule: Rule, finding: Finding, *, store: Store) -> bool:
+    async def take_attempt(self, rule: Rule, finding: Finding, *, store: Store) -> int | None:
         """Count one attempt of ``rule`` on the finding's job tonight, if any are left.
+
+        Attempt ``i`` is the key ``…:{i}`` claimed once (``SET NX``) for the rule, the job
+        and the plan date: replicas asking at once get different numbers, and a replica
+        taking over the watch goes on counting where the last one stopped.
 
         Args:
             rule: The matching rule.
             finding: The failure.
-            store: The shared store (attempts survive a change of watching replica).
+            store: The shared store.
 
         Returns:
-            True when the attempt may go ahead (it is counted); False when the night's
+            The attempt's number (1 … ``attempts_per_night``), or None when the night's
             attempts are used up.
 
         Raises:
             integrations.store.StoreError: The store failed (no attempt is made then).
         """
-        key = f"resync:watch:rule:{rule.name}:{finding.object_id}:{finding.plan_date.isoformat()}"
-        decision = await store.hit(
-            key, limit=rule.attempts_per_night, window_seconds=_ATTEMPT_WINDOW_SECONDS
-        )
-        return decision.allowed
+        base = f"resync:watch:rule:{rule.name}:{finding.object_id}:{finding.plan_date.isoformat()}"
+        for attempt in range(1, rule.attempts_per_night + 1):
+            if await store.claim(f"{base}:{attempt}", ttl_seconds=_ATTEMPT_WINDOW_SECONDS):
+                return attempt
+        return None
 
 
 def _where(loc: list[str | int]) -> str:

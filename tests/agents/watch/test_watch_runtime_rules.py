@@ -133,8 +133,8 @@ async def test_attempts_are_counted_per_job_and_night(tmp_path: Path) -> None:
     rule = book.rules[0]  # two attempts per night
     store = MemoryStore()
     taken = [await book.take_attempt(rule, FAILURE, store=store) for _ in range(3)]
-    assert taken == [True, True, False]
+    assert taken == [1, 2, None]
     next_night = replace(FAILURE, plan_date=date(2026, 1, 16))
-    assert await book.take_attempt(rule, next_night, store=store)
+    assert await book.take_attempt(rule, next_night, store=store) == 1
     other_job = replace(FAILURE, object_id="J43")
-    assert await book.take_attempt(rule, other_job, store=store)
+    assert await book.take_attempt(rule, other_job, store=store) == 1

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bot import cli_audit, cli_incidents, cli_runbooks, cli_watch
 
 if TYPE_CHECKING:
-    from bot.app import Runtime, StartupError
+    from bot.app import StartupError
     from config.settings import Settings
 
 # Building the parser imports nothing heavy: settings (pydantic), the simulator (aiohttp),
@@ -34,12 +34,6 @@ if TYPE_CHECKING:
 # uses them, so `resync --help` and the light commands start fast.
 
 __all__ = ["build_parser", "main"]
-
-_BANNER = (
-    "Resync — ask about the TWS plan. Try: what failed tonight? · status of PAYROLL* · "
-    "why did PAYROLL_EXTRACT abend? · what is late? · help\n"
-    "Source: {source}. Type exit or press Ctrl-D to leave."
-)
 
 
 def _bundled_scenarios() -> list[str]:
@@ -224,25 +218,21 @@ def _log_file(settings: Settings) -> Path:
 
 def _terminal_chat(settings: Settings, *, embedded: bool) -> int:
     from bot.app import runtime
-    from bot.console import run_console
+    from bot.console import banner, run_console, tolerant_output
+
+    tolerant_output(sys.stdout)
 
     async def session() -> int:
         async with runtime(settings, embedded=embedded) as parts:
             return await run_console(
                 dispatcher=parts.dispatcher,
-                banner=_BANNER.format(source=_source_text(parts)),
+                banner=banner(parts),
                 out=sys.stdout,
                 interactive=sys.stdin.isatty(),
                 history_file=settings.data_dir / "history",
             )
 
     return asyncio.run(session())
-
-
-def _source_text(parts: Runtime) -> str:
-    if parts.simulator is not None:
-        return f"bundled TWS simulator, scenario {parts.settings.sim_scenario}"
-    return parts.scheduler.source
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -256,7 +246,11 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from agents.messages import Actor, ChatEvent, Platform
     from bot.app import runtime
+    from bot.console import terminal_style, tolerant_output
     from bot.render_text import render_text
+
+    tolerant_output(sys.stdout)
+    width, unicode = terminal_style(sys.stdout)
 
     async def once() -> int:
         async with runtime(settings, embedded=args.demo) as parts:
@@ -265,7 +259,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
                 event_id="cli", actor=actor, channel_id="cli", text=" ".join(args.question)
             )
             reply = await parts.dispatcher.handle(event)
-            print(render_text(reply))
+            print(render_text(reply, width=width, unicode=unicode))
             failure = parts.asker.last_failure
             if failure is None:
                 return 0

@@ -8,7 +8,7 @@ asks for "the card of this record" (`CardMaker.card`) or "what to say at the end
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime, tzinfo
 
 from agents.messages import Actions, Block, Button, Context, Fields, Paragraph, Reply, Table, Tone
 from agents.runbooks.actions import describe_call
@@ -117,6 +117,12 @@ def _who_may_approve(runbook: Runbook, groups: ApprovalGroups, record: RequestRe
 _SUPERSEDED = "sent back for approval: approve the new card in the thread"
 
 
+def _at(moment: datetime, zone: tzinfo, pattern: str) -> str:
+    """A time in the display zone, the zone shown (a naive time is UTC, as stored)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime(pattern + " %Z")
+
+
 def approval_card(
     *,
     record: RequestRecord,
@@ -124,6 +130,7 @@ def approval_card(
     groups: ApprovalGroups,
     signer: ButtonSigner,
     superseded: bool = False,
+    zone: tzinfo = UTC,
 ) -> Reply:
     """The approval card (and its updates): what, how, impact, who, until when, buttons.
 
@@ -134,6 +141,7 @@ def approval_card(
         signer: Signs the buttons' values.
         superseded: The card of an earlier approval round (a new card was posted): it says
             so and has no buttons.
+        zone: The zone its times are shown in (``RESYNC_TIMEZONE``), named on the card.
 
     Returns:
         The card; buttons only while the request waits for approval on this card.
@@ -164,7 +172,7 @@ def approval_card(
                 ),
                 ("Who may approve", _who_may_approve(runbook, groups, record)),
                 ("Approvals", f"{len(record.approvals)} of {needed}"),
-                ("Expires", record.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+                ("Expires", _at(record.expires_at, zone, "%Y-%m-%d %H:%M")),
                 ("Status", status),
             )
         ),
@@ -197,7 +205,7 @@ def approval_card(
             Table(
                 columns=("when", "who", "what"),
                 rows=tuple(
-                    (h.at.strftime("%H:%M:%S"), h.who, h.what) for h in record.history[-10:]
+                    (_at(h.at, zone, "%H:%M:%S"), h.who, h.what) for h in record.history[-10:]
                 ),
             )
         )
@@ -292,20 +300,26 @@ def outcome_reply(*, record: RequestRecord, runbook: Runbook, lines: Sequence[st
 class CardMaker:
     """The cards of requests, with this deployment's approval groups and signing key."""
 
-    def __init__(self, *, groups: ApprovalGroups, signer: ButtonSigner) -> None:
+    def __init__(self, *, groups: ApprovalGroups, signer: ButtonSigner, zone: tzinfo = UTC) -> None:
         """Bind the groups (to count eligible people) and the signer (for the buttons).
 
         Args:
             groups: Approval groups.
             signer: Signs the buttons' values.
+            zone: The zone card times are shown in (``RESYNC_TIMEZONE``).
         """
         self._groups = groups
         self._signer = signer
+        self._zone = zone
 
     def card(self, *, record: RequestRecord, runbook: Runbook) -> Reply:
         """The approval card of ``record`` as it stands (buttons only while pending)."""
         return approval_card(
-            record=record, runbook=runbook, groups=self._groups, signer=self._signer
+            record=record,
+            runbook=runbook,
+            groups=self._groups,
+            signer=self._signer,
+            zone=self._zone,
         )
 
     def superseded(self, *, record: RequestRecord, runbook: Runbook) -> Reply:
@@ -316,6 +330,7 @@ class CardMaker:
             groups=self._groups,
             signer=self._signer,
             superseded=True,
+            zone=self._zone,
         )
 
     def final(self, *, record: RequestRecord, runbook: Runbook) -> Reply:

@@ -34,7 +34,7 @@ replica whose click completes the approval runs the request, under the drive lea
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from agents.messages import Actor, Reply
@@ -84,6 +84,7 @@ class RunbookService:
         on_phase: PhaseHook | None = None,
         directory: GroupDirectory | None = None,
         spawn: Spawner | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         """Wire the service.
 
@@ -108,11 +109,12 @@ class RunbookService:
             spawn: Starts supervised background work. Given, the approval that completes
                 the policy starts the run through it and `decide` answers at once; None,
                 the run happens inside `decide` (tests, the terminal).
+            zone: The zone the approval cards show times in (``RESYNC_TIMEZONE``).
         """
         now = clock or (lambda: datetime.now(UTC))
         scheduler_actions = actions or SchedulerActions(scheduler)
         recorder = RunbookAudit(audit)
-        cards = CardMaker(groups=groups, signer=signer)
+        cards = CardMaker(groups=groups, signer=signer, zone=zone)
         self._catalog = catalog
         self.journal = RequestJournal(store=store, namespace=namespace)
         targets = TargetClaims(journal=self.journal)

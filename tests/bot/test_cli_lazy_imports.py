@@ -71,3 +71,27 @@ def test_the_probe_sees_heavy_libraries_once_the_runtime_is_imported() -> None:
     # The runtime (what `ask`, `demo` and `serve` run) does bring LangGraph in: the probe
     # above would notice a heavy import, it is not empty by construction.
     assert "langgraph" in _imported_after(extra="import bot.app")
+
+
+def test_the_runtime_imports_what_a_command_starts_only_when_it_starts_it() -> None:
+    # `resync ask` against an engine starts no simulator, no PostgreSQL checkpoints and no
+    # LLM: `bot.app` imports those where it starts them (start-up time of `ask`).
+    probe = (
+        "import json, sys\n"
+        "import bot.app\n"
+        "lazy = ('psycopg', 'langgraph.checkpoint.postgres.aio', 'integrations.tws.simulator',"
+        " 'agents.llm_understand', 'litellm')\n"
+        "print(json.dumps([name for name in lazy if name in sys.modules]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -14,10 +14,13 @@ from agents.answers.common import AnswerContext, PersonLookup
 from agents.answers.runbook import RunbookRequester
 from agents.answers.watch import WatchDesk, answer_watch
 from agents.graph import Understander, build_graph, deterministic_understander
+from agents.handover import HandoverDesk, handover_reply
 from agents.intents import IntentKind
 from agents.messages import ChatEvent, Reply
 from agents.resolve import NameIndex
+from agents.runbooks.service import RunbookService
 from agents.state import ConversationState
+from agents.understand_handover import understand_handover
 from agents.understand_watch import WatchAsk, WatchQuestion, understand_watch
 from integrations import metrics
 from integrations.tws.scheduler import Scheduler
@@ -46,6 +49,7 @@ class Assistant:
         call_budget: int = ENGINE_CALL_BUDGET,
         plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
         watch: WatchDesk | None = None,
+        handover: HandoverDesk | None = None,
     ) -> None:
         """Build the graph over one engine.
 
@@ -67,8 +71,18 @@ class Assistant:
             watch: The watcher's findings: "what's unusual tonight?", "which deadlines
                 are at risk?", "why is GL_CLOSE at risk?" are answered from them; None:
                 those questions go the usual way (the forecast answers "at risk").
+            handover: Gathers "give me a handover" (`bot.handover.build_handover_desk`
+                adds the shift times and the audit log's runbook runs); None: one over the
+                parts given here (the last 8 hours, runs in progress only).
         """
         self._watch = watch
+        self._handover = handover or HandoverDesk(
+            scheduler=scheduler,
+            zone=zone,
+            watch=watch,
+            incidents=incidents,
+            requests=runbooks.journal if isinstance(runbooks, RunbookService) else None,
+        )
         self._zone = zone
         context = AnswerContext(
             scheduler=scheduler,
@@ -111,7 +125,9 @@ class Assistant:
         with structlog.contextvars.bound_contextvars(
             conversation=event.conversation_key, event_id=event.event_id
         ):
-            reply = await self._ask_watch(event, config)
+            reply = await self._ask_handover(event, config)
+            if reply is None:
+                reply = await self._ask_watch(event, config)
             if reply is not None:
                 return reply
             state = await self._graph.ainvoke(message, config)
@@ -138,13 +154,37 @@ class Assistant:
         finally:
             metrics.QUESTIONS.labels(kind="watch", outcome=outcome).inc()
         log.info("answer.watch", ask=question.ask.value, subject=question.subject)
+        await self._remember(event, config, reply, focus=question.subject)
+        return reply
+
+    async def _ask_handover(self, event: ChatEvent, config: RunnableConfig) -> Reply | None:
+        """Answer "give me a handover", or None when the message is not that."""
+        if not understand_handover(event.text):
+            return None
+        outcome = "error"
+        try:
+            handover = await self._handover.collect()
+            reply = handover_reply(handover, zone=self._zone, watched=self._watch is not None)
+            outcome = "answered"
+        finally:
+            metrics.QUESTIONS.labels(kind="handover", outcome=outcome).inc()
+        log.info("answer.handover", failures=len(handover.failures), gaps=len(handover.gaps))
+        await self._remember(event, config, reply, focus=None)
+        return reply
+
+    async def _remember(
+        self, event: ChatEvent, config: RunnableConfig, reply: Reply, *, focus: str | None
+    ) -> None:
+        """Write a turn answered outside the graph to the conversation's thread.
+
+        Follow-ups then see it like the graph's own answers; a named job becomes the focus.
+        """
         turn: dict[str, Any] = {
             "text": event.text,
             "reply": reply.model_dump(mode="json"),
             "last_kind": IntentKind.UNKNOWN.value,
             "turns": [{"user": event.text, "bot": reply.headline}],
         }
-        if question.subject is not None:
-            turn["focus"] = question.subject
+        if focus is not None:
+            turn["focus"] = focus
         await self._graph.aupdate_state(config, turn, as_node=IntentKind.UNKNOWN.value)
-        return reply

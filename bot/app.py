@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import structlog
-from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agents.answers.watch_desk import ScannerDesk
 from agents.assistant import Assistant
 from agents.graph import Understander, deterministic_understander
-from agents.llm_understand import LLMUnderstander
 from agents.runbooks.catalog import Catalog, load_catalog
 from agents.runbooks.errors import CatalogError
 from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
@@ -37,6 +33,7 @@ from bot.core.tasks import TaskSupervisor
 from bot.data_dir import secure_data_dir
 from bot.directory import GroupDirectoryRouter
 from bot.errors import EngineNamingAsker
+from bot.handover import build_handover_desk
 from bot.incidents import INCIDENT_ACTION_PREFIX, Incidents, open_incidents
 from bot.incidents.timeline import IncidentProgress
 from bot.progress import ProgressRouter
@@ -49,7 +46,14 @@ from integrations.db import DatabaseError
 from integrations.llm import LLMClient
 from integrations.store import Store, StoreError, open_store
 from integrations.tws.client import TWSClient
-from integrations.tws.simulator import SimulatorServer
+
+# Imported where used, so a command pays only for what it starts (`resync ask` against an
+# engine starts no simulator, no PostgreSQL and no LLM): the simulator, the checkpoint
+# savers, psycopg and the LLM understander.
+if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from integrations.tws.simulator import SimulatorServer
 
 __all__ = ["Runtime", "StartupError", "open_checkpointer", "runtime", "secure_data_dir"]
 
@@ -70,8 +74,15 @@ async def _starting(part: str) -> AsyncIterator[None]:
     """Turn a failure while starting ``part`` into one `StartupError` a person can act on."""
     try:
         yield
-    except (AuditError, StoreError, DatabaseError, psycopg.Error, OSError) as exc:
+    except _startup_failures() as exc:
         raise StartupError(part, str(exc) or type(exc).__name__) from exc
+
+
+def _startup_failures() -> tuple[type[Exception], ...]:
+    """What a part that cannot start raises; psycopg's errors once PostgreSQL is in use."""
+    failures: tuple[type[Exception], ...] = (AuditError, StoreError, DatabaseError, OSError)
+    psycopg = sys.modules.get("psycopg")  # imported (and raising) only when configured
+    return (*failures, psycopg.Error) if psycopg is not None else failures
 
 
 @dataclass(slots=True)
@@ -135,6 +146,8 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
     async with AsyncExitStack() as stack:
         simulator: SimulatorServer | None = None
         if embedded:
+            from integrations.tws.simulator import SimulatorServer
+
             api_key = secrets.token_urlsafe(32)
             simulator = SimulatorServer(
                 scenario=settings.sim_scenario,
@@ -208,6 +221,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             # An approval starts the run in the process's task supervisor, never inside the
             # click: wait steps may take minutes.
             spawn=tasks,
+            zone=settings.zone,
         )
         # Recovery of requests a previous process left half-done runs in `bot.server.serving`,
         # once the surfaces can post the outcome in the request's thread.
@@ -229,6 +243,15 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             incidents=incidents.service,
             people=incidents.people,  # Slack <@U…> mentions name people in incident roles
             watch=watch,
+            handover=build_handover_desk(
+                settings,
+                scheduler=scheduler,
+                zone=settings.zone,
+                watch=watch,
+                incidents=incidents.service,
+                requests=runbooks.journal,
+                audit=audit,
+            ),
         )
         asker = EngineNamingAsker(
             assistant, engine_url=simulator.url if simulator is not None else str(settings.tws_url)
@@ -309,6 +332,8 @@ async def _understander(settings: Settings) -> Understander:
     llm = LLMClient.from_settings(settings)
     if llm is None:
         return deterministic_understander
+    from agents.llm_understand import LLMUnderstander
+
     await llm.preload()
     log.info("llm.configured", model=llm.model)
     return LLMUnderstander(llm=llm)
@@ -323,11 +348,15 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     ``data_dir`` otherwise.
     """
     if settings.database_url is not None:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
         url = settings.database_url.get_secret_value()
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
             await saver.setup()  # creates or migrates its tables; safe to repeat
             yield saver
         return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
     path = settings.data_dir / "checkpoints.db"
     private_file(path)  # conversations in clear: this user only, whatever the umask
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:

@@ -8,6 +8,8 @@ a failing round is logged and the next one tried.
   runs whose replica died), every `RECOVER_INTERVAL_SECONDS`.
 - ``incidents-upkeep``: half-open rooms converge, reminders go out once per interval.
 - ``watch``: the watcher, when ``settings.watching`` (one replica leads, `agents.watch`).
+- ``handover``: the shift handover posted at each shift change, when
+  ``settings.handover_posting`` (every replica runs it; the store picks one per change).
 - ``siem-forward``: the audit log to Splunk HEC / syslog, when ``siem_forward_in_serve``;
   one replica forwards (a lease in ``runtime.store``), its backlog is exported on
   ``/metrics`` (0 on the others).
@@ -27,6 +29,7 @@ from agents.runbooks.service import RunbookService
 from agents.watch.watcher import Watcher
 from bot.app import Runtime
 from bot.core.port import ChatPort
+from bot.handover import build_handover_desk, start_handover
 from bot.incidents import run_upkeep
 from integrations import metrics
 from integrations.audit.forward import run_forwarder
@@ -112,6 +115,7 @@ def start_background(
     """
     settings = runtime.settings
     background = Background()
+    ports = list(ports)  # read twice: alerts and handover attach to the same surfaces
     background.tasks += [
         asyncio.create_task(
             recover_periodically(runtime.runbooks, interval_seconds=recover_interval_seconds),
@@ -126,6 +130,25 @@ def start_background(
             settings, source=runtime.watch, publisher=runtime.alerts.publisher, store=runtime.store
         )
         background.tasks.append(watcher.start())
+    handover = start_handover(
+        settings,
+        desk=build_handover_desk(
+            settings,
+            scheduler=runtime.scheduler,
+            zone=settings.zone,
+            watch=runtime.watch,
+            incidents=runtime.incidents.service,
+            requests=runtime.runbooks.journal,
+            audit=runtime.audit,
+        ),
+        core=runtime.core,
+        store=runtime.store,
+        audit=runtime.audit,
+        ports=ports,
+        watched=True,
+    )
+    if handover is not None:
+        background.tasks.append(handover)
     if settings.siem_forward_in_serve:
         # One replica forwards (a lease in the shared store): all read the same log.
         forwarding = run_forwarder(

@@ -30,6 +30,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.chat_settings import ChatSettings
+from config.handover_settings import HandoverSettings
 from config.incident_settings import IncidentSettings
 from config.siem_settings import SiemSettings
 from config.watch_settings import WatchSettings
@@ -56,7 +57,9 @@ class ConfigurationError(Exception):
         )
 
 
-class Settings(BaseSettings, ChatSettings, IncidentSettings, WatchSettings, SiemSettings):
+class Settings(
+    BaseSettings, ChatSettings, IncidentSettings, WatchSettings, SiemSettings, HandoverSettings
+):
     """Effective configuration of one Resync process."""
 
     model_config = SettingsConfigDict(

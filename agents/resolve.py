@@ -5,7 +5,10 @@ Order of tries, cheapest first, so a simple status question costs one engine cal
 1. jobs with that name (exact, or wildcard with ``*``), narrowed by a qualified
    ``WS#STREAM.JOB`` or ``STREAM.JOB``;
 2. job streams with that name;
-3. "did you mean": fuzzy match against the plan's names, cached for a few minutes because
+3. a business word ("payroll", "billing"): the job streams whose names hold it as a word
+   (``PAYROLL_DAILY``; ``BILLING_USAGE``, ``BILLING_RUN``, ...), so "is payroll done?" is
+   about the payroll stream, not a "did you mean" about a job that happens to look alike;
+4. "did you mean": fuzzy match against the plan's names, cached for a few minutes because
    the names in a plan change rarely while the night runs.
 
 A confident suggestion is looked up once, never again from there: a cached name can have
@@ -16,6 +19,7 @@ and the cache is dropped, so the next question reads the names afresh.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +34,8 @@ __all__ = ["NameIndex", "Resolution", "SubjectName", "parse_subject", "resolve"]
 _NAME_CACHE_SECONDS = 300.0
 _SUGGESTION_CUTOFF = 70.0
 _CONFIDENT_SCORE = 90.0
+# A business word: letters only, no wildcard, no qualifier (``PAYROLL``, not ``PAY*``).
+_WORD = re.compile(r"^[A-Z]{2,}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +87,8 @@ class Resolution:
             with the same name on other workstations.
         unreturned: A confident suggestion the engine did not return when looked up (it left
             the plan since the names were read, or the engine cannot find it by name).
+        by_word: The business word the job streams were found by (``PAYROLL``), when the
+            name was not a job or job stream name itself.
     """
 
     asked: str
@@ -92,6 +100,7 @@ class Resolution:
     workstation: str | None = None
     elsewhere: list[str] = field(default_factory=list)
     unreturned: str | None = None
+    by_word: str | None = None
 
     @property
     def found(self) -> bool:
@@ -178,10 +187,23 @@ async def _lookup(scheduler: Scheduler, subject: str) -> Resolution:
     return result
 
 
+async def _by_word(scheduler: Scheduler, word: str, result: Resolution) -> bool:
+    """The job streams whose names hold ``word`` as one of their ``_``-separated words."""
+    streams = await scheduler.query_job_streams(name=f"*{word}*")
+    result.as_of = streams.as_of
+    matched = [stream for stream in streams.value if word in stream.name.split("_")]
+    if not matched:
+        return False
+    result.streams = sorted(matched, key=lambda stream: stream.name)
+    result.by_word = word
+    return True
+
+
 async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Resolution:
     """Find the jobs or job streams a typed name means.
 
-    At most two exact lookups and one read of the name index: the typed name, then the one
+    At most two exact lookups, one business-word lookup (a plain word only) and one read of
+    the name index: the typed name, the job streams named by the word, then the one
     confident suggestion, if there is one.
 
     Args:
@@ -190,13 +212,17 @@ async def resolve(scheduler: Scheduler, subject: str, *, index: NameIndex) -> Re
         index: The name cache for fuzzy suggestions.
 
     Returns:
-        The resolution; when nothing matched, close names in ``suggestions``, and when one
-        of them is a confident match, the answer for it with ``corrected_from`` set. A
-        confident match the engine did not return is in ``unreturned``.
+        The resolution; for a business word, the job streams it names with ``by_word``
+        set; when nothing matched, close names in ``suggestions``, and when one of them is
+        a confident match, the answer for it with ``corrected_from`` set. A confident
+        match the engine did not return is in ``unreturned``.
     """
     parts = parse_subject(subject)
     result = await _lookup(scheduler, subject)
     if result.found or result.elsewhere or parts.has_wildcard or parts.job_stream is not None:
+        return result
+    plain_word = parts.workstation is None and _WORD.match(parts.name) is not None
+    if plain_word and await _by_word(scheduler, parts.name, result):
         return result
     suggestions = await index.suggest(scheduler, parts.name)
     result.suggestions = [name for name, _ in suggestions]

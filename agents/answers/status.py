@@ -1,10 +1,17 @@
-"""Status of a job or job stream: exact, wildcard, or the closest name."""
+"""Status of a job or job stream: exact, wildcard, a business word, or the closest name.
+
+A job stream's status says how far it is (n of m done), what is left, and what holds it
+back, walked upstream (`agents.answers.stream_progress`). A business word ("payroll")
+means the job streams whose names hold it: one is answered, several are named and asked
+about.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
 
+from agents.answers.blocking_text import blockage_blocks
 from agents.answers.common import (
     Answer,
     AnswerContext,
@@ -15,6 +22,13 @@ from agents.answers.common import (
     jobs_phrase,
     jobs_table,
     not_found,
+)
+from agents.answers.stream_progress import (
+    ask_which_stream,
+    blocked_line,
+    left_line,
+    stream_blockage,
+    stream_jobs,
 )
 from agents.formatting import format_clock, format_duration, format_status
 from agents.intents import Intent
@@ -179,14 +193,35 @@ async def answer_status(ctx: AnswerContext, intent: Intent) -> Answer:
         )
         # Several jobs: no single subject for a follow-up, which then asks which one.
         return Answer(reply=reply)
-    stream_jobs: list[PlanJob] = []
+    if len(resolution.streams) > 1 and resolution.by_word:
+        return ask_which_stream(ctx, resolution)
+    members: list[PlanJob] = []
     if len(resolution.streams) == 1:
-        snapshot = await ctx.scheduler.query_jobs(job_stream=resolution.streams[0].name)
-        stream_jobs = [
-            job for job in snapshot.value if job.job_stream_id == resolution.streams[0].id
-        ]
-    headline, more, tone = _stream_answer(resolution.streams, stream_jobs, ctx=ctx, now=now)
-    blocks += [*more, as_of_line(ctx, resolution.as_of)]
+        members, now = await stream_jobs(ctx, resolution.streams[0])
+    headline, more, tone = _stream_answer(resolution.streams, members, ctx=ctx, now=now)
+    as_of = resolution.as_of if len(resolution.streams) > 1 else now
+    if resolution.by_word and len(resolution.streams) == 1:
+        blocks.append(
+            Paragraph(
+                text=(
+                    f"{resolution.by_word} means job stream {resolution.streams[0].name}, the "
+                    "only one with that word in its name."
+                )
+            )
+        )
+    if len(resolution.streams) == 1 and members:
+        blocks.append(more.pop(0))  # the stream's fields first
+        left = left_line(members)
+        if left:
+            blocks.append(Paragraph(text=left))
+        found = await stream_blockage(ctx, members, now=now)
+        if found is not None:
+            line = blocked_line(resolution.streams[0], found)
+            if line:
+                blocks.append(Paragraph(text=line))
+            blocks += blockage_blocks(found, None)
+            as_of = found.as_of or as_of
+    blocks += [*more, as_of_line(ctx, as_of)]
     focus = resolution.streams[0].name if len(resolution.streams) == 1 else None
     return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
 

@@ -1,57 +1,33 @@
 """Why did a job fail, or why has it not run.
 
 For a failure: the return code, the job log's error lines, what the AWS codes and
-application errors mean, the predecessors' state and the job's record over 60 days.
-
-Only the end of the job log is read (`integrations.tws.scheduler.JOB_LOG_WINDOW_BYTES`: the
-error lines and the JOBINFO trailer are there), and it is scanned in a worker thread: a
-chatty job's log must not hold up everyone else's answers.
+application errors mean, the predecessors' state and the job's record over 60 days
+(`agents.answers.blocking_failure` reads and scans the log). For a job that has not run:
+the walk upstream to what holds it (`agents.answers.blocking`), named as a chain. A job
+stream is explained by the jobs inside it (`agents.answers.stream_why`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
 
+from agents.answers.blocking import find_blockage
+from agents.answers.blocking_failure import evidence_blocks, read_failure
+from agents.answers.blocking_text import blockage_blocks, chains
 from agents.answers.common import Answer, AnswerContext, as_of_line, declare_actions, not_found
 from agents.answers.dependencies import pick_one
 from agents.answers.status import job_fields
+from agents.answers.stream_why import answer_stream_why, ask_which_stream
 from agents.formatting import format_clock, format_duration, plural
 from agents.intents import Intent
-from agents.logscan import exit_status, relevant_lines
-from agents.messages import Block, Paragraph, Preformatted, Reply, Tone
+from agents.messages import Block, Paragraph, Reply, Tone
 from agents.resolve import resolve
-from integrations.tws.models import FINISHED_STATUSES, Dependency, JobLog, JobRun, PlanJob
-from knowledge.codes import CodeEntry, ErrorPattern, explain_codes, lookup_error_pattern
+from integrations.tws.models import FINISHED_STATUSES, Dependency, JobRun, PlanJob
 
 __all__ = ["answer_why"]
 
 _HISTORY_DAYS = 60
-
-
-@dataclass(frozen=True, slots=True)
-class _LogFindings:
-    lines: list[str]
-    codes: list[CodeEntry]
-    patterns: list[ErrorPattern]
-    exit_status: int | None
-
-
-def _scan(text: str) -> _LogFindings:
-    """Everything the answer reads from a job log (CPU-bound: runs in a worker thread)."""
-    return _LogFindings(
-        lines=relevant_lines(text),
-        codes=explain_codes(text),
-        patterns=lookup_error_pattern(text),
-        exit_status=exit_status(text),
-    )
-
-
-def _size_text(size_bytes: int) -> str:
-    if size_bytes >= 1024 * 1024:
-        return f"{size_bytes / (1024 * 1024):.1f} MB"
-    return f"{max(1, size_bytes // 1024)} KB"
 
 
 def _history_line(runs: list[JobRun], job: PlanJob, zone_ctx: AnswerContext) -> str:
@@ -119,117 +95,68 @@ async def _not_failed(ctx: AnswerContext, job: PlanJob, now: datetime) -> Answer
             headline=headline, blocks=(job_fields(job, ctx=ctx, now=now), as_of_line(ctx, now))
         )
         return Answer(reply=reply, focus=focus)
-    deps, stations = await asyncio.gather(
-        ctx.scheduler.job_predecessors(job.id), ctx.scheduler.workstations()
-    )
-    reasons: list[str] = []
-    finished = {status.value for status in FINISHED_STATUSES}
-    open_deps = [dep for dep in deps.value if dep.status not in finished]
-    if open_deps:
-        reasons.append("waits for " + ", ".join(f"{d.name} ({d.status})" for d in open_deps[:6]))
-    failed_deps = [dep for dep in deps.value if dep.status in ("ABEND", "FAIL", "ERROR")]
-    if failed_deps:
-        reasons.append("a predecessor failed: " + ", ".join(d.name for d in failed_deps))
-    if job.at_time is not None and job.at_time > now:
-        reasons.append(f"not before {format_clock(job.at_time, zone=ctx.zone, today=now)}")
-    station = next((ws for ws in stations.value if ws.name == job.workstation), None)
-    if station is not None and not station.available:
-        reasons.append(
-            f"workstation {station.name} is unavailable (linked={station.linked}, limit={station.limit})"
-        )
-    if station is not None and station.fence is not None and job.priority < station.fence:
-        reasons.append(
-            f"priority {job.priority} is below the fence {station.fence} of {station.name}"
-        )
-    if job.priority == 0:
-        reasons.append("it is held (priority 0)")
-    why = "; ".join(reasons) if reasons else "nothing visible holds it; it should start shortly"
+    found = await find_blockage(ctx, [job], now=now)
+    shown = chains(found, job.name, job.job_stream_name, limit=3)
+    if shown:
+        why = "; ".join(shown)
+    elif job.status.value == "READY":
+        why = "its predecessors are done and its workstation is up; it should start shortly"
+    else:
+        why = "nothing visible holds it; it should start shortly"
     reply = Reply(
         headline=f"{job.name} has not run yet ({job.status.value}): {why}.",
-        tone=Tone.WARNING if reasons else Tone.INFO,
-        blocks=(job_fields(job, ctx=ctx, now=now), as_of_line(ctx, deps.as_of)),
+        tone=Tone.WARNING if found.causes else Tone.INFO,
+        blocks=(
+            job_fields(job, ctx=ctx, now=now),
+            *blockage_blocks(found, job),
+            as_of_line(ctx, found.as_of or now, "plan dependencies"),
+        ),
     )
     return Answer(reply=reply, focus=focus)
 
 
 async def answer_why(ctx: AnswerContext, intent: Intent) -> Answer:
-    """Answer "why did JOB fail?".
+    """Answer "why did JOB fail?", "why is JOB waiting?", "why did STREAM fail?".
 
     Args:
         ctx: The answer context.
         intent: A WHY intent with a subject.
 
     Returns:
-        The diagnosis; for a job that did not fail, what it is doing or what holds it.
+        The diagnosis; for a job that did not fail, what it is doing or what holds it,
+        walked upstream; for a job stream, its failed jobs or what holds it.
     """
     if intent.subject is None:
         return not_found_subject()
     resolution = await resolve(ctx.scheduler, intent.subject, index=ctx.names)
     if not resolution.found:
         return not_found(ctx, resolution)
+    now = resolution.as_of or datetime.now().astimezone()
+    if not resolution.jobs and resolution.streams:
+        if len(resolution.streams) > 1:
+            return ask_which_stream(ctx, resolution)
+        return await answer_stream_why(ctx, resolution.streams[0], now=now)
     picked = pick_one(ctx, resolution, prefer_failed=True)
     if isinstance(picked, Answer):
         return picked
     job = picked
-    now = resolution.as_of or datetime.now().astimezone()
     if not job.failed:
         return await _not_failed(ctx, job, now)
-    log = JobLog(text="")
-    if job.run_id:
-        log_read, deps, history = await asyncio.gather(
-            ctx.scheduler.job_log_tail(job.run_id),
-            ctx.scheduler.job_predecessors(job.id),
-            ctx.scheduler.job_history(job.id, days=_HISTORY_DAYS),
-        )
-        log = log_read.value
-    else:
-        deps, history = await asyncio.gather(
-            ctx.scheduler.job_predecessors(job.id),
-            ctx.scheduler.job_history(job.id, days=_HISTORY_DAYS),
-        )
-    found = await asyncio.to_thread(_scan, log.text)
-    lines, codes, patterns = found.lines, found.codes, found.patterns
-    cause = lines[-1] if lines else "no error line in the job log"
-    for line in lines:
-        if any(entry.code in line for entry in codes) or any(p.matches(line) for p in patterns):
-            cause = line
-            break
-    # The plan's return code first; the log's JOBINFO trailer when the plan has none.
-    return_code = job.return_code if job.return_code is not None else found.exit_status
-    rc = f" with return code {return_code}" if return_code is not None else ""
+    evidence, deps, history = await asyncio.gather(
+        read_failure(ctx, job),
+        ctx.scheduler.job_predecessors(job.id),
+        ctx.scheduler.job_history(job.id, days=_HISTORY_DAYS),
+    )
+    rc = f" with return code {evidence.return_code}" if evidence.return_code is not None else ""
     ended = format_clock(job.ended_at, zone=ctx.zone, today=now)
-    headline = f"{job.name} {job.status.value}{rc} at {ended}: {cause}"
-    blocks: list[Block] = [job_fields(job, ctx=ctx, now=now)]
-    if log.truncated:
-        blocks.append(
-            Paragraph(
-                text=(
-                    f"The job log is {_size_text(log.size_bytes)}; I read only its last "
-                    f"{_size_text(len(log.text.encode()))}, where the error lines and the "
-                    "exit status usually are."
-                )
-            )
-        )
-    if lines:
-        blocks.append(Paragraph(text=f"From the job log (run {job.run_id}):"))
-        blocks.append(Preformatted(text="\n".join(lines)))
-    elif job.run_id is None:
-        blocks.append(Paragraph(text="The job never started, so there is no job log."))
-    sources: list[str] = []
-    for entry in codes:
-        blocks.append(Paragraph(text=f"{entry.code}: {entry.meaning} What to do: {entry.action}"))
-        sources.append(entry.source)
-    for pattern in patterns:
-        blocks.append(
-            Paragraph(text=f"{pattern.name}: {pattern.meaning} What to do: {pattern.action}")
-        )
-        sources.append(pattern.source)
+    headline = f"{job.name} {job.status.value}{rc} at {ended}: {evidence.cause}"
+    blocks: list[Block] = [job_fields(job, ctx=ctx, now=now), *evidence_blocks(evidence)]
     blocks.append(
         Paragraph(text=_predecessor_line(deps.value) + " " + _history_line(history.value, job, ctx))
     )
     extra = ["job log, run history (60 days)"]
-    if sources:
-        extra.append("knowledge: " + ", ".join(dict.fromkeys(sources)))
+    if evidence.sources:
+        extra.append("knowledge: " + ", ".join(evidence.sources))
     blocks.append(as_of_line(ctx, now, *extra))
     blocks.extend(declare_actions(ctx, job))
     focus = f"{job.job_stream_name}.{job.name}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+from agents.answers.blocking_text import release_note, unreleased
 from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line, not_found
-from agents.forecast import Forecaster, JobForecast
+from agents.forecast import FORECAST_STATUSES, Forecaster, JobForecast, read_forecast_plan
 from agents.formatting import format_clock, format_status, plural
 from agents.intents import Intent
 from agents.messages import Block, Paragraph, Reply, Table, Tone
 from agents.resolve import Resolution, resolve
-from integrations.tws.models import FINISHED_STATUSES, Dependency, PlanJob
+from integrations.tws.models import Dependency, PlanJob
 from integrations.tws.scheduler import Scheduler
 
 __all__ = ["answer_predecessors", "answer_successors", "further_successors", "pick_one"]
@@ -20,6 +21,7 @@ __all__ = ["answer_predecessors", "answer_successors", "further_successors", "pi
 _MAX_TRANSITIVE = 1000
 _READ_CONCURRENCY = 8
 DEP_COLUMNS = ("Name", "Job stream", "Workstation", "Status", "Deadline")
+_FORECASTABLE = frozenset(status.value for status in FORECAST_STATUSES)
 
 
 def pick_one(
@@ -108,20 +110,23 @@ async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
             blocks=(as_of_line(ctx, deps.as_of),),
         )
         return Answer(reply=reply, focus=focus)
-    finished = {status.value for status in FINISHED_STATUSES}
-    open_deps = [dep for dep in deps.value if dep.status not in finished]
+    # A failed predecessor has finished but still holds the job: TWS releases only on SUCC.
+    open_deps = unreleased(deps.value)
     headline = f"{job.name} has {plural(len(deps.value), 'predecessor')}"
     if open_deps:
         pending = ", ".join(f"{dep.name} ({dep.status})" for dep in open_deps[:5])
-        headline += f"; {len(open_deps)} not finished: {pending}."
+        headline += f"; {len(open_deps)} still holding it: {pending}."
     else:
-        headline += ", all finished."
+        headline += ", all done."
     blocks: list[Block] = [
         Table(
             columns=DEP_COLUMNS, rows=_dep_rows(deps.value, ctx, deps.as_of), total=len(deps.value)
         ),
         as_of_line(ctx, deps.as_of),
     ]
+    note = release_note(deps.value)
+    if note:
+        blocks.insert(1, Paragraph(text=note))
     tone = (
         Tone.WARNING
         if any(dep.status in ("ABEND", "FAIL", "ERROR") for dep in deps.value)
@@ -197,15 +202,23 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
         return Answer(reply=reply, focus=focus)
     further, truncated = await further_successors(ctx.scheduler, job, direct)
     everything = direct + further
-    plan = await ctx.scheduler.query_jobs()
-    forecaster = Forecaster(
-        scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of, edges=ctx.edges
-    )
     # Every downstream job with a deadline: the forecast keeps the unfinished ones and the
-    # failed ones already late.
-    with_deadline = [dep.id for dep in everything if dep.kind == "job" and dep.deadline is not None]
-    forecast = await forecaster.forecast(forecaster.watched(with_deadline))
-    late, at_risk = forecast.late, forecast.at_risk
+    # failed ones already late. When every one of them already ended well (their statuses
+    # came with the successor lists), nothing is at risk and the plan need not be read.
+    with_deadline = [
+        dep.id
+        for dep in everything
+        if dep.kind == "job" and dep.deadline is not None and dep.status in _FORECASTABLE
+    ]
+    late: list[JobForecast] = []
+    at_risk: list[JobForecast] = []
+    now = successors.as_of
+    if with_deadline:
+        plan = await read_forecast_plan(ctx.scheduler)
+        now = plan.as_of
+        forecaster = Forecaster(scheduler=ctx.scheduler, jobs=plan.value, now=now, edges=ctx.edges)
+        forecast = await forecaster.forecast(forecaster.watched(with_deadline))
+        late, at_risk = forecast.late, forecast.at_risk
     verb = "depends" if len(direct) == 1 else "depend"
     headline = f"{plural(len(direct), 'job')} {verb} directly on {job.name}"
     if further:
@@ -213,7 +226,7 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
     headline += "; " + _deadline_phrase(late, at_risk) + "."
     blocks: list[Block] = [
         Paragraph(text="Direct successors:"),
-        Table(columns=DEP_COLUMNS, rows=_dep_rows(direct, ctx, plan.as_of), total=len(direct)),
+        Table(columns=DEP_COLUMNS, rows=_dep_rows(direct, ctx, now), total=len(direct)),
     ]
     if late:
         lines = [
@@ -237,7 +250,7 @@ async def answer_successors(ctx: AnswerContext, intent: Intent) -> Answer:
         names = ", ".join(dep.name for dep in further[:10])
         more = " ..." if len(further) > 10 or truncated else ""
         blocks.append(Paragraph(text=f"Further down: {names}{more}"))
-    blocks.append(as_of_line(ctx, plan.as_of))
+    blocks.append(as_of_line(ctx, now))
     tone = Tone.ERROR if late else (Tone.WARNING if at_risk else Tone.INFO)
     return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
 

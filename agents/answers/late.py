@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line
-from agents.forecast import Forecaster, JobForecast
+from agents.forecast import Forecaster, JobForecast, read_forecast_plan
 from agents.formatting import format_clock, format_duration, format_status, plural
 from agents.intents import Intent
 from agents.messages import Block, Paragraph, Reply, Table, Tone
@@ -77,7 +77,7 @@ async def answer_late(ctx: AnswerContext, intent: Intent) -> Answer:
         Late jobs, then jobs at risk, worst first.
     """
     del intent  # every lateness question gets the whole picture: late and at risk
-    plan = await ctx.scheduler.query_jobs()
+    plan = await read_forecast_plan(ctx.scheduler)
     forecaster = Forecaster(
         scheduler=ctx.scheduler, jobs=plan.value, now=plan.as_of, edges=ctx.edges
     )
@@ -85,7 +85,9 @@ async def answer_late(ctx: AnswerContext, intent: Intent) -> Answer:
     late, at_risk = forecast.late, forecast.at_risk
     watched = len(forecast.jobs)
     blocks: list[Block] = []
-    if not plan.value:
+    # Only unfinished and failed jobs were read: whether the plan has any job at all is
+    # one more (one-row) question, asked only when none of those came back.
+    if not plan.value and not (await ctx.scheduler.query_jobs(limit=1)).value:
         headline = "The current plan has no jobs: there is nothing to be late."
         blocks.append(as_of_line(ctx, plan.as_of))
         return Answer(reply=Reply(headline=headline, tone=Tone.WARNING, blocks=tuple(blocks)))

@@ -65,7 +65,7 @@ class TWSClient:
         retries: int = 3,
         breaker_threshold: int = 5,
         breaker_reset_seconds: float = 30.0,
-        page_size: int = 200,
+        page_size: int = 500,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         """Configure the client; no connection is made until the first call.
@@ -189,8 +189,7 @@ class TWSClient:
             workstation=workstation,
             statuses=[s.value for s in statuses] if statuses else None,
         )
-        rows, as_of = await self._all_pages(paths.JOBS, oql=oql, limit=limit)
-        jobs = parse_rows(rows, wire.parse_job, call=f"GET {paths.JOBS}")
+        jobs, as_of = await self._all_pages(paths.JOBS, wire.parse_job, oql=oql, limit=limit)
         jobs = [
             job
             for job in jobs
@@ -259,8 +258,9 @@ class TWSClient:
             workstation=workstation,
             statuses=[s.value for s in statuses] if statuses else None,
         )
-        rows, as_of = await self._all_pages(paths.JOBSTREAMS, oql=oql, limit=limit)
-        streams = parse_rows(rows, wire.parse_job_stream, call=f"GET {paths.JOBSTREAMS}")
+        streams, as_of = await self._all_pages(
+            paths.JOBSTREAMS, wire.parse_job_stream, oql=oql, limit=limit
+        )
         streams = [
             stream
             for stream in streams
@@ -347,17 +347,29 @@ class TWSClient:
     async def _get_list(
         self, path: str, parse: Callable[[Json], T], *, params: dict[str, str] | None = None
     ) -> Snapshot[list[T]]:
-        rows, as_of = await self._all_pages(path, params=params)
-        return self._snapshot(parse_rows(rows, parse, call=f"GET {path}"), as_of)
+        items, as_of = await self._all_pages(path, parse, params=params)
+        return self._snapshot(items, as_of)
 
     async def _all_pages(
         self,
         path: str,
+        parse: Callable[[Json], T],
         *,
         oql: str | None = None,
         params: dict[str, str] | None = None,
         limit: int | None = None,
-    ) -> tuple[list[Any], datetime]:
+    ) -> tuple[list[T], datetime]:
+        call = f"GET {path}"
+
+        def parse_page(rows: list[Any]) -> list[T]:
+            return parse_rows(rows, parse, call=call)
+
         return await read_all_pages(
-            self._transport, path, page_size=self._page_size, oql=oql, params=params, limit=limit
+            self._transport,
+            path,
+            page_size=self._page_size,
+            parse=parse_page,
+            oql=oql,
+            params=params,
+            limit=limit,
         )

@@ -168,6 +168,9 @@ class PlanJob(_Frozen):
         estimated_duration: The engine's own estimate, when it sent one.
         late: The engine flagged the job late (its deadline passed while unfinished).
         rerun_count: How many times this job was rerun in this plan.
+        predecessor_ids: Plan ids of the jobs it waits for, when the engine sent its
+            ``dependencies`` with the job; None when it did not (then they must be read
+            with ``job_predecessors``).
     """
 
     id: str
@@ -190,6 +193,7 @@ class PlanJob(_Frozen):
     estimated_duration: timedelta | None = None
     late: bool = False
     rerun_count: int = 0
+    predecessor_ids: tuple[str, ...] | None = None
 
     @property
     def qualified_name(self) -> str:

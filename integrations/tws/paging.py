@@ -7,14 +7,16 @@ and refuses a ``next`` chain that never ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from integrations.tws.errors import TWSProtocolError
 from integrations.tws.transport import EngineTransport, describe_call
 
 __all__ = ["read_all_pages"]
+
+T = TypeVar("T")
 
 _MAX_PAGES = 1000  # a runaway `next` chain is a protocol error, not an endless loop
 
@@ -24,22 +26,27 @@ async def read_all_pages(
     path: str,
     *,
     page_size: int,
+    parse: Callable[[list[Any]], list[T]],
     oql: str | None = None,
     params: dict[str, str] | None = None,
     limit: int | None = None,
-) -> tuple[list[Any], datetime]:
+) -> tuple[list[T], datetime]:
     """Read every page of a ``{count, results, next}`` answer (or a bare array).
+
+    Each page is parsed as soon as it arrives, so the engine's JSON of a 50,000-job plan
+    never sits in memory whole next to the models made from it.
 
     Args:
         transport: The engine to ask.
         path: The list's path.
         page_size: ``limit`` asked per page (less when ``limit`` is smaller).
+        parse: Turns one page's rows (JSON, each row once) into models.
         oql: An OQL filter.
         params: Other query parameters.
         limit: Stop after this many rows.
 
     Returns:
-        The rows, undecoded, and the engine's clock at the first page.
+        The parsed rows and the engine's clock at the first page.
 
     Raises:
         TWSProtocolError: An answer is not a list, ``next`` leaves the engine, or there are
@@ -52,7 +59,7 @@ async def read_all_pages(
     page = page_size if limit is None else max(1, min(page_size, limit))
     query["limit"] = str(page)
     url: str | None = path
-    rows: list[Any] = []
+    rows: list[T] = []
     seen: set[object] = set()
     as_of: datetime | None = None
     for _ in range(_MAX_PAGES):
@@ -62,12 +69,13 @@ async def read_all_pages(
         as_of = as_of or answer.as_of
         body = answer.body
         if isinstance(body, list):  # v1-style bare array: one page
-            rows.extend(body)
+            rows.extend(parse(body))
             break
         if not isinstance(body, Mapping) or not isinstance(body.get("results"), list):
             raise TWSProtocolError(
                 "expected {count, results}", call=describe_call("GET", url, query)
             )
+        fresh: list[Any] = []
         for row in body["results"]:
             # Offset paging over a moving plan can show a row twice (it moved between
             # pages); count it once.
@@ -76,10 +84,15 @@ async def read_all_pages(
                 if key in seen:
                     continue
                 seen.add(key)
-            rows.append(row)
+            fresh.append(row)
+        if limit is not None:
+            fresh = fresh[: max(0, limit - len(rows))]
+        rows.extend(parse(fresh))
+        link = body.get("next")
+        del answer, body, fresh  # this page's JSON is garbage from here on
         if limit is not None and len(rows) >= limit:
             return rows[:limit], as_of
-        url = transport.local_path(body.get("next"), call=describe_call("GET", url, query))
+        url = transport.local_path(link, call=describe_call("GET", url, query))
         query = {}  # `next` carries its own query
     else:
         raise TWSProtocolError(f"more than {_MAX_PAGES} pages", call=f"GET {path}")

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import orjson
 import structlog
 
 from integrations import metrics
@@ -375,7 +376,9 @@ class EngineTransport:
         if not raw:
             return Answer({}, as_of)
         try:
-            body = json.loads(raw)
+            # orjson: a page of 500 plan jobs decodes in a third of the time json takes,
+            # which is most of what reading a 50,000-job plan costs here.
+            body = orjson.loads(raw)
         except ValueError as exc:
             error = TWSProtocolError(
                 f"the answer is not JSON ({content_type}, {len(raw)} bytes)", call=call

@@ -17,7 +17,19 @@ Plan job (``GET /plan/job`` results, ``GET /plan/job/{id}``)::
      "actualStart": ..., "actualEnd": ..., "returnCode": 12 | null,
      "runId": "uuid" | null, "jobNumber": 31337 | null,
      "estimatedDuration": 420 | null,    # seconds
-     "late": false, "rerunCount": 0}
+     "late": false, "rerunCount": 0,
+     "dependencies": [                   # optional: what the job waits for (doc)
+         {"dependencyType": "INTERNAL_JOB" | "EXTERNAL_JOB" | "EXTERNAL_JOBSTREAM" | ...,
+          "jobId": "uuid", "jobName": "...", "jobStreamId": "uuid", ...},
+         {"dependencyType": "JOIN", "members": [<the same objects>]}]}
+
+HCL documents ``dependencies`` on plan objects (``GET /plan/job/{id}`` and the results of
+``GET /plan/job``: "examine the dependencies object"; the job stream pages show
+``EXTERNAL_JOB``, ``EXTERNAL_JOBSTREAM`` and ``JOIN`` with ``members``, each job one with
+``jobId``). ``INTERNAL_JOB`` (a job of the same stream) is a guess by symmetry; any
+``...JOB`` type with a ``jobId`` is read as a job predecessor. A row without the field says
+nothing about the job's predecessors (``PlanJob.predecessor_ids`` is None), and Resync
+reads ``/plan/job/{id}/predecessors`` for it instead.
 
 Job stream (``GET /plan/jobstream``)::
 
@@ -55,6 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from integrations.tws.models import (
@@ -99,6 +112,13 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 timestamp, got {value!r}")
+    return _parse_iso(value)
+
+
+@lru_cache(maxsize=16_384)
+def _parse_iso(value: str) -> datetime:
+    # A plan repeats its times (a stream's jobs share at-times and deadlines): one parse,
+    # and one immutable object in memory, per distinct text.
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -123,6 +143,27 @@ def _name(obj: Any) -> str:
     if isinstance(obj, Mapping):
         return str(obj["name"])
     return str(obj)
+
+
+def _predecessor_ids(value: Any) -> tuple[str, ...] | None:
+    """The job ids in a plan object's ``dependencies``, in order (None: the engine sent none)."""
+    if value is None:
+        return None
+    found: dict[str, None] = {}
+
+    def walk(items: Any) -> None:
+        if not isinstance(items, list):
+            raise ValueError(f"expected a list of dependencies, got {type(items).__name__}")
+        for dep in items:
+            if not isinstance(dep, Mapping):
+                raise ValueError("a dependency is not a JSON object")
+            if dep.get("members") is not None:  # a JOIN: its members are the dependencies
+                walk(dep["members"])
+            elif str(dep.get("dependencyType", "")).endswith("JOB") and dep.get("jobId"):
+                found[str(dep["jobId"])] = None
+
+    walk(value)
+    return tuple(found)
 
 
 def _status(obj: Any) -> str:
@@ -169,6 +210,7 @@ def parse_job(data: Json) -> PlanJob:
         estimated_duration=timedelta(seconds=float(estimate)) if estimate is not None else None,
         late=bool(data.get("late", False)),
         rerun_count=int(data.get("rerunCount", 0)),
+        predecessor_ids=_predecessor_ids(data.get("dependencies")),
     )
 
 

@@ -282,6 +282,8 @@ async def test_late_reuses_dependency_edges_but_reads_statuses_fresh(
     before = client.calls_made
     second = await ask("what will be late?", channel="C-late-2")
     warm_calls = client.calls_made - before
-    assert cold_calls > 10  # one predecessor read per unfinished job in a chain
-    assert warm_calls <= 2  # the plan (statuses) is read again; edges come from the cache
+    # The plan's job rows carry their predecessors (`dependencies`, as HWA v2 plan objects
+    # do), so no per-job predecessor reads; the plan (statuses) is read again every time.
+    assert 1 <= cold_calls <= 2
+    assert 1 <= warm_calls <= 2
     assert second.headline == first.headline

@@ -66,6 +66,7 @@ class SimState:
         self.clock = clock
         self.seed = seed
         self.started_at = clock.now()
+        self.version = 0
         self._build()
 
     def _build(self) -> None:
@@ -94,7 +95,16 @@ class SimState:
         self.manual_outages: list[ManualOutage] = []
         self._queue = EventQueue(self.plan)
         self._dirty = True
+        self.bump()
         self.sync()
+
+    def bump(self) -> None:
+        """Note a change that is not the clock's: an action, a workstation, a rebuilt plan.
+
+        With `sim_time`, `version` says whether an earlier answer still holds (the plan
+        API reuses a query's result across the pages of one read).
+        """
+        self.version += 1
 
     def reset(self) -> None:
         """Rebuild the plan and replay it up to the clock's current now."""
@@ -185,6 +195,7 @@ class SimState:
         self.manual_outages.append((name, now, up))
         self._outages = [o for o in self._outages if o.workstation != name]
         self._dirty = True
+        self.bump()
         self.sync()
 
     # ---------------------------------------------------------------- views
@@ -296,6 +307,7 @@ class SimState:
         now = self.sync()
         apply_job_action(job, action, status=self.job_status(job), now=now)
         self._dirty = True
+        self.bump()
         self.sync()
         return self.job_status(job)
 
@@ -313,5 +325,6 @@ class SimState:
         self.sync()
         apply_stream_action(stream, action, state=self.stream_status(stream))
         self._dirty = True
+        self.bump()
         self.sync()
         return self.stream_status(stream)

@@ -73,6 +73,18 @@ def job_json(state: SimState, job: SimJob) -> dict[str, Any]:
         "estimatedDuration": round(job.mean),
         "late": statuses.is_late(job, state.sim_time),
         "rerunCount": job.rerun_count,
+        # HWA v2 plan objects list their predecessors (``dependencyType``, ``jobId``, ...);
+        # ``INTERNAL_JOB`` for a job of the same stream is a guess by symmetry.
+        "dependencies": [
+            {
+                "dependencyType": "INTERNAL_JOB" if p.stream is job.stream else "EXTERNAL_JOB",
+                "jobId": p.id,
+                "jobName": p.name,
+                "jobStreamId": p.stream.id,
+                "jobStreamName": p.stream.name,
+            }
+            for p in job.preds
+        ],
     }
 
 

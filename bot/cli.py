@@ -3,7 +3,7 @@
 Commands: ``demo`` (terminal chat on the bundled simulator), ``chat`` (terminal chat on
 ``RESYNC_TWS_URL``), ``ask`` (one question, one answer), ``serve`` (the HTTP server),
 ``simulator`` (the bundled TWS simulator on its own), ``config show``, ``audit ...`` and
-``watch ...`` (`bot.cli_watch`).
+``watch ...`` (`bot.cli_watch`) and ``knowledge ...`` (`bot.cli_knowledge`).
 
 Exit codes: 0 success, 1 failure at run time (e.g. audit verification, or ``ask`` got no
 answer), 2 bad configuration or usage.
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import cli_audit, cli_incidents, cli_runbooks, cli_watch
+from bot import cli_audit, cli_incidents, cli_knowledge, cli_runbooks, cli_watch
 
 if TYPE_CHECKING:
     from bot.app import StartupError
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_runbooks.register(commands)
     cli_incidents.register(commands)
     cli_watch.register(commands)
+    cli_knowledge.register(commands)
     return parser
 
 

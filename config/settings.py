@@ -32,6 +32,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from config.chat_settings import ChatSettings
 from config.handover_settings import HandoverSettings
 from config.incident_settings import IncidentSettings
+from config.knowledge_settings import KnowledgeSettings
 from config.siem_settings import SiemSettings
 from config.watch_settings import WatchSettings
 
@@ -58,7 +59,13 @@ class ConfigurationError(Exception):
 
 
 class Settings(
-    BaseSettings, ChatSettings, IncidentSettings, WatchSettings, SiemSettings, HandoverSettings
+    BaseSettings,
+    ChatSettings,
+    IncidentSettings,
+    WatchSettings,
+    SiemSettings,
+    HandoverSettings,
+    KnowledgeSettings,
 ):
     """Effective configuration of one Resync process."""
 

@@ -1,354 +1,398 @@
-"""Free-text search over the shipped troubleshooting corpus ("job stuck in hold").
+"""Hybrid search over the knowledge base: BM25 (bm25s) and embeddings, fused by rank.
 
-Hybrid retrieval: a BM25 keyword score over the corpus entries, plus — when chromadb
-is importable — the cosine similarity from a chromadb collection. The collection
-uses this module's own embedding function, a deterministic feature hashing of word
-unigrams and bigrams into 384 dimensions (L2-normalised): chromadb's default
-embedding downloads an ONNX model at first use, and Resync never touches the network
-for retrieval. chromadb is imported lazily, inside :class:`KnowledgeIndex`, so that
-importing :mod:`knowledge.codes` stays fast; without it, search is keyword-only.
+The knowledge base holds the shipped corpus, the documents operators add
+(``resync knowledge add``) and resolved incidents with their postmortems. chromadb keeps two
+collections: ``resync-knowledge-text-v1``, the record of added documents and incidents
+(their text and metadata; needs no model), and ``resync-knowledge-minilm-v1``, the
+all-MiniLM-L6-v2 vectors of every passage, shipped ones included, kept in step with the
+first (and with the shipped corpus) when the knowledge base opens. Without the model
+package, search is keyword-only and says so (`SearchResult.mode`), once in the log.
 
-Exceptions: none of its own. A chromadb failure is logged and search falls back to
-keywords; corpus problems raise :class:`knowledge.codes.CorpusError`.
+BM25 and the embedding each rank the passages; reciprocal rank fusion (k = 60) merges the
+two rankings, so neither score scale has to be calibrated against the other.
+
+Exceptions: `knowledge.documents.DocumentError` for a file that cannot be added;
+`KeyError` for removing an unknown document; chromadb errors pass through.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import itertools
-import math
-import re
-from collections import Counter
+import threading
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import numpy as np
 import structlog
 
-from knowledge.codes import Corpus, corpus
+from knowledge.chroma import COLLECTION, embedding_function, open_client
+from knowledge.embedding import MiniLM, ModelUnavailable, load_model
+from knowledge.ingest import document_passages, incident_passages
+from knowledge.keywords import tokenize
+from knowledge.passages import DocumentInfo, Hit, Kind, Passage, SearchResult
+from knowledge.ranking import fuse, identifiers, keyword_reliable
+from knowledge.shipped import shipped_passages, shipped_vectors, text_key
 
-__all__ = [
-    "COLLECTION_NAME",
-    "EMBEDDING_DIMS",
-    "KnowledgeIndex",
-    "SearchHit",
-    "hash_embed",
-    "tokenize",
-]
+__all__ = ["TEXT_COLLECTION", "KnowledgeBase"]
 
 log = structlog.get_logger(__name__)
 
-EMBEDDING_DIMS: Final = 384
-COLLECTION_NAME: Final = "resync-tws-corpus-v1"
-_KEYWORD_WEIGHT: Final = 0.6
-_VECTOR_WEIGHT: Final = 0.4
-_MIN_SCORE: Final = 0.1
-_BM25_K1: Final = 1.5
-_BM25_B: Final = 0.75
-_WORD: Final = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
-_STOPWORDS: Final = frozenset(
-    "a an and are as at be by did do does for from has have how i in is it its my of on or "
-    "our so that the their them then this to was we were what when where which why will "
-    "with you your e g".split()
-)
-# A few words operators use for the corpus's words; kept small and obvious.
-_ALIASES: Final = {
-    "held": "hold",
-    "holding": "hold",
-    "unreachable": "reach",
-    "reachable": "reach",
-    "connect": "connection",
-    "stopped": "stuck",
-    "hung": "stuck",
-    "hang": "stuck",
-    "hanging": "stuck",
-    "disk": "space",
-    "full": "space",
-}
+TEXT_COLLECTION: Final = "resync-knowledge-text-v1"
+_DEPTH: Final = 50  # candidates taken from each ranking before fusion
+_BATCH: Final = 500
+_warned_keyword_only = threading.Event()
+
+Mode = Literal["hybrid", "keyword", "vector"]
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One search result.
-
-    Attributes:
-        title: The AWS code (``AWSBEH023E``) or the pattern's name.
-        text: The meaning and what to do.
-        score: The hybrid relevance, 0 to 1; higher is better.
-        source: Where the fact comes from.
-        kind: ``code`` for an AWS code entry, ``pattern`` for a symptom pattern.
-    """
-
-    title: str
-    text: str
-    score: float
-    source: str
-    kind: Literal["code", "pattern"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Doc:
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    kind: Literal["code", "pattern"]
-    tokens: tuple[str, ...]
-
-
-def _stem(word: str) -> str:
-    word = _ALIASES.get(word, word)
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return _ALIASES.get(word[: -len(suffix)], word[: -len(suffix)])
-    return word
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, lightly stemmed word tokens.
+class KnowledgeBase:
+    """The passages, their BM25 index and (with the model) their vectors in chromadb.
 
     Args:
-        text: Any text.
-
-    Returns:
-        The tokens, in order.
+        client: A chromadb client (`knowledge.chroma.open_client`).
+        use_model: False forces keyword-only search even when the model is installed.
+        min_similarity: The best hit's cosine similarity below which a hybrid result is
+            not reliable.
     """
-    return [_stem(word) for word in _WORD.findall(text.lower()) if word not in _STOPWORDS]
 
-
-def _features(tokens: Sequence[str]) -> Iterable[tuple[str, float]]:
-    for token in tokens:
-        yield "u:" + token, 1.0
-    for first, second in itertools.pairwise(tokens):
-        yield f"b:{first} {second}", 0.5
-
-
-def hash_embed(text: str, *, dims: int = EMBEDDING_DIMS) -> list[float]:
-    """A deterministic embedding: feature hashing of word unigrams and bigrams.
-
-    Each feature hashes (BLAKE2b, so the result is the same in every process) to a
-    dimension and a sign; the vector is L2-normalised. It needs no model and no
-    network, and texts that share words land close together.
-
-    Args:
-        text: Any text.
-        dims: The number of dimensions.
-
-    Returns:
-        The unit vector (all zeros for a text without words).
-    """
-    vector = [0.0] * dims
-    for feature, weight in _features(tokenize(text)):
-        digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-        number = int.from_bytes(digest, "big")
-        sign = 1.0 if number & 1 else -1.0
-        vector[(number >> 1) % dims] += sign * weight
-    norm = math.sqrt(sum(value * value for value in vector))
-    return [value / norm for value in vector] if norm else vector
-
-
-@functools.cache
-def _embedding_function_class() -> type[Any]:
-    """Define and register the chromadb embedding function (imports chromadb)."""
-    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-    from chromadb.utils.embedding_functions import register_embedding_function
-
-    class HashingEmbeddingFunction(EmbeddingFunction[Documents]):
-        """chromadb embedding function backed by :func:`hash_embed` (offline)."""
-
-        def __init__(self, dims: int = EMBEDDING_DIMS) -> None:
-            self._dims = dims
-
-        def __call__(self, input: Documents) -> Embeddings:
-            import numpy as np
-
-            return [
-                np.asarray(hash_embed(text, dims=self._dims), dtype=np.float32) for text in input
-            ]
-
-        @staticmethod
-        def name() -> str:
-            return "resync-hashing"
-
-        def default_space(self) -> Any:
-            return "cosine"
-
-        def supported_spaces(self) -> list[Any]:
-            return ["cosine", "l2", "ip"]
-
-        def get_config(self) -> dict[str, Any]:
-            return {"dims": self._dims}
-
-        @staticmethod
-        def build_from_config(config: dict[str, Any]) -> HashingEmbeddingFunction:
-            return HashingEmbeddingFunction(dims=int(config.get("dims", EMBEDDING_DIMS)))
-
-    register_embedding_function(HashingEmbeddingFunction)  # type: ignore[no-untyped-call]
-    return HashingEmbeddingFunction
-
-
-def _documents(known: Corpus) -> list[_Doc]:
-    docs: list[_Doc] = []
-    for entry in known.codes:
-        text = f"{entry.meaning} What to do: {entry.action}"
-        docs.append(
-            _Doc(
-                doc_id=f"code:{entry.code}",
-                title=entry.code,
-                text=text,
-                source=entry.source,
-                kind="code",
-                tokens=tuple(tokenize(f"{entry.code} {text}")),
-            )
+    def __init__(self, client: Any, *, use_model: bool = True, min_similarity: float = 0.3) -> None:
+        self._min_similarity = min_similarity
+        self._lock = threading.RLock()
+        # The record collection stores no real vectors: a constant 1-d placeholder.
+        self._records = client.get_or_create_collection(
+            TEXT_COLLECTION, embedding_function=None, metadata={"resync": "records"}
         )
-    for pattern in known.patterns:
-        text = f"{pattern.meaning} What to do: {pattern.action}"
-        docs.append(
-            _Doc(
-                doc_id=f"pattern:{pattern.name}",
-                title=pattern.name,
-                text=text,
-                source=pattern.source,
-                kind="pattern",
-                tokens=tuple(tokenize(f"{pattern.name} {text}")),
-            )
-        )
-    return docs
-
-
-class KnowledgeIndex:
-    """Hybrid (keyword + vector) search over the troubleshooting corpus.
-
-    Args:
-        persist_dir: Where chromadb keeps its collection (a ``PersistentClient``);
-            None keeps it in memory (an ``EphemeralClient``).
-        use_vectors: False skips chromadb entirely (keyword search only).
-        source: The corpus to index; None uses the shipped one.
-    """
-
-    def __init__(
-        self,
-        *,
-        persist_dir: Path | None = None,
-        use_vectors: bool = True,
-        source: Corpus | None = None,
-    ) -> None:
-        self._docs = _documents(source if source is not None else corpus())
-        lengths = [len(doc.tokens) for doc in self._docs]
-        self._avg_len = (sum(lengths) / len(lengths)) if lengths else 0.0
-        self._tf = [Counter(doc.tokens) for doc in self._docs]
-        frequency: Counter[str] = Counter()
-        for counts in self._tf:
-            frequency.update(counts.keys())
-        total = len(self._docs)
-        self._idf = {
-            term: math.log(1.0 + (total - n + 0.5) / (n + 0.5)) for term, n in frequency.items()
-        }
-        self._collection: Any = None
-        if use_vectors:
-            self._collection = self._open_collection(persist_dir)
-
-    @property
-    def uses_vectors(self) -> bool:
-        """Whether the chromadb vector half of the search is active."""
-        return self._collection is not None
-
-    def _open_collection(self, persist_dir: Path | None) -> Any:
-        try:
-            import chromadb
-            from chromadb.config import Settings
-        except ImportError:
-            log.info("knowledge.vectors_unavailable", reason="chromadb not installed")
-            return None
-        try:
-            settings = Settings(anonymized_telemetry=False)
-            if persist_dir is not None:
-                persist_dir.mkdir(parents=True, exist_ok=True)
-                client = chromadb.PersistentClient(path=str(persist_dir), settings=settings)
-            else:
-                client = chromadb.EphemeralClient(settings=settings)
-            collection = client.get_or_create_collection(
-                name=COLLECTION_NAME,
-                embedding_function=_embedding_function_class()(),
+        self._model: MiniLM | None = None
+        self._vectors: Any = None
+        if use_model:
+            try:
+                self._model = load_model()
+            except ModelUnavailable as exc:
+                if not _warned_keyword_only.is_set():
+                    _warned_keyword_only.set()
+                    log.warning("knowledge.keyword_only", reason=str(exc))
+        if self._model is not None:
+            self._vectors = client.get_or_create_collection(
+                COLLECTION,
+                embedding_function=embedding_function(),
                 configuration={"hnsw": {"space": "cosine"}},
             )
-            wanted = {doc.doc_id for doc in self._docs}
-            stale = [i for i in collection.get(include=[])["ids"] if i not in wanted]
-            if stale:
-                collection.delete(ids=stale)
-            if self._docs:
-                collection.upsert(
-                    ids=[doc.doc_id for doc in self._docs],
-                    documents=[f"{doc.title} {doc.text}" for doc in self._docs],
-                    metadatas=[{"kind": doc.kind, "title": doc.title} for doc in self._docs],
-                )
-        except Exception as exc:  # chromadb is optional: never let it break search
-            log.warning("knowledge.vectors_failed", error=str(exc))
-            return None
-        return collection
+        self._passages: list[Passage] = []
+        self.refresh()
 
-    def _keyword_scores(self, query_tokens: Sequence[str]) -> list[float]:
-        scores: list[float] = []
-        for doc, counts in zip(self._docs, self._tf, strict=True):
-            score = 0.0
-            norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * len(doc.tokens) / (self._avg_len or 1.0))
-            for term in set(query_tokens):
-                tf = counts.get(term, 0)
-                if tf:
-                    score += self._idf[term] * tf * (_BM25_K1 + 1) / (tf + norm)
-            scores.append(score)
-        top = max(scores, default=0.0)
-        return [score / top for score in scores] if top > 0 else scores
-
-    def _vector_scores(self, query: str) -> dict[str, float] | None:
-        if self._collection is None:
-            return None
-        try:
-            result = self._collection.query(
-                query_texts=[query], n_results=len(self._docs), include=["distances"]
-            )
-        except Exception as exc:  # fall back to keywords, as at start-up
-            log.warning("knowledge.vector_query_failed", error=str(exc))
-            return None
-        ids: list[str] = result["ids"][0]
-        distances: list[float] = result["distances"][0]
-        return {
-            doc_id: min(1.0, max(0.0, 1.0 - float(distance)))
-            for doc_id, distance in zip(ids, distances, strict=True)
-        }
-
-    def search(self, query: str, *, limit: int = 3) -> list[SearchHit]:
-        """The corpus entries that best answer a free-text question.
+    @classmethod
+    def open(
+        cls,
+        *,
+        directory: Path | None,
+        url: str | None = None,
+        use_model: bool = True,
+        min_similarity: float = 0.3,
+    ) -> KnowledgeBase:
+        """Open the knowledge base on a chromadb server, a directory, or in memory.
 
         Args:
-            query: Words such as "job stuck in hold" or "cannot reach the server".
-            limit: At most this many hits.
+            directory: Local store (``RESYNC_DATA_DIR/knowledge``); None: in memory.
+            url: A chromadb server (``RESYNC_CHROMA_URL``); wins over ``directory``.
+            use_model: False: keyword-only.
+            min_similarity: See the class.
 
         Returns:
-            The hits, best first; empty when nothing is relevant.
+            The knowledge base, in step with the shipped corpus.
         """
-        tokens = tokenize(query)
-        if not tokens or not self._docs or limit <= 0:
-            return []
-        keyword = self._keyword_scores(tokens)
-        vector = self._vector_scores(query)
-        hits: list[SearchHit] = []
-        for doc, kw in zip(self._docs, keyword, strict=True):
-            if vector is None:
-                score = kw
-            else:
-                score = _KEYWORD_WEIGHT * kw + _VECTOR_WEIGHT * vector.get(doc.doc_id, 0.0)
-            if score >= _MIN_SCORE and (kw > 0 or vector is not None):
-                hits.append(
-                    SearchHit(
-                        title=doc.title,
-                        text=doc.text,
-                        score=round(score, 4),
-                        source=doc.source,
-                        kind=doc.kind,
-                    )
+        client = open_client(directory=directory, url=url)
+        return cls(client, use_model=use_model, min_similarity=min_similarity)
+
+    @property
+    def mode(self) -> Literal["hybrid", "keyword"]:
+        """``hybrid`` with the embedding model, else ``keyword``."""
+        return "hybrid" if self._vectors is not None else "keyword"
+
+    @property
+    def passages(self) -> Sequence[Passage]:
+        """Every passage, shipped first."""
+        return tuple(self._passages)
+
+    # --- keeping the indexes in step ------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the added documents (another process may have added some) and re-index."""
+        with self._lock:
+            got = self._records.get(include=["documents", "metadatas"])
+            stored = [
+                Passage.from_record(pid, text or "", dict(meta or {}))
+                for pid, text, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=True
                 )
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:limit]
+            ]
+            stored.sort(key=lambda p: (p.doc_id, p.position))
+            self._passages = [*shipped_passages(), *stored]
+            self._sync_vectors()
+            self._index_keywords()
+
+    def _sync_vectors(self) -> None:
+        if self._vectors is None:
+            return
+        have: dict[str, str] = {}
+        got = self._vectors.get(include=["metadatas"])
+        for pid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            have[pid] = str((meta or {}).get("digest", ""))
+        wanted = {p.id: p for p in self._passages}
+        stale = [pid for pid in have if pid not in wanted]
+        for start in range(0, len(stale), _BATCH):
+            self._vectors.delete(ids=stale[start : start + _BATCH])
+        missing = [p for pid, p in wanted.items() if have.get(pid) != p.digest]
+        saved = shipped_vectors() if any(p.kind == "corpus" for p in missing) else {}
+        known = [p.indexed_text for p in missing if text_key(p.indexed_text) in saved]
+        if self._model is not None and known:
+            self._model.preload(known, np.stack([saved[text_key(t)] for t in known]))
+        self._embed_into_store(missing)
+
+    def _embed_into_store(self, passages: Sequence[Passage]) -> None:
+        assert self._model is not None
+        assert self._vectors is not None
+        for start in range(0, len(passages), _BATCH):
+            batch = passages[start : start + _BATCH]
+            vectors = self._model.embed([p.indexed_text for p in batch])
+            self._vectors.upsert(
+                ids=[p.id for p in batch],
+                embeddings=vectors,
+                documents=[p.text for p in batch],
+                metadatas=[p.metadata() for p in batch],
+            )
+
+    def _index_keywords(self) -> None:
+        import bm25s  # type: ignore[import-untyped]
+
+        self._bm25: Any = None
+        self._kinds = np.array([p.kind for p in self._passages])
+        self._position = {p.id: i for i, p in enumerate(self._passages)}
+        tokens = [tokenize(p.indexed_text) for p in self._passages]
+        self._token_sets = [frozenset(t) for t in tokens]
+        if self._passages:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(tokens, show_progress=False)
+
+    # --- adding and removing ---------------------------------------------------------------
+
+    def add_document(self, path: Path) -> tuple[str, Literal["added", "replaced", "unchanged"]]:
+        """Add (or replace, when its content changed) one operator document.
+
+        Args:
+            path: A Markdown, HTML, text or PDF file.
+
+        Returns:
+            The document id and what happened.
+
+        Raises:
+            DocumentError: The file cannot be read or chunked.
+        """
+        return self.add_documents([path])[0]
+
+    def add_documents(
+        self, paths: Sequence[Path]
+    ) -> list[tuple[str, Literal["added", "replaced", "unchanged"]]]:
+        """Add several documents, re-indexing keywords once at the end.
+
+        Args:
+            paths: The files.
+
+        Returns:
+            The document id and what happened, per file.
+
+        Raises:
+            DocumentError: A file cannot be read or chunked (the files before it are added).
+        """
+        done: list[tuple[str, Literal["added", "replaced", "unchanged"]]] = []
+        try:
+            for path in paths:
+                doc_id, passages, digest = document_passages(path)
+                done.append((doc_id, self._put(doc_id, passages, digest, reindex=False)))
+        finally:
+            with self._lock:
+                self._index_keywords()
+        return done
+
+    def add_incident(
+        self, incident_id: str, *, date: str, title: str, text: str
+    ) -> Literal["added", "replaced", "unchanged"]:
+        """Add a resolved incident and its postmortem (Markdown) to incident memory.
+
+        Args:
+            incident_id: The incident's id (``INC-2026-0031``).
+            date: When it happened (ISO date).
+            title: Its one-line summary.
+            text: The postmortem or resolution notes, Markdown (chunked at headings).
+
+        Returns:
+            What happened (a changed postmortem replaces the earlier one).
+        """
+        doc_id, passages, digest = incident_passages(incident_id, date=date, title=title, text=text)
+        return self._put(doc_id, passages, digest)
+
+    def _put(
+        self, doc_id: str, passages: list[Passage], digest: str, *, reindex: bool = True
+    ) -> Literal["added", "replaced", "unchanged"]:
+        with self._lock:
+            before = [p for p in self._passages if p.doc_id == doc_id]
+            if before and all(p.digest == digest for p in before) and len(before) == len(passages):
+                return "unchanged"
+            self._delete(doc_id, [p.id for p in before])
+            for start in range(0, len(passages), _BATCH):
+                batch = passages[start : start + _BATCH]
+                self._records.add(
+                    ids=[p.id for p in batch],
+                    embeddings=[[1.0]] * len(batch),
+                    documents=[p.text for p in batch],
+                    metadatas=[p.metadata() for p in batch],
+                )
+            if self._vectors is not None:
+                self._embed_into_store(passages)
+            kept = [p for p in self._passages if p.doc_id != doc_id]
+            self._passages = [*kept, *passages]
+            if reindex:
+                self._index_keywords()
+            log.info("knowledge.document_stored", doc_id=doc_id, passages=len(passages))
+            return "replaced" if before else "added"
+
+    def _delete(self, doc_id: str, ids: list[str]) -> None:
+        self._records.delete(where={"doc_id": doc_id})
+        if self._vectors is not None and ids:
+            self._vectors.delete(where={"doc_id": doc_id})
+
+    def remove(self, ref: str) -> int:
+        """Remove an added document or incident.
+
+        Args:
+            ref: Its id (``doc:/…``, ``incident:INC-…``) or the file's path.
+
+        Returns:
+            How many passages were removed.
+
+        Raises:
+            KeyError: No such added document (shipped documents cannot be removed).
+        """
+        with self._lock:
+            doc_id = ref if ref.startswith(("doc:", "incident:")) else f"doc:{Path(ref).resolve()}"
+            gone = [p.id for p in self._passages if p.doc_id == doc_id and p.kind != "corpus"]
+            if not gone:
+                raise KeyError(ref)
+            self._delete(doc_id, gone)
+            self._passages = [p for p in self._passages if p.doc_id != doc_id]
+            self._index_keywords()
+            log.info("knowledge.document_removed", doc_id=doc_id, passages=len(gone))
+            return len(gone)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every document, shipped ones first, with its passage count.
+
+        Returns:
+            The documents.
+        """
+        grouped: dict[str, list[Passage]] = defaultdict(list)
+        for passage in self._passages:
+            grouped[passage.doc_id].append(passage)
+        return [
+            DocumentInfo(
+                doc_id=doc_id,
+                title=items[0].doc_title,
+                kind=items[0].kind,
+                source=items[0].source if items[0].kind != "corpus" else "shipped",
+                chunks=len(items),
+                digest=items[0].digest,
+                date=items[0].date,
+            )
+            for doc_id, items in grouped.items()
+        ]
+
+    # --- searching -------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 5,
+        kinds: Iterable[Kind] | None = None,
+        mode: Mode | None = None,
+    ) -> SearchResult:
+        """The passages that best answer a free-text question.
+
+        Args:
+            query: E.g. "how do I fix ORA-01555?".
+            limit: At most this many hits.
+            kinds: Only these kinds (e.g. ``["incident"]`` for incident memory).
+            mode: Force ``keyword`` or ``vector`` ranking alone (benchmarks); default:
+                hybrid when the model is installed.
+
+        Returns:
+            The hits, best first, the mode used and whether the best is reliable.
+        """
+        wanted: set[str] | None = {str(k) for k in kinds} if kinds is not None else None
+        use = mode or ("hybrid" if self._vectors is not None else "keyword")
+        if use != "keyword" and self._vectors is None:
+            use = "keyword"
+        with self._lock:
+            passages = self._passages
+            keyword = self._keyword_ranking(query, wanted)
+            similar = self._vector_ranking(query, wanted) if use != "keyword" else {}
+        rankings: list[list[int]] = []
+        if use != "vector":
+            rankings.append([i for i, _ in keyword])
+            rankings.append(self._identifier_ranking(query, keyword))
+        if use != "keyword":
+            rankings.append(list(similar))
+        fused = fuse(rankings)
+        best = sorted(fused, key=lambda i: -fused[i])[: max(limit, 0)]
+        bm25 = dict(keyword)
+        hits = tuple(
+            Hit(
+                passage=passages[i],
+                score=round(fused[i], 6),
+                keyword=round(bm25.get(i, 0.0), 4),
+                similarity=round(similar.get(i, 0.0), 4) if use != "keyword" else None,
+            )
+            for i in best
+        )
+        reported: Literal["hybrid", "keyword"] = "keyword" if use == "keyword" else "hybrid"
+        return SearchResult(hits=hits, mode=reported, reliable=self._reliable(query, hits, use))
+
+    def _keyword_ranking(self, query: str, wanted: set[str] | None) -> list[tuple[int, float]]:
+        tokens = tokenize(query)
+        if self._bm25 is None or not tokens:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        if wanted is not None:
+            scores = np.where(np.isin(self._kinds, list(wanted)), scores, 0.0)
+        top = np.argsort(-scores)[:_DEPTH]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def _identifier_ranking(self, query: str, keyword: list[tuple[int, float]]) -> list[int]:
+        codes = identifiers(query)
+        return [i for i, _ in keyword if codes <= self._token_sets[i]] if codes else []
+
+    def _vector_ranking(self, query: str, wanted: set[str] | None) -> dict[int, float]:
+        assert self._model is not None
+        if not query.strip() or not self._passages:
+            return {}
+        vector = self._model.embed([query])[0]
+        where = {"kind": {"$in": sorted(wanted)}} if wanted is not None else None
+        result = self._vectors.query(
+            query_embeddings=[vector],
+            n_results=min(_DEPTH, len(self._passages)),
+            where=where,
+            include=["distances"],
+        )
+        ranking: dict[int, float] = {}
+        for pid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            index = self._position.get(pid)
+            if index is not None:
+                ranking[index] = 1.0 - float(distance)
+        return ranking
+
+    def _reliable(self, query: str, hits: Sequence[Hit], use: str) -> bool:
+        if not hits:
+            return False
+        if use != "keyword":
+            return max(h.similarity or 0.0 for h in hits) >= self._min_similarity
+        return keyword_reliable(query, hits[0].passage.indexed_text)

@@ -18,6 +18,13 @@ Questions that need a job and name none ("why did it fail?" with nothing in focu
 the object linked to the incident whose room the conversation is, when there is one (one
 cheap lookup of the place, only then).
 
+A question about several names ("what failed in A and B?", "status of A, B and C") is
+answered once per name, each within its own call budget, and the answers are merged
+(`agents.answers.common.merge_answers`); "what is running on it?" after "is AGT_LNX02 up?"
+lists that workstation's jobs (the workstation is not the focus: a job's follow-ups never
+take it for a job). A plain word taken as a name ("thingy") that names nothing is asked
+back instead of "No job or job stream named THINGY".
+
 Every answer node reads the engine through its own `agents.answers.budget.BudgetedScheduler`:
 a question that needs more calls than its budget stops with an answer that says so, and the
 calls each question made are logged (``answer.engine_calls``).
@@ -41,13 +48,18 @@ from agents.answers.budget import (
     budget_answer,
     budget_for,
 )
-from agents.answers.common import Answer, AnswerContext
+from agents.answers.changes import answer_changes
+from agents.answers.common import Answer, AnswerContext, merge_answers
+from agents.answers.counts import answer_count
 from agents.answers.dependencies import answer_predecessors, answer_successors
+from agents.answers.eta import answer_eta
 from agents.answers.help import answer_help, answer_unknown
 from agents.answers.incidents import Where, answer_incident, linked_subject
+from agents.answers.knowledge import answer_knowledge_intent
 from agents.answers.late import answer_late
 from agents.answers.lists import answer_list
 from agents.answers.runbook import answer_runbook
+from agents.answers.smalltalk import answer_smalltalk
 from agents.answers.status import answer_status
 from agents.answers.why import answer_why
 from agents.answers.workstations import answer_workstations
@@ -55,7 +67,7 @@ from agents.incidents.model import LinkedObject
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind
 from agents.messages import Actor, Paragraph, Reply, Tone
 from agents.state import ConversationState
-from agents.understand import understand
+from agents.understand import LOOSE_SUBJECT, refers_to_place, understand
 from integrations import metrics
 
 __all__ = ["build_graph", "next_focus"]
@@ -73,8 +85,15 @@ HANDLERS: dict[IntentKind, Handler] = {
     IntentKind.SUCCESSORS: answer_successors,
     IntentKind.PREDECESSORS: answer_predecessors,
     IntentKind.WORKSTATIONS: answer_workstations,
+    IntentKind.COUNT: answer_count,
+    IntentKind.CHANGES: answer_changes,
+    IntentKind.ETA: answer_eta,
+    IntentKind.KNOWLEDGE: answer_knowledge_intent,
+    IntentKind.SMALLTALK: answer_smalltalk,
     IntentKind.UNKNOWN: answer_unknown,
 }
+# An ETA forecasts the chain upstream of its job: one read per unfinished predecessor.
+_PLAN_WALKS = frozenset({IntentKind.ETA})
 # RUNBOOK and INCIDENT are answered by their own nodes: they need who asks and where, not
 # only the intent.
 
@@ -123,6 +142,7 @@ _EXAMPLES: dict[IntentKind, tuple[str, str]] = {
     IntentKind.WHY: ("why did {} fail?", "PAYROLL_EXTRACT"),
     IntentKind.SUCCESSORS: ("what depends on {}?", "PAYROLL_EXTRACT"),
     IntentKind.PREDECESSORS: ("predecessors of {}", "PAYROLL_POST"),
+    IntentKind.ETA: ("when will {} finish?", "GL_CLOSE"),
 }
 
 
@@ -203,6 +223,53 @@ async def _within_budget(
         )
 
 
+def _workstation_asked_last(state: ConversationState) -> str | None:
+    """The workstation the previous answer was about ("is AGT_LNX02 up?"), if it was found.
+
+    It is not the conversation's focus (a job's follow-ups must not take a workstation for
+    a job): only "on it" / "there" in a list or a count refers to it.
+    """
+    previous, reply = state.get("intent"), state.get("reply")
+    if not previous or not reply or previous.get("kind") != IntentKind.WORKSTATIONS.value:
+        return None
+    # Not found is a warning; a workstation found is up (success) or down (error).
+    if reply.get("tone") not in (Tone.SUCCESS.value, Tone.ERROR.value):
+        return None
+    subject = previous.get("subject")
+    return str(subject) if subject else None
+
+
+def _ask_back_if_unknown(intent: Intent, answer: Answer) -> Answer:
+    """A plain word taken as a name ("thingy") that names nothing: ask what was meant.
+
+    A name-shaped word (``PAYROLL_EXTRCT``) keeps the usual "No job or job stream named"
+    answer with its suggestions; a plain word was probably never meant as a name.
+    """
+    word = intent.arguments.get(LOOSE_SUBJECT)
+    if word is None or not answer.reply.headline.startswith("No job or job stream named"):
+        return answer
+    headline = (
+        f"I could not find anything called '{word.lower()}' in the current plan. "
+        "Which job or job stream did you mean?"
+    )
+    return Answer(reply=answer.reply.model_copy(update={"headline": headline}))
+
+
+def _one_per_subject(intent: Intent) -> list[Intent]:
+    """The intent for each name and workstation it asks about (itself when it names one)."""
+    if intent.more_workstations and intent.workstation is not None:
+        return [
+            intent.model_copy(update={"workstation": name, "more_workstations": ()})
+            for name in (intent.workstation, *intent.more_workstations)
+        ]
+    if not intent.more_subjects or intent.subject is None:
+        return [intent]
+    return [
+        intent.model_copy(update={"subject": name, "more_subjects": ()})
+        for name in (intent.subject, *intent.more_subjects)
+    ]
+
+
 def build_graph(
     *,
     context: AnswerContext,
@@ -224,6 +291,8 @@ def build_graph(
     graph: StateGraph[ConversationState] = StateGraph(ConversationState)
 
     def budget(kind: IntentKind) -> int:
+        if kind in _PLAN_WALKS:
+            return plan_walk_call_budget
         return budget_for(kind, default=call_budget, plan_walk=plan_walk_call_budget)
 
     async def understand_node(state: ConversationState) -> dict[str, Any]:
@@ -231,7 +300,27 @@ def build_graph(
         intent = await understander(
             state["text"], state.get("focus"), IntentKind(last) if last else None
         )
+        place = _workstation_asked_last(state)
+        if (
+            place is not None
+            and intent.kind in (IntentKind.LIST, IntentKind.COUNT)
+            and intent.workstation is None
+            and refers_to_place(state["text"])
+        ):
+            # "is AGT_LNX02 up?" then "what is running on it?": the jobs on that workstation.
+            intent = intent.model_copy(update={"workstation": place})
         return {"intent": intent.model_dump(mode="json")}
+
+    async def _answer_each(intent: Intent, kind: IntentKind, handler: Handler) -> Answer:
+        """The answer, or one per name when the question names several ("A and B")."""
+        answers = []
+        for one in _one_per_subject(intent):
+
+            async def run(ctx: AnswerContext, one: Intent = one) -> Answer:
+                return _ask_back_if_unknown(one, await handler(ctx, one))
+
+            answers.append(await _within_budget(context, kind, one, run, budget=budget(kind)))
+        return merge_answers(answers)
 
     def make_answer_node(kind: IntentKind, handler: Handler) -> _Node:
         async def answer_node(state: ConversationState) -> dict[str, Any]:
@@ -246,13 +335,7 @@ def build_graph(
                 else:
                     answer = _ask_which_linked(kind, jobs) if jobs else _ask_which(kind)
             if answer is None:
-                answer = await _within_budget(
-                    context,
-                    kind,
-                    intent,
-                    lambda ctx: handler(ctx, intent),
-                    budget=budget(kind),
-                )
+                answer = await _answer_each(intent, kind, handler)
             return _turn(state, kind, intent, answer)
 
         answer_node.__name__ = f"answer_{kind.value}"

@@ -36,12 +36,23 @@ class IntentKind(StrEnum):
     WORKSTATIONS = "workstations"  # workstation status
     RUNBOOK = "runbook"  # a request to change the plan, through an approved runbook
     INCIDENT = "incident"  # declare, show, list or change an incident
-    UNKNOWN = "unknown"
+    COUNT = "count"  # how many jobs (in the plan, on a workstation, in a status group)
+    CHANGES = "changes"  # what changed in a time window; arguments: since (HH:MM) or minutes
+    ETA = "eta"  # when JOB (or job stream) will finish, with the basis of the estimate
+    KNOWLEDGE = "knowledge"  # what a code means, how to fix a symptom; arguments: query
+    SMALLTALK = "smalltalk"  # hello, thanks, bye; arguments: say
+    UNKNOWN = "unknown"  # arguments: understood (what was recognised), when anything was
 
 
 # Kinds that cannot be answered without naming a job (or taking it from the conversation).
 NEEDS_SUBJECT = frozenset(
-    {IntentKind.STATUS, IntentKind.WHY, IntentKind.SUCCESSORS, IntentKind.PREDECESSORS}
+    {
+        IntentKind.STATUS,
+        IntentKind.WHY,
+        IntentKind.SUCCESSORS,
+        IntentKind.PREDECESSORS,
+        IntentKind.ETA,
+    }
 )
 
 
@@ -73,6 +84,8 @@ class ListFilter(StrEnum):
     RUNNING = "running"
     HELD = "held"
     WAITING = "waiting"
+    READY = "ready"  # dependencies met, not started (e.g. its workstation is down)
+    SCHEDULED = "scheduled"  # its at-time has not come yet
     LATE = "late"
     AT_RISK = "at risk"
     SUCCEEDED = "succeeded"
@@ -96,6 +109,8 @@ LIST_FILTER_STATUSES: dict[ListFilter, tuple[JobStatus, ...]] = {
         JobStatus.ADD,
         JobStatus.PEND,
     ),
+    ListFilter.READY: (JobStatus.READY,),
+    ListFilter.SCHEDULED: (JobStatus.SCHED,),
     ListFilter.SUCCEEDED: (JobStatus.SUCC, JobStatus.SUCCP),
     ListFilter.CANCELLED: (JobStatus.CANCL,),
 }
@@ -113,13 +128,18 @@ class Intent(BaseModel):
         kind: What is asked.
         subject: The job, job stream or workstation named (upper case, may hold ``*``);
             None when the question names none.
+        more_subjects: Further names of the same kind ("what failed in A and B"): the
+            question is answered for the subject and for each of these.
         list_filter: For LIST: which group of jobs.
         workstation: A workstation the question narrows to, if any.
+        more_workstations: Further workstations ("what failed on A and B"): the question
+            is answered for each.
         follow_up: True when the subject came from the conversation, not the text.
         runbook: For RUNBOOK: the runbook id.
         arguments: For RUNBOOK: its parameters as typed (``job`` may be a bare job name).
             For INCIDENT: the operation's values as typed (see `IncidentOp`), and ``id``
-            when an incident id was given.
+            when an incident id was given. For CHANGES: ``since`` or ``minutes``; for
+            KNOWLEDGE: ``query``; for SMALLTALK: ``say``; for UNKNOWN: ``understood``.
         operation: For INCIDENT: what is asked.
     """
 
@@ -127,6 +147,8 @@ class Intent(BaseModel):
 
     kind: IntentKind
     subject: str | None = None
+    more_subjects: tuple[str, ...] = ()
+    more_workstations: tuple[str, ...] = ()
     list_filter: ListFilter | None = None
     workstation: str | None = None
     follow_up: bool = False

@@ -32,9 +32,13 @@ Answer with one JSON object and nothing else:
   "subject": the job, job stream or workstation name in UPPER CASE (may contain *), or null,
   "list_filter": one of {[f.value for f in ListFilter]} or null (for kind "list" and "late"),
   "workstation": a workstation name the question narrows to, or null}}
-Kinds: status (of a job or job stream), list (jobs by status), why (why a job failed),
-late (what is late or at risk), successors (what depends on a job), predecessors (what a job
-waits for), workstations, help, unknown (anything else: never invent an action).
+Kinds: status (of a job or job stream), list (jobs by status), why (why a job failed or
+what blocks it), late (what is late or at risk), successors (what depends on a job),
+predecessors (what a job waits for), workstations, count (how many jobs), changes (what
+changed recently), eta (when a job or job stream will finish), knowledge (what a message
+code means or how to fix an error; subject: the code), smalltalk (greetings, thanks), help,
+unknown (anything else: never invent an action). Never use ordinary words, times or
+acronyms (SLA, ETA) as the subject.
 If the message refers to "it" or "that job", use the conversation subject given."""
 
 
@@ -70,6 +74,9 @@ class LLMUnderstander:
                 system=SYSTEM_PROMPT, user=f"{context}\nMessage: {text}"
             )
             intent = _to_intent(answer)
+            if intent.kind is IntentKind.KNOWLEDGE:
+                # The answer searches the corpus with the words asked, as the parser's does.
+                intent = intent.model_copy(update={"arguments": {"query": text}})
         except (LLMError, ValidationError, ValueError) as exc:
             log.warning("llm.understand_failed", model=self._llm.model, error=str(exc)[:300])
             return parsed

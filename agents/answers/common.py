@@ -10,7 +10,18 @@ from zoneinfo import ZoneInfo
 
 from agents.forecast import EdgeCache
 from agents.formatting import format_clock, format_duration, format_status, plural
-from agents.messages import Actions, Actor, Button, Context, Paragraph, Platform, Reply, Table, Tone
+from agents.messages import (
+    Actions,
+    Actor,
+    Block,
+    Button,
+    Context,
+    Paragraph,
+    Platform,
+    Reply,
+    Table,
+    Tone,
+)
 from agents.resolve import NameIndex, Resolution
 from integrations.tws.models import PlanJob
 from integrations.tws.scheduler import Scheduler
@@ -32,6 +43,7 @@ __all__ = [
     "job_rows",
     "jobs_phrase",
     "jobs_table",
+    "merge_answers",
     "not_found",
     "start_text",
 ]
@@ -266,6 +278,34 @@ def count_line(counts: dict[str, int]) -> str:
     """
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{count} {status}" for status, count in ordered)
+
+
+_TONE_ORDER = (Tone.ERROR, Tone.WARNING, Tone.INFO, Tone.SUCCESS)
+
+
+def merge_answers(answers: list[Answer]) -> Answer:
+    """One answer for a question about several names ("what failed in A and B?").
+
+    The headlines are joined in order; each answer's details follow under its own
+    headline; the tone is the most serious one. The focus is cleared: "it" no longer
+    means one thing.
+
+    Args:
+        answers: One answer per name, in the order asked (at least one).
+
+    Returns:
+        The merged answer.
+    """
+    if len(answers) == 1:
+        return answers[0]
+    blocks: list[Block] = []
+    for answer in answers:
+        blocks.append(Paragraph(text=answer.reply.headline))
+        blocks.extend(answer.reply.blocks)
+    tones = {answer.reply.tone for answer in answers}
+    tone = next((tone for tone in _TONE_ORDER if tone in tones), Tone.INFO)
+    headline = " ".join(answer.reply.headline for answer in answers)
+    return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)))
 
 
 def jobs_phrase(count: int) -> str:

@@ -18,7 +18,10 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
         "what failed tonight? · what is running on AGT_LNX01 · held jobs · waiting jobs",
     ),
     ("Why a job failed", "why did PAYROLL_EXTRACT abend? · why?  (after asking about a job)"),
-    ("Late and at risk", "what is late? · what will be late? · at risk"),
+    ("Counts", "how many jobs are in the plan? · how many jobs on AGT_LNX02? · how many failed?"),
+    ("Late and at risk", "what is late? · any SLA breaches? · when will GL_CLOSE finish?"),
+    ("What changed", "what changed since 22:00? · anything new in the last hour?"),
+    ("Codes and fixes", "what does AWSBHT001E mean? · how do I fix ORA-01555?"),
     ("Dependencies", "what depends on PAYROLL_EXTRACT? · and its predecessors?"),
     ("Workstations", "workstation status · is AGT_WIN01 up?"),
     (
@@ -68,26 +71,60 @@ async def answer_help(ctx: AnswerContext, intent: Intent) -> Answer:
     )
 
 
+# What to suggest for a word that was recognised in a question that was not.
+_SUGGEST: tuple[tuple[str, str], ...] = (
+    ("anomal", "what's unusual tonight?"),
+    ("unusual", "what's unusual tonight?"),
+    ("sla", "what is at risk?"),
+    ("deadline", "what is at risk?"),
+    ("eta", "when will GL_CLOSE finish?"),
+    ("incident", "what incidents are open?"),
+    ("rerun", "what changed in the last hour?"),
+    ("hold", "what is held?"),
+    ("release", "what changed in the last hour?"),
+    ("failure", "what failed tonight?"),
+    ("plan", "how many jobs are in the plan?"),
+    ("workstation", "workstation status"),
+    ("agent", "workstation status"),
+)
+
+
+def _suggestions(understood: str) -> list[str]:
+    words = [word.strip().lower() for word in understood.split(",") if word.strip()]
+    found: list[str] = []
+    for word in words:
+        if word[:1].isdigit():
+            found.append(f"what changed since {word}?")
+            continue
+        found += [ask for stem, ask in _SUGGEST if word.startswith(stem) and ask not in found]
+    return found[:3]
+
+
 async def answer_unknown(ctx: AnswerContext, intent: Intent) -> Answer:
-    """Say plainly that the question was not understood, and how to ask.
+    """Say plainly that the question was not understood, what was, and how to ask.
 
     Args:
         ctx: The answer context (unused).
-        intent: The UNKNOWN intent.
+        intent: The UNKNOWN intent (``arguments["understood"]``: words recognised, if any).
 
     Returns:
         The answer.
     """
-    del ctx, intent
-    return Answer(
-        reply=Reply(
-            headline="I did not understand that question.",
-            tone=Tone.WARNING,
-            blocks=(
-                Paragraph(
-                    text="Ask about a job, a job stream or the plan, e.g. 'what failed tonight?', "
-                    "'status PAYROLL_EXTRACT' or 'what will be late?'. Type 'help' for more."
-                ),
-            ),
+    del ctx
+    understood = intent.arguments.get("understood", "")
+    suggestions = _suggestions(understood) if understood else []
+    if understood:
+        headline = f"I recognised '{understood}' but not the question."
+        ask = (
+            "Did you mean " + " or ".join(f"'{text}'" for text in suggestions) + "?"
+            if suggestions
+            else "What would you like to know about it?"
         )
-    )
+        text = f"{ask} Type 'help' for what I answer."
+    else:
+        headline = "I did not understand that question. What would you like to know?"
+        text = (
+            "Ask about a job, a job stream or the plan, e.g. 'what failed tonight?', "
+            "'status PAYROLL_EXTRACT' or 'what will be late?'. Type 'help' for more."
+        )
+    return Answer(reply=Reply(headline=headline, tone=Tone.WARNING, blocks=(Paragraph(text=text),)))

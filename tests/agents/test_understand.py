@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.intents import IncidentOp, IntentKind, ListFilter
-from agents.understand import understand
+from agents.understand import refers_to_place, understand
 from agents.understand_actions import command_problems
 
 
@@ -352,3 +352,240 @@ def test_unreadable_incident_commands_say_what_is_expected(text: str, problem: s
 )
 def test_questions_are_not_incident_requests(text: str) -> None:
     assert understand(text).kind is not IntentKind.INCIDENT
+
+
+# -- issue 14: the phrasings operators use --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "subject"),
+    [
+        # root cause upstream (answered by the why answer)
+        ("what's blocking GL_CLOSE?", IntentKind.WHY, "GL_CLOSE"),
+        ("what is holding up GL_CLOSE", IntentKind.WHY, "GL_CLOSE"),
+        ("why isn't GL_CLOSE running?", IntentKind.WHY, "GL_CLOSE"),
+        ("why is GL_CLOSE stuck?", IntentKind.WHY, "GL_CLOSE"),
+        ("why won't GL_CLOSE start?", IntentKind.WHY, "GL_CLOSE"),
+        ("why hasn't PAYROLL_EXTRACT started?", IntentKind.WHY, "PAYROLL_EXTRACT"),
+        ("why didn't payroll_post run", IntentKind.WHY, "PAYROLL_POST"),
+        ("how come GL_CLOSE isn't running", IntentKind.WHY, "GL_CLOSE"),
+        ("why did BILLING_USAGE fail?", IntentKind.WHY, "BILLING_USAGE"),
+        ("what does GL_CLOSE wait for?", IntentKind.PREDECESSORS, "GL_CLOSE"),
+        ("what's GL_CLOSE waiting for?", IntentKind.PREDECESSORS, "GL_CLOSE"),
+        # business words: the status answer resolves them to a stream
+        ("is payroll done?", IntentKind.STATUS, "PAYROLL"),
+        ("how is payroll doing", IntentKind.STATUS, "PAYROLL"),
+        ("how's billing doing?", IntentKind.STATUS, "BILLING"),
+        # ETA and deadlines of one name
+        ("when will GL_CLOSE finish?", IntentKind.ETA, "GL_CLOSE"),
+        ("what's the ETA for GL_CLOSE", IntentKind.ETA, "GL_CLOSE"),
+        ("ETA of PAYROLL_DAILY?", IntentKind.ETA, "PAYROLL_DAILY"),
+        ("when is GL_CLOSE expected to end", IntentKind.ETA, "GL_CLOSE"),
+        ("how long until GL_CLOSE is done?", IntentKind.ETA, "GL_CLOSE"),
+        ("will GL_CLOSE make its SLA?", IntentKind.ETA, "GL_CLOSE"),
+        ("is GL_CLOSE going to be late?", IntentKind.ETA, "GL_CLOSE"),
+        # knowledge
+        ("what does AWSBIN076E mean?", IntentKind.KNOWLEDGE, "AWSBIN076E"),
+        ("awsbht001e", IntentKind.KNOWLEDGE, "AWSBHT001E"),
+        ("how do I fix ORA-01555?", IntentKind.KNOWLEDGE, "ORA-01555"),
+        ("SQL0911N?", IntentKind.KNOWLEDGE, "SQL0911N"),
+    ],
+)
+def test_operator_phrasings(text: str, kind: IntentKind, subject: str | None) -> None:
+    intent = understand(text)
+    assert intent.kind is kind, intent
+    assert intent.subject == subject
+
+
+@pytest.mark.parametrize(
+    ("text", "list_filter", "subject", "workstation"),
+    [
+        ("how many jobs are in the plan?", None, None, None),
+        ("how many jobs are there", None, None, None),
+        ("how many jobs are on AGT_LNX02?", None, None, "AGT_LNX02"),
+        ("how many jobs failed?", ListFilter.FAILED, None, None),
+        ("number of jobs running on agent AGT_WIN01", ListFilter.RUNNING, None, "AGT_WIN01"),
+        ("how many jobs in PAYROLL_DAILY failed", ListFilter.FAILED, "PAYROLL_DAILY", None),
+        ("how many are held?", ListFilter.HELD, None, None),
+        ("how many jobs are ready but not started", ListFilter.READY, None, None),
+    ],
+)
+def test_counts(
+    text: str, list_filter: ListFilter | None, subject: str | None, workstation: str | None
+) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.COUNT, intent
+    assert intent.list_filter is list_filter
+    assert intent.subject == subject
+    assert intent.workstation == workstation
+
+
+@pytest.mark.parametrize(
+    ("text", "list_filter", "workstation"),
+    [
+        ("what's waiting on AGT_LNX02?", ListFilter.WAITING, "AGT_LNX02"),
+        ("what is running on agent AGT_LNX01", ListFilter.RUNNING, "AGT_LNX01"),
+        ("which jobs are ready but not started?", ListFilter.READY, None),
+        ("ready jobs", ListFilter.READY, None),
+        ("what is scheduled?", ListFilter.SCHEDULED, None),
+        ("what is held?", ListFilter.HELD, None),
+        ("what is not started yet", ListFilter.WAITING, None),
+        ("WHAT FAILED TONIGHT?", ListFilter.FAILED, None),
+    ],
+)
+def test_lists_by_group_and_workstation(
+    text: str, list_filter: ListFilter, workstation: str | None
+) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.LIST, intent
+    assert intent.list_filter is list_filter
+    assert intent.workstation == workstation
+    assert intent.subject is None
+
+
+def test_on_it_is_a_place_named_before() -> None:
+    # The graph fills in the workstation of the previous answer (tested end to end in
+    # tests/scenarios/test_questions_plan_counts.py); the parser says a list points at it.
+    intent = understand(
+        "what's running on it?", focus="AGT_LNX02", last_kind=IntentKind.WORKSTATIONS
+    )
+    assert (intent.kind, intent.list_filter) == (IntentKind.LIST, ListFilter.RUNNING)
+    assert refers_to_place("what's running on it?")
+    assert refers_to_place("anything failed there?")
+    assert not refers_to_place("what is running on AGT_LNX01?")
+    assert not refers_to_place("what failed tonight?")
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("what changed since 22:00?", {"since": "22:00"}),
+        ("what's changed since 10pm", {"since": "22:00"}),
+        ("anything happen after 10PM?", {"since": "22:00"}),
+        ("what happened since midnight", {"since": "00:00"}),
+        ("what changed in the last hour?", {"minutes": "60"}),
+        ("anything new in the past 30 minutes", {"minutes": "30"}),
+        ("what failed in the last 2 hours", {"minutes": "120"}),
+        ("what changed since 2 hours ago", {"minutes": "120"}),
+        ("what changed?", {"minutes": "60"}),
+    ],
+)
+def test_what_changed_windows(text: str, arguments: dict[str, str]) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.CHANGES, intent
+    assert intent.arguments == arguments
+    assert intent.subject is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["any SLA breaches?", "did anything breach its SLA?", "deadlines?", "what's overdue", "SLA?"],
+)
+def test_deadline_words_are_lateness(text: str) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.LATE, intent
+    assert intent.subject is None
+
+
+@pytest.mark.parametrize(
+    ("text", "say"),
+    [
+        ("hi", "hello"),
+        ("Hello there!", "hello"),
+        ("good morning", "hello"),
+        ("thanks!", "thanks"),
+        ("thank you", "thanks"),
+        ("ok thanks", "thanks"),
+        ("cheers", "thanks"),
+        ("ok", "ok"),
+        ("bye", "bye"),
+    ],
+)
+def test_greetings_and_thanks(text: str, say: str) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.SMALLTALK
+    assert intent.arguments == {"say": say}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "anything after 10PM?",
+        "ANOMALIES?",
+        "ETA?",
+        "SLA?",
+        "why isn't it running?",
+        "what is the SLA",
+        "status at 22:00",
+        "ISN'T IT DONE?",
+        "any incidents?",
+    ],
+)
+def test_ops_words_and_times_are_never_subjects(text: str) -> None:
+    intent = understand(text)
+    assert intent.subject is None, intent
+    assert intent.workstation is None
+
+
+def test_what_is_not_understood_says_what_was_recognised() -> None:
+    intent = understand("ANOMALIES?")
+    assert intent.kind is IntentKind.UNKNOWN
+    assert intent.arguments == {"understood": "ANOMALIES"}
+    assert understand("tell me a joke").arguments == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "subjects"),
+    [
+        (
+            "what failed in PAYROLL_DAILY and GL_CLOSE",
+            IntentKind.LIST,
+            ("PAYROLL_DAILY", "GL_CLOSE"),
+        ),
+        (
+            "status of GL_CLOSE, PAYROLL_DAILY and BILLING_RUN",
+            IntentKind.STATUS,
+            ("GL_CLOSE", "PAYROLL_DAILY", "BILLING_RUN"),
+        ),
+        (
+            "why did PAYROLL_EXTRACT and GL_CLOSE_INIT fail?",
+            IntentKind.WHY,
+            ("PAYROLL_EXTRACT", "GL_CLOSE_INIT"),
+        ),
+        (
+            "when will GL_CLOSE and RPT_REGULATORY finish?",
+            IntentKind.ETA,
+            ("GL_CLOSE", "RPT_REGULATORY"),
+        ),
+    ],
+)
+def test_several_subjects(text: str, kind: IntentKind, subjects: tuple[str, ...]) -> None:
+    intent = understand(text)
+    assert intent.kind is kind
+    assert (intent.subject, *intent.more_subjects) == subjects
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        (
+            "what does our runbook say about agent restarts?",
+            "what does our runbook say about agent restarts",
+        ),
+        ("how do I fix a disk full error?", "how do I fix a disk full error"),
+        ("how to troubleshoot jobs stuck in HOLD", "how to troubleshoot jobs stuck in HOLD"),
+    ],
+)
+def test_knowledge_questions_keep_their_words(text: str, query: str) -> None:
+    intent = understand(text)
+    assert intent.kind is IntentKind.KNOWLEDGE
+    assert intent.arguments == {"query": query}
+
+
+def test_contractions_follow_up_on_the_focus() -> None:
+    focus = "PAYROLL_DAILY.PAYROLL_EXTRACT"
+    assert understand("isn't it done?", focus=focus).subject == focus
+    why = understand("why won't it start?", focus=focus, last_kind=IntentKind.STATUS)
+    assert (why.kind, why.subject) == (IntentKind.WHY, focus)
+    eta = understand("when will it finish?", focus=focus, last_kind=IntentKind.STATUS)
+    assert (eta.kind, eta.subject, eta.follow_up) == (IntentKind.ETA, focus, True)

@@ -11,7 +11,8 @@ Each run is a fresh ``python -m bot.cli`` process (imports included, as a user s
 
 Targets (start-up issue): ``--help`` <= 0.3 s, ``audit verify`` on a small log <= 0.5 s,
 ``ask`` against a running engine <= 1 s. ``--imports N`` also prints, per command, the N
-slowest imports (``python -X importtime``, cumulative, top-level packages first seen).
+slowest imports (``python -X importtime``, cumulative, top-level packages first seen) and
+which of the heavy libraries (`HEAVY`) the command imported at all.
 
     .venv/bin/python benchmarks/startup.py [--runs 5] [--imports 8]
 """
@@ -34,6 +35,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# Slow to import; each should come only with the command or setting that uses it.
+HEAVY = (
+    "langgraph",
+    "langsmith",
+    "sqlalchemy",
+    "alembic",
+    "slack_sdk",
+    "slack_bolt",
+    "botbuilder",
+    "redis",
+    "numpy",
+    "litellm",
+    "chromadb",
+    "matplotlib",
+    "psycopg",
+)
 
 COMMANDS: list[tuple[str, list[str]]] = [
     ("resync --help", ["--help"]),
@@ -91,8 +109,12 @@ def _running_engine(env: dict[str, str]) -> Iterator[dict[str, str]]:
         engine.wait(timeout=30)
 
 
-def _slowest_imports(argv: list[str], env: dict[str, str], count: int) -> list[str]:
-    """The ``count`` slowest top-level imports of one run (``-X importtime``, cumulative)."""
+def _imports(argv: list[str], env: dict[str, str], count: int) -> tuple[list[str], list[str]]:
+    """The slowest imports of one run, and the heavy libraries it imported.
+
+    The ``count`` slowest top-level imports (``-X importtime``, cumulative), and which of
+    `HEAVY` appear anywhere in the run.
+    """
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bot.cli", *argv],
         cwd=ROOT,
@@ -102,14 +124,17 @@ def _slowest_imports(argv: list[str], env: dict[str, str], count: int) -> list[s
         check=False,
     )
     seen: dict[str, int] = {}
+    packages: set[str] = set()
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
         _, cumulative, name = line.removeprefix("import time:").split("|")
+        packages.add(name.strip().split(".")[0])
         if not name.startswith("  "):  # imported by the command itself, not by a library
             seen[name[1:].strip()] = int(cumulative)
     slowest = sorted(seen.items(), key=lambda item: -item[1])[:count]
-    return [f"{name} {micros / 1e6:.3f}s" for name, micros in slowest]
+    heavy = [name for name in HEAVY if name in packages]
+    return [f"{name} {micros / 1e6:.3f}s" for name, micros in slowest], heavy
 
 
 def _small_log(data_dir: Path, records: int = 20) -> None:
@@ -185,10 +210,9 @@ def main() -> None:
                     f"{max(times):>7.3f}s {cpu:>7.3f}s"
                 )
                 if args.imports:
-                    print(
-                        "    slowest imports: "
-                        + ", ".join(_slowest_imports(argv, env, args.imports))
-                    )
+                    slowest, heavy = _imports(argv, env, args.imports)
+                    print("    slowest imports: " + ", ".join(slowest))
+                    print("    heavy libraries: " + (", ".join(heavy) or "none"))
 
 
 if __name__ == "__main__":

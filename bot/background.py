@@ -130,25 +130,26 @@ def start_background(
             settings, source=runtime.watch, publisher=runtime.alerts.publisher, store=runtime.store
         )
         background.tasks.append(watcher.start())
-    handover = start_handover(
-        settings,
-        desk=build_handover_desk(
+    if settings.handover_posting:  # shift times and a channel are set
+        handover = start_handover(
             settings,
-            scheduler=runtime.scheduler,
-            zone=settings.zone,
-            watch=runtime.watch,
-            incidents=runtime.incidents.service,
-            requests=runtime.runbooks.journal,
+            desk=build_handover_desk(
+                settings,
+                scheduler=runtime.scheduler,
+                zone=settings.zone,
+                watch=runtime.watch,
+                incidents=runtime.incidents.service,
+                requests=runtime.runbooks.journal,
+                audit=runtime.audit,
+            ),
+            core=runtime.core,
+            store=runtime.store,
             audit=runtime.audit,
-        ),
-        core=runtime.core,
-        store=runtime.store,
-        audit=runtime.audit,
-        ports=ports,
-        watched=True,
-    )
-    if handover is not None:
-        background.tasks.append(handover)
+            ports=ports,
+            watched=True,
+        )
+        if handover is not None:
+            background.tasks.append(handover)
     if settings.siem_forward_in_serve:
         # One replica forwards (a lease in the shared store): all read the same log.
         forwarding = run_forwarder(

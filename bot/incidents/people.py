@@ -10,14 +10,15 @@ answer then says it cannot tell who that is, rather than giving a role to a bare
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import Actor, Platform
-from bot.slack.identity import IdentityResolver
 from integrations.store import Store
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["SlackPeople"]
 
@@ -36,6 +37,10 @@ class SlackPeople:
             client: The Slack Web API client (bot token).
             store: The identity cache.
         """
+        # Imported here: only a process with a Slack bot token builds this (the Slack SDK is
+        # slow to import, and `resync ask` never needs it).
+        from bot.slack.identity import IdentityResolver
+
         self._resolver = IdentityResolver(client=client, store=store)
 
     async def __call__(self, platform: Platform, user_id: str) -> Actor | None:

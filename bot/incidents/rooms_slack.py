@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -40,12 +40,26 @@ from agents.messages import Reply
 from bot.incidents.memory import RoomMemory
 from bot.incidents.naming import MAX_NAME, candidate, channel_name
 from bot.incidents.slack_api import SlackApi, SlackCallError, rooms_error
-from bot.slack.blocks import render_reply
 from integrations.store import Store
+
+if TYPE_CHECKING:
+    from bot.slack.blocks import SlackMessage
 
 __all__ = ["SLACK", "IncidentLookup", "SlackRooms", "channel_link"]
 
 log = structlog.get_logger(__name__)
+
+
+def render_reply(reply: Reply) -> SlackMessage:
+    """``bot.slack.blocks.render_reply``, imported on first use.
+
+    Importing ``bot.slack`` starts the Slack surface's imports, which a process without
+    Slack rooms (``resync ask``) never needs.
+    """
+    from bot.slack.blocks import render_reply as render
+
+    return render(reply)
+
 
 SLACK: Final = "slack"
 IncidentLookup = Callable[[str], Awaitable[Incident]]

@@ -10,13 +10,14 @@ error.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.incidents.errors import RoomsError
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["READ_METHODS", "SCOPES", "SlackApi", "SlackCallError", "rooms_error"]
 
@@ -80,6 +81,9 @@ class SlackApi:
         Raises:
             SlackCallError: Slack answered ``ok: false``, an HTTP error, or was unreachable.
         """
+        # The client exists, so the Slack SDK is imported already: this costs nothing.
+        from slack_sdk.errors import SlackApiError
+
         kwargs = {k: v for k, v in arguments.items() if v is not None}
         try:
             if method in READ_METHODS:

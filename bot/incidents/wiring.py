@@ -13,11 +13,9 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import structlog
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.incidents import IncidentError, IncidentPolicy, IncidentService
 from agents.messages import Platform
@@ -30,13 +28,15 @@ from bot.incidents.rooms import RoomsRouter
 from bot.incidents.rooms_slack import SlackRooms
 from bot.incidents.rooms_teams import TeamsRooms
 from bot.incidents.slack_api import SlackApi
-from bot.slack.surface import api_base_url
 from config.settings import ConfigurationError, Settings
 from integrations.audit.sink import AuditSink
 from integrations.db import Database, open_database
 from integrations.pager import Pager, PagerDutyPager, WebhookPager
 from integrations.store import Store
 from integrations.tws.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = [
     "UPKEEP_INTERVAL_SECONDS",
@@ -108,6 +108,12 @@ def slack_client(settings: Settings) -> AsyncWebClient | None:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     if not token:
         return None
+    # Imported only with a token: the Slack SDK is slow to import (start-up of `resync ask`).
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.surface import api_base_url
+
     client = AsyncWebClient(token=token, base_url=api_base_url(settings))
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
@@ -192,7 +198,8 @@ async def open_incidents(
     """
     policy = incident_policy(settings)
     url = settings.database_url.get_secret_value() if settings.database_url else None
-    db = await open_database(url, data_dir=settings.data_dir)
+    # SQLite: engine and migration on first use (a one-shot `resync ask` needs neither).
+    db = await open_database(url, data_dir=settings.data_dir, lazy=True)
     pager = build_pager(settings)
     owned = slack is None
     client = slack or slack_client(settings)

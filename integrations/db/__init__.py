@@ -19,11 +19,13 @@ Errors::
 
 from __future__ import annotations
 
-from integrations.db.database import Database
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# The rows and the errors are plain Python; everything else needs SQLAlchemy (and opening,
+# Alembic), so it is imported on first use (PEP 562): the incident service can be built, and
+# `resync ask` can answer, without paying for SQLAlchemy until the database is used.
 from integrations.db.errors import DatabaseError, MigrationError, MissingRowError
-from integrations.db.incidents import IncidentTable
-from integrations.db.opening import DEFAULT_SCHEMA, SQLITE_FILE, open_database
-from integrations.db.places import PlaceTable
 from integrations.db.rows import (
     Appended,
     Created,
@@ -35,7 +37,32 @@ from integrations.db.rows import (
     TimelineRow,
     Updated,
 )
-from integrations.db.steps import StepTable
+
+if TYPE_CHECKING:
+    from integrations.db.database import Database
+    from integrations.db.incidents import IncidentTable
+    from integrations.db.opening import DEFAULT_SCHEMA, SQLITE_FILE, open_database
+    from integrations.db.places import PlaceTable
+    from integrations.db.steps import StepTable
+
+_LAZY = {
+    "Database": "integrations.db.database",
+    "DEFAULT_SCHEMA": "integrations.db.opening",
+    "IncidentTable": "integrations.db.incidents",
+    "PlaceTable": "integrations.db.places",
+    "SQLITE_FILE": "integrations.db.opening",
+    "StepTable": "integrations.db.steps",
+    "open_database": "integrations.db.opening",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The SQLAlchemy-backed names, imported on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
     "DEFAULT_SCHEMA",

@@ -4,6 +4,12 @@
   ``sqlite+aiosqlite``, in WAL mode with a busy timeout, foreign keys on.
 - ``postgresql://`` (or ``postgres://``): ``postgresql+psycopg``, every connection on its
   own schema (``search_path``), created when missing.
+
+``lazy=True`` defers the SQLite engine and its migration to the first transaction (the file
+is still created at once, so a data directory that cannot hold it fails at start). A
+PostgreSQL database is always opened at once: a shared server that is down or refuses the
+credentials must stop the process at start, not surprise the first incident. SQLAlchemy is
+imported when an engine is made, not with this module.
 """
 
 from __future__ import annotations
@@ -12,18 +18,15 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Any
 
 from integrations.db.database import BEGIN_OPTION, Database
 from integrations.db.errors import DatabaseError
-from integrations.db.migrate import upgrade
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["DEFAULT_SCHEMA", "SQLITE_FILE", "open_database"]
 
@@ -34,7 +37,7 @@ _BUSY_TIMEOUT_MS = 30_000
 
 
 async def open_database(
-    url: str | None, *, data_dir: Path, schema: str = DEFAULT_SCHEMA
+    url: str | None, *, data_dir: Path, schema: str = DEFAULT_SCHEMA, lazy: bool = False
 ) -> Database:
     """Open the incident database and bring its schema to the head revision.
 
@@ -43,40 +46,55 @@ async def open_database(
             names another SQLite file.
         data_dir: Where the SQLite file lives (created when missing).
         schema: The PostgreSQL schema (tests use one per run).
+        lazy: SQLite only: create the engine and migrate on first use (see the module
+            docstring); PostgreSQL is opened at once either way.
 
     Returns:
-        The open database.
+        The open database (with ``lazy`` and SQLite: opened by its first transaction).
 
     Raises:
         DatabaseError: The URL is not usable or the database is not reachable.
         MigrationError: The schema could not be migrated.
     """
     if url is None:
-        engine, description, scope = (
-            _sqlite(data_dir / SQLITE_FILE),
-            f"SQLite {data_dir / SQLITE_FILE}",
-            "sqlite",
-        )
+        path = data_dir / SQLITE_FILE
     else:
         parsed = _parse(url)
-        if parsed.get_backend_name() == "sqlite":
-            path = Path(parsed.database or "")
-            engine, description, scope = _sqlite(path), f"SQLite {path}", "sqlite"
-        else:
+        if parsed.get_backend_name() != "sqlite":
             engine = await _postgres(parsed, schema=schema)
             description = (
                 f"PostgreSQL {parsed.host}:{parsed.port or 5432}/{parsed.database} schema {schema}"
             )
-            scope = schema
+            await _migrated(engine, scope=schema, description=description)
+            return Database(engine=engine, description=description)
+        path = Path(parsed.database or "")
+    description = f"SQLite {path}"
+    _create_private(path)
+
+    async def opener() -> AsyncEngine:
+        return await _migrated(_sqlite(path), scope="sqlite", description=description)
+
+    if lazy:
+        return Database.deferred(opener, description=description, dialect="sqlite")
+    return Database(engine=await opener(), description=description)
+
+
+async def _migrated(engine: AsyncEngine, *, scope: str, description: str) -> AsyncEngine:
+    """``engine`` with its schema at head; disposed of when that fails."""
+    from integrations.db.migrate import upgrade
+
     try:
         await upgrade(engine, scope=scope, description=description)
     except BaseException:
         await engine.dispose()
         raise
-    return Database(engine=engine, description=description)
+    return engine
 
 
 def _parse(url: str) -> URL:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -129,6 +147,11 @@ def _use_wal(cursor: Any) -> None:
 
 
 def _sqlite(path: Path) -> AsyncEngine:
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    # Again for a deferred open, maybe long after the start: SQLite must never be the one
+    # to create the file (with the umask's permissions).
     _create_private(path)
     engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
 
@@ -154,6 +177,11 @@ def _sqlite(path: Path) -> AsyncEngine:
 
 
 async def _postgres(url: URL, *, schema: str) -> AsyncEngine:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
     if not _SCHEMA_NAME.fullmatch(schema):
         raise DatabaseError(f"bad schema name {schema!r}: lower-case letters, digits and _")
     where = f"PostgreSQL {url.host}:{url.port or 5432}/{url.database}"

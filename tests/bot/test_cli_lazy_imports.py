@@ -75,12 +75,14 @@ def test_the_probe_sees_heavy_libraries_once_the_runtime_is_imported() -> None:
 
 def test_the_runtime_imports_what_a_command_starts_only_when_it_starts_it() -> None:
     # `resync ask` against an engine starts no simulator, no PostgreSQL checkpoints and no
-    # LLM: `bot.app` imports those where it starts them (start-up time of `ask`).
+    # LLM: `bot.app` imports those where it starts them (start-up time of `ask`). SQLAlchemy
+    # and Alembic come with the incident database when it opens, the Slack SDK with a Slack
+    # token, Redis with RESYNC_REDIS_URL.
     probe = (
         "import json, sys\n"
         "import bot.app\n"
         "lazy = ('psycopg', 'langgraph.checkpoint.postgres.aio', 'integrations.tws.simulator',"
-        " 'agents.llm_understand', 'litellm')\n"
+        " 'agents.llm_understand', 'litellm', 'sqlalchemy', 'alembic', 'slack_sdk', 'redis')\n"
         "print(json.dumps([name for name in lazy if name in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}

@@ -11,17 +11,19 @@ Scoring (docs/watch.md, "Evaluation"): an alert is true when it matches the trut
 injected abend streak; workstation ↔ an injected outage; deadline ↔ that deadline was
 missed). Recall is over the injections and the deadlines missed after the replay began.
 
-    .venv/bin/python benchmarks/watch_eval.py [--quick] [--step 5] [--samples 1000]
+    .venv/bin/python benchmarks/watch_eval.py [--quick] [--step 5] [--samples 1000] [--seed 1]
+        [--nights NAME ...] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
@@ -31,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+import structlog
 
 from agents.forecast import EdgeCache, Forecaster
 from agents.watch.scan import Scanner
@@ -135,7 +138,7 @@ async def _sim(session: aiohttp.ClientSession, method: str, url: str, body: Any 
         return await response.json()
 
 
-async def replay(path: Path, *, step: int, hours: float, samples: int) -> Night:
+async def replay(path: Path, *, step: int, hours: float, samples: int, seed: int = 1) -> Night:
     """Replay one labelled night and collect every detector's alerts.
 
     Args:
@@ -143,6 +146,7 @@ async def replay(path: Path, *, step: int, hours: float, samples: int) -> Night:
         step: Simulated minutes between cycles.
         hours: Simulated hours at most.
         samples: Monte Carlo samples per cycle.
+        seed: Monte Carlo seed (the night itself is the scenario's).
 
     Returns:
         The night.
@@ -153,7 +157,7 @@ async def replay(path: Path, *, step: int, hours: float, samples: int) -> Night:
         aiohttp.ClientSession(auth=auth) as session,
     ):
         client = TWSClient(base_url=sim.url, user="twsuser", password="twspass", retries=0)
-        scanner = Scanner(client, samples=samples, seed=1)
+        scanner = Scanner(client, samples=samples, seed=seed)
         naive = Naive(client)
         info = (await client.engine_info()).value
         night: Night | None = None
@@ -288,7 +292,7 @@ def table(nights: Sequence[Night]) -> dict[str, Score]:
     scores = {d: score(nights, d) for d in DETECTORS}
     print(f"{len(nights)} nights: {', '.join(n.name for n in nights)}")
     print(f"{'':24}" + "".join(f"{d:>14}" for d in DETECTORS) + "   target")
-    rows = [
+    rows: list[tuple[str, Callable[[Score], str], str]] = [
         ("alerts", lambda s: f"{s.alerts}", ""),
         ("precision", lambda s: f"{s.precision:.2f}", ">= 0.90"),
         ("recall", lambda s: f"{s.recall:.2f}", ">= 0.90"),
@@ -306,6 +310,35 @@ def table(nights: Sequence[Night]) -> dict[str, Score]:
             f"first {max(n.engine_calls[0] for n in nights)}, median {statistics.median(calls):.0f}"
         )
     return scores
+
+
+def list_alerts(nights: Sequence[Night], detector: str = "resync") -> list[str]:
+    """One line per false alert and per truth item the detector missed (for root causes)."""
+    lines: list[str] = []
+    for night in nights:
+        alerts = list(night.alerts[detector].values())
+        normal = not night.truth["injected"]
+        for alert in alerts:
+            if not _is_true(alert, night.truth):
+                label = "FALSE (normal night)" if normal else "FALSE"
+                lines.append(
+                    f"{label} {night.name} {alert.at:%H:%M} {alert.kind} {alert.text or alert.object_id}"
+                )
+        for item in night.truth["injected"]:
+            kind = _CATCHES[item["kind"]]
+            key = item["object"] if kind == "workstation" else item["job_id"]
+            if not any(a.kind == kind and a.object_id == key for a in alerts):
+                lines.append(f"MISSED {night.name} {item['kind']} {item['object']}")
+        for d in night.truth["deadlines"]:
+            deadline = datetime.fromisoformat(d["deadline"].replace("Z", "+00:00"))
+            if not d["missed"] or deadline <= night.start:
+                continue
+            seen = [a.at for a in alerts if a.kind == "deadline" and a.object_id == d["job_id"]]
+            lead = (
+                f"lead {(deadline - min(seen)).total_seconds() / 60:.0f} min" if seen else "NEVER"
+            )
+            lines.append(f"deadline missed {night.name} {d['name']} at {d['deadline']}: {lead}")
+    return lines
 
 
 def meets_targets(scores: dict[str, Score]) -> list[str]:
@@ -345,11 +378,11 @@ def meets_targets(scores: dict[str, Score]) -> list[str]:
 
 
 async def evaluate(
-    names: Sequence[str] | None, *, step: int, hours: float, samples: int
+    names: Sequence[str] | None, *, step: int, hours: float, samples: int, seed: int = 1
 ) -> list[Night]:
     """Replay the named nights (all when None)."""
     paths = [p for p in eval_nights() if names is None or p.stem in names]
-    return [await replay(p, step=step, hours=hours, samples=samples) for p in paths]
+    return [await replay(p, step=step, hours=hours, samples=samples, seed=seed) for p in paths]
 
 
 def main() -> None:
@@ -360,13 +393,24 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=5, help="simulated minutes per cycle")
     parser.add_argument("--hours", type=float, default=16, help="simulated hours at most")
     parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1, help="Monte Carlo seed")
+    parser.add_argument(
+        "--list", action="store_true", help="list Resync's false alerts, misses and leads"
+    )
+    parser.add_argument("--nights", nargs="*", help="only these nights (file stems)")
     args = parser.parse_args()
-    names = QUICK_NIGHTS if args.quick else None
+    # The engine client logs every call at debug level: thousands of lines per night.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    names = QUICK_NIGHTS if args.quick else (args.nights or None)
     step = 10 if args.quick else args.step
     samples = 300 if args.quick else args.samples
     started = time.perf_counter()
-    nights = asyncio.run(evaluate(names, step=step, hours=args.hours, samples=samples))
+    nights = asyncio.run(
+        evaluate(names, step=step, hours=args.hours, samples=samples, seed=args.seed)
+    )
     scores = table(nights)
+    if args.list:
+        print("\n".join(list_alerts(nights)))
     misses = meets_targets(scores)
     print(
         f"wall time {time.perf_counter() - started:.0f} s; "

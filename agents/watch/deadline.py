@@ -5,7 +5,7 @@ job ends the closure (its end is known). Durations come from the job's baseline,
 engine's estimate (with a wide spread) until its history is read. A job that failed never
 ends in the simulation (a person must act); a job waiting on a workstation that is down
 starts only when it is back (an outage lasts a random time, the same for every job behind
-it within one sample).
+it within one sample, drawn given how long the workstation has been down already).
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ __all__ = ["DeadlineRisk", "closure", "deadline_findings"]
 _UNKNOWN_SIGMA: Final = 0.35
 _DEFAULT_MINUTES: Final = 10.0
 _CHART_SAMPLES: Final = 200
-# How long a workstation that is down stays down, from now: a median of 90 minutes with a
-# wide spread (an agent restart takes minutes, a lost server hours).
+# How long a workstation outage lasts, from its start: a median of 90 minutes with a wide
+# spread (an agent restart takes minutes, a lost server hours). An outage seen for a while
+# is drawn given that it lasted so long: "90 more minutes from now" at every cycle would
+# push the ETA of everything behind it back cycle after cycle, up to a false alarm just
+# before the agent returns.
 _OUTAGE_MEDIAN_MIN: Final = 90.0
 _OUTAGE_SIGMA: Final = 0.8
 _CHART_CAP_MIN: Final = 24 * 60.0
@@ -87,6 +90,7 @@ def _inputs(
     histories: Callable[[str], JobHistory | None],
     blocked_ws: set[str],
     now: datetime,
+    down_minutes: Mapping[str, float],
 ) -> RiskInput:
     n = len(ids)
     floor, fixed, run_start = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
@@ -121,6 +125,7 @@ def _inputs(
         blocked_by=blocked,
         outage_mu=np.full(len(outages), math.log(_OUTAGE_MEDIAN_MIN)),
         outage_sigma=np.full(len(outages), _OUTAGE_SIGMA),
+        outage_elapsed=np.array([down_minutes.get(name, 0.0) for name in outages], dtype=float),
     )
 
 
@@ -135,6 +140,7 @@ def deadline_findings(
     samples: int,
     seed: int | None,
     only: list[str] | None = None,
+    down_minutes: Mapping[str, float] | None = None,
 ) -> list[DeadlineRisk]:
     """Simulate every unfinished job with a deadline (or those in ``only``).
 
@@ -148,6 +154,8 @@ def deadline_findings(
         samples: Monte Carlo samples.
         seed: Random seed.
         only: Restrict to these job ids.
+        down_minutes: Per workstation in ``blocked_ws``, minutes it has been seen down
+            (missing: it just went down).
 
     Returns:
         One result per deadline job simulated.
@@ -170,7 +178,7 @@ def deadline_findings(
         for job_id in ids
     ]
     graph = Graph(pred_idx)
-    inp = _inputs(ids, jobs, histories, blocked_ws, now)
+    inp = _inputs(ids, jobs, histories, blocked_ws, now, down_minutes or {})
     sim = simulate(graph, inp, [index[t] for t in targets], samples=samples, seed=seed)
     out: list[DeadlineRisk] = []
     for row, job_id in enumerate(targets):

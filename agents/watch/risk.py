@@ -4,8 +4,9 @@ Every sample draws a duration for each job that has not finished (log-normal, fr
 baseline) and propagates ends through the graph: a job starts at the latest of now, its
 at-time and its predecessors' ends. A finished job's end is known; a running job's
 duration is drawn given that it already ran this long (and, once past its median, as if
-the whole run were that much slower); a failed job, or a job whose workstation is down,
-never ends until a person acts (its end is infinite, so everything behind it misses).
+the whole run were that much slower); a failed job never ends until a person acts (its end
+is infinite, so everything behind it misses); a job whose workstation is down starts when
+it is back (an outage's length is drawn given how long it lasted already).
 
 The graph is processed level by level (a job's level is one more than its deepest
 predecessor's), all samples of a level at once, so the Python loop runs once per level,
@@ -154,8 +155,9 @@ class RiskInput:
         mu: Log of the median duration in minutes.
         sigma: Spread of the log-duration.
         blocked_by: Index of the outage that keeps the job from starting (-1: none).
-        outage_mu: Per outage, log of the median minutes until it ends.
+        outage_mu: Per outage, log of the median minutes an outage lasts from its start.
         outage_sigma: Per outage, spread of that log.
+        outage_elapsed: Per outage, minutes it lasted already (None: it starts now).
     """
 
     floor: FloatArray
@@ -166,6 +168,7 @@ class RiskInput:
     blocked_by: IntArray | None = None
     outage_mu: FloatArray | None = None
     outage_sigma: FloatArray | None = None
+    outage_elapsed: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +212,7 @@ def _durations(
         # Past its median, assume the whole run is that much slower than usual.
         mu_r = np.maximum(mu[rows], np.log(elapsed))
         sig_r = sigma[rows]
-        z_lo = (np.log(elapsed) - mu_r) / sig_r
-        cdf_lo = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in z_lo])
-        u = cdf_lo[:, None] + uniform * (1 - cdf_lo[:, None])
-        out[rows] = np.exp(mu_r[:, None] + sig_r[:, None] * inverse_normal(u))
+        out[rows] = _lognormal_above(mu_r, sig_r, elapsed, uniform)
         # Far past its usual range a run is anomalous: its total is heavy-tailed (Pareto)
         # above what it ran so far, rather than "about to end".
         over = np.log(elapsed) > mu[rows] + _OVERRUN_SIGMAS * sig_r
@@ -220,6 +220,27 @@ def _durations(
             tail = np.clip(uniform[over], 1e-6, 1.0) ** (-1 / _PARETO_ALPHA)
             out[rows[over]] = elapsed[over][:, None] * tail
     return out
+
+
+def _lognormal_above(
+    mu: FloatArray, sigma: FloatArray, floor: FloatArray, uniform: FloatArray
+) -> FloatArray:
+    """Log-normal draws given they exceed ``floor`` (one row per entry, from uniforms)."""
+    z_lo = (np.log(np.maximum(floor, 1e-6)) - mu) / sigma
+    cdf_lo = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in z_lo])
+    u = cdf_lo[:, None] + uniform * (1 - cdf_lo[:, None])
+    return np.exp(mu[:, None] + sigma[:, None] * inverse_normal(u))
+
+
+def _outage_left(inp: RiskInput, samples: int, rng: np.random.Generator) -> FloatArray | None:
+    """Minutes until each outage ends, given how long it lasted (one row per outage)."""
+    if inp.blocked_by is None or inp.outage_mu is None or inp.outage_sigma is None:
+        return None
+    mu, sigma, lasted = inp.outage_mu, inp.outage_sigma, np.zeros(inp.outage_mu.size)
+    if inp.outage_elapsed is not None:
+        lasted = np.maximum(inp.outage_elapsed, 0.0)
+    total = _lognormal_above(mu, sigma, lasted, rng.random((mu.size, samples)))
+    return np.maximum(total - lasted[:, None], 0.0)
 
 
 def _track(
@@ -266,6 +287,7 @@ def _permuted(inp: RiskInput, order: IntArray) -> RiskInput:
         blocked_by=None if inp.blocked_by is None else inp.blocked_by[order],
         outage_mu=inp.outage_mu,
         outage_sigma=inp.outage_sigma,
+        outage_elapsed=inp.outage_elapsed,
     )
 
 
@@ -278,11 +300,7 @@ def _run_chunk(
 ) -> FloatArray:
     """One chunk of samples; ``inp`` and the result are in the graph's level order."""
     ends: FloatArray = np.empty((graph.size, samples), dtype=_DTYPE)
-    outage: FloatArray | None = None
-    if inp.blocked_by is not None and inp.outage_mu is not None and inp.outage_sigma is not None:
-        # One draw per outage and sample: every job behind it waits for the same return.
-        draws = rng.standard_normal((inp.outage_mu.size, samples))
-        outage = np.exp(inp.outage_mu[:, None] + inp.outage_sigma[:, None] * draws)
+    outage = _outage_left(inp, samples, rng)
     fixed_all = ~np.isnan(inp.fixed_end)
     for (lo, hi), edges in zip(graph.levels, graph.edges, strict=True):
         src, seg = edges[0], edges[2]

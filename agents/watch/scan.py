@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from agents.watch.baseline import Baseline
-from agents.watch.deadline import closure, deadline_findings
+from agents.watch.deadline import DeadlineRisk, closure, deadline_findings
 from agents.watch.detect import (
     display_name,
     duration_finding,
@@ -36,6 +36,9 @@ _MAX_EDGE_READS: Final = 400
 _MAX_LOG_READS: Final = 10
 _LOG_BYTES: Final = 64 * 1024
 _CONCURRENCY: Final = 8
+# A deadline this likely to be missed is reported at once (the severity turns critical
+# there too); a less certain one must hold for `confirm_minutes` first.
+_CERTAIN: Final = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +81,20 @@ class Scanner:
         max_history_reads: int = 40,
         seed: int | None = None,
         zone: ZoneInfo = UTC_ZONE,
+        confirm_minutes: float = 5.0,
     ) -> None:
         """Watch one engine.
 
         Args:
             scheduler: The engine.
-            risk_threshold: Report a deadline when the chance of missing it is at least this.
+            risk_threshold: Report a deadline when the chance of missing it is at least this
+                (at once from 0.9; below that once it held for ``confirm_minutes``).
             samples: Monte Carlo samples per cycle.
             max_history_reads: New history reads per cycle.
             seed: Random seed of the Monte Carlo (None: fresh each cycle).
             zone: The site's time zone: a plan's production day is its local start date.
+            confirm_minutes: How long a deadline risk under 0.9 must hold, over consecutive
+                cycles, before it is reported (0: at once).
         """
         self._zone = zone
         self._scheduler = scheduler
@@ -98,6 +105,11 @@ class Scanner:
         self._edges: dict[str, list[str]] = {}
         self._edges_for: date | None = None
         self._logs: dict[str, JobLog | None] = {}
+        self._confirm = timedelta(minutes=confirm_minutes)
+        # Deadline job id → since when its risk has been at or above the threshold.
+        self._risk_since: dict[str, datetime] = {}
+        # Workstation → when a cycle first saw it down (how long an outage lasted so far).
+        self._down_since: dict[str, datetime] = {}
 
     # ----------------------------------------------------------------- reads
 
@@ -115,7 +127,14 @@ class Scanner:
         if self._edges_for != plan_day(plan_start, self._zone):
             self._edges, self._edges_for = {}, plan_day(plan_start, self._zone)
         down = {ws.name: ws for ws in ws_snap.value if not ws.available}
+        self._down_since = {name: self._down_since.get(name, now) for name in down}
         return now, plan_start, jobs, down
+
+    def _down_minutes(self, now: datetime) -> dict[str, float]:
+        return {
+            name: max(0.0, (now - since).total_seconds() / 60)
+            for name, since in self._down_since.items()
+        }
 
     async def _read_edges(self, jobs: dict[str, PlanJob], counter: _Counted) -> None:
         targets = [
@@ -216,8 +235,9 @@ class Scanner:
             plan_date=plan_date,
             samples=self._samples,
             seed=self._seed,
+            down_minutes=self._down_minutes(now),
         )
-        findings.extend(r.finding for r in risks if r.probability >= self._threshold)
+        findings.extend(self._confirmed(risks, now))
         findings.extend(self._workstations(jobs, down, plan_date))
         return WatchReport(
             as_of=now,
@@ -225,6 +245,22 @@ class Scanner:
             findings=tuple(findings),
             engine_calls=counter.calls,
         )
+
+    def _confirmed(self, risks: list[DeadlineRisk], now: datetime) -> list[Finding]:
+        """The deadline risks to report: near-certain ones at once, others once they held.
+
+        A risk just over the threshold often rests on one snapshot (an upstream job a few
+        minutes past its median that ends seconds later, an agent about to return); one
+        more look `confirm_minutes` later keeps such coin flips out of the channel and
+        costs a real risk those minutes of lead.
+        """
+        at_risk = {r.job.id: r for r in risks if r.probability >= self._threshold}
+        self._risk_since = {job_id: self._risk_since.get(job_id, now) for job_id in at_risk}
+        return [
+            risk.finding
+            for job_id, risk in at_risk.items()
+            if risk.probability >= _CERTAIN or now - self._risk_since[job_id] >= self._confirm
+        ]
 
     def _priority(self, jobs: dict[str, PlanJob], plan_start: datetime) -> list[str]:
         running = [j.id for j in jobs.values() if j.status == JobStatus.EXEC]
@@ -351,5 +387,6 @@ class Scanner:
             samples=self._samples,
             seed=self._seed,
             only=[found.id],
+            down_minutes=self._down_minutes(now),
         )
         return risks[0].finding if risks else None

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from agents.watch.baseline import (
+    MIN_OVERRUN_SECONDS,
     baseline_for,
     bucket_chain,
     build_baselines,
@@ -61,7 +62,7 @@ def test_a_bucket_with_few_runs_falls_back_to_a_coarser_one() -> None:
     assert base.level == "all"
     assert base.runs == 20
     assert any(text.startswith("month-end days") for text in base.fallback)
-    assert any(text.startswith("Mons") for text in base.fallback)
+    assert any(text.startswith("Mondays") for text in base.fallback)
 
 
 def test_median_and_mad_ignore_outliers() -> None:
@@ -102,3 +103,25 @@ def test_vectorised_build_matches_one_job_at_a_time() -> None:
             TONIGHT,
         )
         assert built[index] == alone
+
+
+def test_a_long_run_must_also_be_long_in_minutes() -> None:
+    # A 3.5-minute job with a tight spread: 3 sigmas is barely 5 minutes, and a plan of
+    # hundreds of jobs has one such by chance every few nights. "Long" needs 5 minutes more.
+    quick = baseline_for(
+        [(n, 210.0 * (1 + 0.1 * math.sin(i))) for i, n in enumerate(_nights(TONIGHT, 40))], TONIGHT
+    )
+    assert quick is not None
+    assert quick.quantile(3.0) < quick.median + MIN_OVERRUN_SECONDS
+    assert quick.upper == quick.median + MIN_OVERRUN_SECONDS
+    # A 30-minute job: 3 sigmas is well past 5 minutes, the statistical bound decides.
+    slow = baseline_for(
+        [(n, 1800.0 * (1 + 0.2 * math.sin(i))) for i, n in enumerate(_nights(TONIGHT, 40))], TONIGHT
+    )
+    assert slow is not None
+    assert slow.upper == slow.quantile(3.0) > slow.median + MIN_OVERRUN_SECONDS
+
+
+def test_weekday_buckets_are_named_in_full() -> None:
+    assert ("weekday", "Thursdays") in bucket_chain(date(2026, 11, 19))
+    assert ("weekday", "Tuesdays") in bucket_chain(date(2026, 11, 17))

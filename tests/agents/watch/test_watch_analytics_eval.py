@@ -46,3 +46,7 @@ async def test_detection_meets_its_targets_on_labelled_nights() -> None:
     naive = scores["naive-3sigma"]
     assert ours.precision >= naive.precision
     assert ours.false_per_normal <= naive.false_per_normal
+    # The late flag is never wrong by construction: Resync must match it there.
+    assert ours.precision >= scores["tws-late"].precision
+    assert ours.false_per_normal <= scores["tws-late"].false_per_normal
+    assert ev.meets_targets(scores) == []

@@ -100,3 +100,31 @@ def test_cycles_are_ignored_not_fatal() -> None:
     graph = Graph([[1], [0], []])
     sim = simulate(graph, _inputs([5, 5, 5]), [0, 1, 2], samples=50, seed=1)
     assert np.isfinite(sim.ends).all()
+
+
+def test_an_outage_that_lasted_is_drawn_given_how_long() -> None:
+    # One job waiting on a workstation that is down; outages last a median 90 min
+    # (log-normal, sigma 0.8). Seen down for 120 min already, it is not "90 more
+    # minutes from now": given T > 120, the median of T is 90·exp(0.8·z) with
+    # Φ(z) = 1 − S(120)/2, i.e. about 187 min, so about 67 more.
+    graph = Graph([[]])
+    fresh = _inputs([1.0], blocked={0: 0}, outages=1)
+    lasted = RiskInput(
+        floor=fresh.floor,
+        fixed_end=fresh.fixed_end,
+        run_start=fresh.run_start,
+        mu=fresh.mu,
+        sigma=fresh.sigma,
+        blocked_by=fresh.blocked_by,
+        outage_mu=fresh.outage_mu,
+        outage_sigma=fresh.outage_sigma,
+        outage_elapsed=np.array([120.0]),
+    )
+    survival = 0.5 * math.erfc((math.log(120 / 90) / 0.8) / math.sqrt(2))
+    z = float(inverse_normal(np.array([1 - survival / 2]))[0])
+    expected = 90 * math.exp(0.8 * z) - 120 + 1.0  # the job itself runs about a minute
+    new = simulate(graph, fresh, [0], samples=4000, seed=2)
+    old = simulate(graph, lasted, [0], samples=4000, seed=2)
+    assert abs(new.median(0) - 91.0) < 6
+    assert abs(old.median(0) - expected) < 6
+    assert float(old.ends.min()) >= 0.0  # the workstation is not back in the past

@@ -102,6 +102,11 @@ class Dispatcher:
         try:
             async with asyncio.timeout(self._timeout):
                 reply = await self._assistant.ask(event)
+        except asyncio.CancelledError:
+            # Ctrl-C in the terminal, or a shutdown past its grace: no answer, but the
+            # question was asked and is recorded like any other (then the cancel goes on).
+            await self._cancelled(event, started)
+            raise
         except (TWSError, TimeoutError) as exc:
             outcome = "failed"
             log.warning(
@@ -132,6 +137,25 @@ class Dispatcher:
             logged={"conversation": event.conversation_key},
         )
         return reply
+
+    async def _cancelled(self, event: ChatEvent, started: float) -> None:
+        """The log line and audit record of a question cancelled before its answer."""
+        metrics.ANSWER_SECONDS.labels(
+            platform=event.actor.platform.value, outcome="cancelled"
+        ).observe(time.perf_counter() - started)
+        # Shielded: the record is written even when the cancel is repeated meanwhile.
+        await asyncio.shield(
+            self._done(
+                "question",
+                outcome="cancelled",
+                started=started,
+                actor=event.actor,
+                place=(event.channel_id, event.thread_id),
+                parameters={"text": event.text, "answer": None},
+                correlation={"event_id": event.event_id},
+                logged={"conversation": event.conversation_key},
+            )
+        )
 
     def _handler(self, action_id: str) -> ClickHandler | None:
         for prefix, handler in self._clicks.items():

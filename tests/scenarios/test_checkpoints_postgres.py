@@ -6,6 +6,7 @@ with CI=true an unreachable server fails the run; elsewhere the test skips and s
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from datetime import UTC
@@ -59,3 +60,24 @@ async def test_follow_up_context_lives_in_postgres(client: TWSClient, tmp_path: 
         reply = await ask("and its predecessors?", channel=channel)
     assert "PAYROLL_EXTRACT" in reply.headline, reply.headline
     assert "predecessor" in reply.headline
+
+
+async def test_replicas_starting_together_on_a_fresh_database_all_open(tmp_path: Path) -> None:
+    """LangGraph's setup() races on a fresh database; the advisory lock serialises it."""
+    url = await reachable_url()
+    name = f"resync_cp_{uuid.uuid4().hex[:12]}"
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    fresh = url.rsplit("/", 1)[0] + f"/{name}"
+    settings = Settings(data_dir=tmp_path, database_url=SecretStr(fresh))
+
+    async def start() -> None:
+        async with open_checkpointer(settings) as saver:
+            assert saver is not None
+
+    try:
+        results = await asyncio.gather(*(start() for _ in range(6)), return_exceptions=True)
+        assert [r for r in results if isinstance(r, BaseException)] == []
+    finally:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

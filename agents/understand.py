@@ -56,7 +56,7 @@ _HELP: Final = re.compile(
     re.I,
 )
 _WHY: Final = re.compile(
-    r"\b(why|what went wrong|what happened|reason|root cause|explain|diagnos\w*|how come)\b"
+    r"\b(why|what went wrong|what happened|reason|root cause|caus(?:e|es|ed|ing)|culprit|explain|diagnos\w*|how come)\b"
     r"|\bwhat\s+is\s+(?:blocking|holding|stopping|delaying|keeping)\b"
     r"|\bhold-?ups?\b|\b(?:fix|remedy|workaround)\b|\bwhat\s+(?:should|do|can)\s+(?:i|we)\s+do\b|\bwhat\s+is\s+(?:wrong|up|going\s+on|the\s+(?:problem|issue|matter))\s+with\b"
     r"|\bwhat\s+(?:blocks|holds\s+up|stops|delays)\b"

@@ -21,7 +21,8 @@ _LIST_FILTERS: Final[tuple[tuple[re.Pattern[str], ListFilter], ...]] = (
     (re.compile(r"\babend(?:ed|s)?\b", re.I), ListFilter.ABENDED),
     (
         re.compile(
-            r"\b(fail(?:ed|ing|s|ures?)?|errors?|broke(?:n)?|crash(?:ed)?|on fire|burning)\b",
+            r"\b(fail(?:ed|ing|s|ures?)?|errors?|broke(?:n)?|crash(?:ed)?|bomb(?:ed|s)?|blew up"
+            r"|on fire|burning)\b",
             re.I,
         ),
         ListFilter.FAILED,

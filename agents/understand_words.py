@@ -84,6 +84,7 @@ STOPWORDS: Final = frozenset(
     needful thingy thing stuff vibe deal box blah hmm reach reachable unreachable then
     left remaining remains progress doing hold-up holdup holdups hold-ups matter
     comes come after before follows follow precede precedes who whom whose
+    cause causes caused causing culprit bomb bombed bombs died dying
     """.split()
 )
 

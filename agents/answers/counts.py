@@ -48,6 +48,12 @@ async def answer_count(ctx: AnswerContext, intent: Intent) -> Answer:
     list_filter = intent.list_filter
     snapshot = await query_group(ctx, intent, list_filter, intent.subject)
     jobs = snapshot.value
+    if intent.subject and not jobs and not intent.workstation:
+        # "how many jobs has MASTER got?": a name no job stream has may be a workstation's.
+        on_workstation = intent.model_copy(update={"subject": None, "workstation": intent.subject})
+        other = await query_group(ctx, on_workstation, list_filter, None)
+        if other.value:
+            intent, snapshot, jobs = on_workstation, other, other.value
     if intent.workstation and not jobs:
         missing = await missing_workstation(ctx, intent.workstation)
         if missing is not None:

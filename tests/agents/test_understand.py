@@ -589,3 +589,19 @@ def test_contractions_follow_up_on_the_focus() -> None:
     assert (why.kind, why.subject) == (IntentKind.WHY, focus)
     eta = understand("when will it finish?", focus=focus, last_kind=IntentKind.STATUS)
     assert (eta.kind, eta.subject, eta.follow_up) == (IntentKind.ETA, focus, True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "subject", "list_filter"),
+    [
+        ("AR_DUNNING is late, what's the cause?", IntentKind.WHY, "AR_DUNNING", None),
+        ("what caused PAYROLL_EXTRACT to fail", IntentKind.WHY, "PAYROLL_EXTRACT", None),
+        ("which ones bombed?", IntentKind.LIST, None, ListFilter.FAILED),
+        ("anything blew up tonight?", IntentKind.LIST, None, ListFilter.FAILED),
+    ],
+)
+def test_cause_words_and_slang_for_failures(
+    text: str, kind: IntentKind, subject: str | None, list_filter: ListFilter | None
+) -> None:
+    intent = understand(text)
+    assert (intent.kind, intent.subject, intent.list_filter) == (kind, subject, list_filter)

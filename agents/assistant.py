@@ -13,7 +13,7 @@ from agents.answers.budget import ENGINE_CALL_BUDGET, PLAN_WALK_CALL_BUDGET
 from agents.answers.common import AnswerContext, PersonLookup
 from agents.answers.runbook import RunbookRequester
 from agents.answers.watch import WatchDesk, answer_watch
-from agents.graph import Understander, build_graph, deterministic_understander
+from agents.graph import Handler, Understander, build_graph, deterministic_understander
 from agents.handover import HandoverDesk, handover_reply
 from agents.intents import IntentKind
 from agents.messages import ChatEvent, Reply
@@ -27,6 +27,7 @@ from integrations.tws.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from agents.incidents.service import IncidentService
+    from agents.knowledge_memory import KnowledgeDesk
 
 __all__ = ["Assistant"]
 
@@ -50,6 +51,7 @@ class Assistant:
         plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
         watch: WatchDesk | None = None,
         handover: HandoverDesk | None = None,
+        knowledge: KnowledgeDesk | None = None,
     ) -> None:
         """Build the graph over one engine.
 
@@ -57,7 +59,9 @@ class Assistant:
             scheduler: The engine (read only here).
             checkpointer: Where conversation threads are kept.
             zone: The time zone answers show times in.
-            understander: The understand step (the parser, or the parser with an LLM).
+            understander: The understand step (the parser, or the parser with an LLM); one
+                with an ``open_question`` handler (`agents.llm_understand.LLMUnderstander`
+                with its agent on) also answers the questions it cannot file.
             runbooks: Where requests to change the plan go; None: such requests are refused.
             incidents: The incident service (declare, list, change incidents from chat; the
                 "Declare incident" button on failures); None: incident requests are answered
@@ -74,6 +78,9 @@ class Assistant:
             handover: Gathers "give me a handover" (`bot.handover.build_handover_desk`
                 adds the shift times and the audit log's runbook runs); None: one over the
                 parts given here (the last 8 hours, runs in progress only).
+            knowledge: The knowledge base (operators' documents, past incidents) for
+                knowledge questions and "this happened before" in why answers; None: the
+                shipped corpus only.
         """
         self._watch = watch
         self._handover = handover or HandoverDesk(
@@ -91,12 +98,14 @@ class Assistant:
             runbooks=runbooks,
             incidents=incidents,
             people=people,
+            knowledge=knowledge,
         )
         graph = build_graph(
             context=context,
             understander=understander,
             call_budget=call_budget,
             plan_walk_call_budget=plan_walk_call_budget,
+            open_question=_open_question(understander),
         )
         self._graph = graph.compile(checkpointer=checkpointer)
 
@@ -188,3 +197,13 @@ class Assistant:
         if focus is not None:
             turn["focus"] = focus
         await self._graph.aupdate_state(config, turn, as_node=IntentKind.UNKNOWN.value)
+
+
+def _open_question(understander: Understander) -> Handler | None:
+    """The LLM agent the understand step brings, if any.
+
+    Read by attribute: importing `agents.llm_understand` here would load the LLM modules in
+    every process, configured or not.
+    """
+    handler: Handler | None = getattr(understander, "open_question", None)
+    return handler

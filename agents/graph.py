@@ -276,6 +276,7 @@ def build_graph(
     understander: Understander = deterministic_understander,
     call_budget: int = ENGINE_CALL_BUDGET,
     plan_walk_call_budget: int = PLAN_WALK_CALL_BUDGET,
+    open_question: Handler | None = None,
 ) -> StateGraph[ConversationState]:
     """Wire the graph (uncompiled: the caller compiles it with its checkpointer).
 
@@ -284,6 +285,7 @@ def build_graph(
         understander: The understand step; the rule-based parser unless an LLM is configured.
         call_budget: Calls to the engine one question may make.
         plan_walk_call_budget: The same for the answers that walk the plan (late, successors).
+        open_question: Answers UNKNOWN questions instead of `answer_unknown` (the LLM agent).
 
     Returns:
         The graph.
@@ -375,7 +377,8 @@ def build_graph(
 
     graph.add_node("understand", understand_node)
     for kind, handler in HANDLERS.items():
-        graph.add_node(kind.value, make_answer_node(kind, handler))
+        chosen = open_question if open_question and kind is IntentKind.UNKNOWN else handler
+        graph.add_node(kind.value, make_answer_node(kind, chosen))
         graph.add_edge(kind.value, END)
     graph.add_node(IntentKind.RUNBOOK.value, runbook_node)
     graph.add_edge(IntentKind.RUNBOOK.value, END)

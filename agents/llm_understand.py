@@ -7,6 +7,11 @@ The deterministic parser answers the common questions in microseconds and never 
 only a message it files as UNKNOWN goes to the LLM, whose JSON is validated into an
 `Intent`. Any LLM failure (down, slow, nonsense) falls back to the parser's answer, so
 configuring an LLM can only add understanding, never take it away.
+
+What the router, too, files as UNKNOWN goes to the open-question agent
+(`agents.llm_agent.OpenQuestionAgent`, `open_question`) when it is on: the intent then
+carries the words (``arguments["question"]``). When the router failed (the LLM is down or
+slow) it does not: the agent would only wait for the same LLM again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import structlog
 from pydantic import ValidationError
 
 from agents.intents import NEEDS_SUBJECT, Intent, IntentKind, ListFilter
+from agents.llm_agent import FOCUS, QUESTION, AgentLimits, OpenQuestionAgent
 from agents.understand import understand
 from integrations.llm import LLMClient, LLMError
 
@@ -45,13 +51,23 @@ If the message refers to "it" or "that job", use the conversation subject given.
 class LLMUnderstander:
     """An `agents.graph.Understander` that consults the LLM only when the parser gives up."""
 
-    def __init__(self, *, llm: LLMClient) -> None:
+    def __init__(
+        self, *, llm: LLMClient, open_questions: bool = True, limits: AgentLimits | None = None
+    ) -> None:
         """Wrap an LLM client.
 
         Args:
             llm: The configured LLM.
+            open_questions: Answer what the router files as UNKNOWN with the agent.
+            limits: The agent's bounds (default: `AgentLimits`).
         """
         self._llm = llm
+        self._agent = OpenQuestionAgent(llm=llm, limits=limits) if open_questions else None
+
+    @property
+    def open_question(self) -> OpenQuestionAgent | None:
+        """The agent for UNKNOWN questions (`agents.graph.build_graph`), None when off."""
+        return self._agent
 
     async def __call__(self, text: str, focus: str | None, last_kind: IntentKind | None) -> Intent:
         """Understand one message.
@@ -81,6 +97,12 @@ class LLMUnderstander:
             log.warning("llm.understand_failed", model=self._llm.model, error=str(exc)[:300])
             return parsed
         log.info("llm.understood", model=self._llm.model, kind=intent.kind.value)
+        if intent.kind is IntentKind.UNKNOWN and parsed.kind is not IntentKind.UNKNOWN:
+            # The parser knew the kind ("why did it fail?"): its "which job?" beats "unknown".
+            return parsed
+        if intent.kind is IntentKind.UNKNOWN and self._agent is not None:
+            words = {QUESTION: text, **({FOCUS: focus} if focus else {})}
+            intent = intent.model_copy(update={"arguments": {**parsed.arguments, **words}})
         return intent
 
 

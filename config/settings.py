@@ -33,6 +33,7 @@ from config.chat_settings import ChatSettings
 from config.handover_settings import HandoverSettings
 from config.incident_settings import IncidentSettings
 from config.knowledge_settings import KnowledgeSettings
+from config.llm_settings import LLMAgentSettings
 from config.siem_settings import SiemSettings
 from config.watch_settings import WatchSettings
 
@@ -66,6 +67,7 @@ class Settings(
     SiemSettings,
     HandoverSettings,
     KnowledgeSettings,
+    LLMAgentSettings,
 ):
     """Effective configuration of one Resync process."""
 

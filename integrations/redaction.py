@@ -18,7 +18,14 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["NOT_SECRET_KEYS", "SECRET_KEY", "SECRET_SHAPES", "is_secret_key", "mask_secret_shapes"]
+__all__ = [
+    "NOT_SECRET_KEYS",
+    "SECRET_KEY",
+    "SECRET_SHAPES",
+    "is_secret_key",
+    "mask_secret_shapes",
+    "mask_secrets",
+]
 
 SECRET_KEY: Final = re.compile(
     r"pass(word|wd)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|private|kek|dsn"
@@ -76,3 +83,27 @@ def mask_secret_shapes(text: str, mask: str) -> str:
         else:
             text = shape.sub(mask, text)
     return text
+
+
+# Beyond the shared shapes: NAME_PASSWORD=..., "api key: ...", as shell scripts print them
+# (the shared pattern needs a word boundary before "password", which DB_PASSWORD lacks).
+_NAMED_SECRET = re.compile(
+    r"(?i)\b([a-z0-9_]*(?:password|passwd|pwd|secret|token|api[_ -]?key)[a-z0-9_]*)"
+    r"(\s*[=:]\s*)(?!\[redacted\])(['\"]?)[^\s'\"&]+\3"
+)
+
+
+def mask_secrets(text: str, mask: str = "[redacted]") -> str:
+    """Mask every secret shape (`mask_secret_shapes`) and ``NAME_PASSWORD=…`` assignments.
+
+    For text that leaves Resync's hands: a prompt to an LLM, a passage quoted in chat.
+
+    Args:
+        text: Any text.
+        mask: What replaces a secret.
+
+    Returns:
+        The text with each secret replaced by ``mask``.
+    """
+    text = mask_secret_shapes(text, mask)
+    return _NAMED_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}{mask}", text)

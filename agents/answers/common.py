@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from agents.forecast import EdgeCache
 from agents.formatting import format_clock, format_duration, format_status, plural
+from agents.knowledge_memory import KnowledgeDesk
 from agents.messages import (
     Actions,
     Actor,
@@ -70,6 +71,8 @@ class AnswerContext:
         incidents: The incident service; None: incidents are not enabled.
         people: Resolves mentioned users for incident roles; None: only people who took
             part in the incident (or the person asking) can be named.
+        knowledge: The knowledge base (documents, past incidents) for knowledge questions
+            and "this happened before" in why answers; None: the shipped corpus only.
     """
 
     scheduler: Scheduler
@@ -79,6 +82,7 @@ class AnswerContext:
     runbooks: RunbookRequester | None = None
     incidents: IncidentService | None = None
     people: PersonLookup | None = None
+    knowledge: KnowledgeDesk | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,16 @@
-"""Knowledge questions: what a message code means and how to fix a symptom, from the corpus.
+"""Knowledge questions: what a code means, how to fix a symptom, what our runbooks say.
 
-Answered from the shipped troubleshooting corpus (`knowledge.codes`): AWS message codes
-(``codes.yaml``) and job-log symptom patterns (``patterns.yaml``), each answer naming the
-file and the entry it came from. Free text that names no code or symptom is matched by its
-words against the entries' titles and sentences; nothing is invented when nothing matches.
-`answer_knowledge` takes only the question's words, so a retrieval step can replace the
-word match without changing its callers.
+With the knowledge base (`AnswerContext.knowledge`: the shipped corpus, the documents
+operators add with ``resync knowledge add``, resolved incidents) the answer quotes the best
+passages of hybrid retrieval (BM25 and embeddings, fused), each with its source: the
+document and section, or the incident's id and date. Only passages
+`agents.knowledge_memory.quotable` accepts are quoted; when none is, the answer says that
+nothing reliable was found and quotes nothing.
+
+Without it (or when it cannot open) the answer comes from the shipped troubleshooting
+corpus alone (`knowledge.codes`): AWS message codes (``codes.yaml``) and job-log symptom
+patterns (``patterns.yaml``), each naming the file and entry it came from; free text is
+matched by its words against the entries; nothing is invented when nothing matches.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ import re
 from typing import Final
 
 from agents.answers.common import Answer, AnswerContext
+from agents.incidents.memory import FIX_SECTION, IncidentMemory
 from agents.intents import Intent
+from agents.knowledge_memory import quotable
 from agents.messages import Block, Context, Fields, Paragraph, Reply, Tone
+from integrations.redaction import mask_secrets
 from knowledge.codes import (
     CODES_FILE,
     PATTERNS_FILE,
@@ -24,6 +32,7 @@ from knowledge.codes import (
     corpus,
     lookup_error_pattern,
 )
+from knowledge.passages import Hit, SearchResult
 
 __all__ = ["answer_knowledge", "answer_knowledge_intent"]
 
@@ -37,6 +46,9 @@ _IGNORED: Final = frozenset(
 )
 _MIN_MATCH: Final = 2
 _MAX_HITS: Final = 3
+_SEARCHED: Final = 8  # hits looked at; the quotable ones among them are shown
+_QUOTE_CHARS: Final = 700
+_SENTENCE: Final = re.compile(r"(?<=[.!?])\s+")
 
 
 def _code_blocks(entry: CodeEntry) -> list[Block]:
@@ -89,17 +101,35 @@ def _by_words(query: str) -> list[CodeEntry | ErrorPattern]:
 
 
 async def answer_knowledge(query: str, ctx: AnswerContext) -> Answer:
-    """Answer a knowledge question from the shipped corpus.
+    """Answer a knowledge question from the knowledge base, or the shipped corpus.
 
     Args:
         query: The question's words ("what does AWSBIN076E mean?", "ORA-01555").
-        ctx: The answer context (the corpus needs no engine call).
+        ctx: The answer context (its knowledge desk, if any; no engine call).
 
     Returns:
-        The meaning and what to do, with the corpus file and entry as the source; or a
-        plain "not in the corpus" that says what was looked for.
+        The passages with their sources (or the corpus entries); or a plain "nothing
+        reliable found" that says what was looked for.
     """
-    del ctx
+    if ctx.knowledge is not None:
+        result = await ctx.knowledge.search(query, limit=_SEARCHED)
+        if result is not None:
+            hits = quotable(query, result.hits, min_similarity=ctx.knowledge.min_similarity)[
+                :_MAX_HITS
+            ]
+            memory = IncidentMemory(ctx.knowledge)
+            # A past incident quoted for what was seen also says what fixed it.
+            fixes = {
+                p.doc_id: await memory.fix_of(p.doc_id)
+                for p in (hit.passage for hit in hits)
+                if p.kind == "incident" and not p.section.endswith(FIX_SECTION)
+            }
+            return _retrieved(query, result, hits, fixes)
+    return _from_corpus(query)
+
+
+def _from_corpus(query: str) -> Answer:
+    """The answer from the shipped corpus alone (no knowledge base)."""
     known = corpus()
     codes = list(dict.fromkeys(match.group(0).upper() for match in _CODE.finditer(query)))
     blocks: list[Block] = []
@@ -152,6 +182,74 @@ def _nothing(query: str, headline: str) -> Answer:
                 ),
             ),
         )
+    )
+
+
+def source_line(hit: Hit) -> str:
+    """Where a quoted passage comes from: document and section, or incident id and date.
+
+    Args:
+        hit: The hit.
+
+    Returns:
+        ``Source: Agent restart runbook > Mailbox files full (knowledge/corpus/...)``, or
+        ``Source: past incident INC-2026-0031 of 2026-11-03: <title>``.
+    """
+    passage = hit.passage
+    if passage.kind == "incident":
+        title = passage.doc_title.split(": ", 1)[-1]
+        return f"Source: past incident {passage.source} of {passage.date}: {title}"
+    where = passage.section
+    if not where.startswith(passage.doc_title):
+        where = f"{passage.doc_title} > {where}"
+    origin = "document added with resync knowledge add" if passage.kind == "document" else ""
+    return f"Source: {where} ({', '.join(x for x in (passage.source, origin) if x)})"
+
+
+def _quote(text: str, limit: int = _QUOTE_CHARS) -> str:
+    # Operators' documents and postmortems may hold passwords or tokens: never quote them.
+    flat = mask_secrets(" ".join(text.split()))
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _retrieved(query: str, result: SearchResult, hits: list[Hit], fixes: dict[str, str]) -> Answer:
+    """The passages retrieval found, each with its source; or "nothing reliable"."""
+    how = "hybrid search (keywords + embeddings)" if result.mode == "hybrid" else "keyword search"
+    if not hits:
+        return Answer(
+            reply=Reply(
+                headline="I found nothing reliable on that in the knowledge base.",
+                tone=Tone.WARNING,
+                blocks=(
+                    Paragraph(
+                        text="It holds HCL Workload Automation message codes, job-log "
+                        "symptoms, the shipped operations guides, the documents your team "
+                        "added with 'resync knowledge add', and resolved incidents. Try the "
+                        "exact code from the job log, or other words."
+                    ),
+                    Context(items=(f"Looked for: {query[:120]}", f"Searched with {how}")),
+                ),
+            )
+        )
+    top = hits[0].passage
+    first = _SENTENCE.split(" ".join(top.text.split()), maxsplit=1)[0]
+    label = top.section.rsplit(" > ", 1)[-1]
+    headline = first if first.startswith(label) else f"{label}: {first}"
+    blocks: list[Block] = []
+    for number, hit in enumerate(hits):
+        text = " ".join(hit.passage.text.split())
+        if number == 0 and text.startswith(first):
+            text = text[len(first) :].strip()  # said in the headline already
+        if text:
+            blocks.append(Paragraph(text=_quote(text)))
+        if fixes.get(hit.passage.doc_id):
+            blocks.append(Paragraph(text=_quote(f"Fixed by: {fixes[hit.passage.doc_id]}")))
+        blocks.append(Context(items=(source_line(hit),)))
+    noun = "passage" if len(hits) == 1 else "passages"
+    blocks.append(Context(items=(f"{len(hits)} {noun} from {how}", f"Looked for: {query[:120]}")))
+    sources = tuple(dict.fromkeys(hit.passage.doc_id for hit in hits))
+    return Answer(
+        reply=Reply(headline=_quote(headline, 240), blocks=tuple(blocks)), sources=sources
     )
 
 

@@ -20,6 +20,7 @@ from agents.answers.dependencies import pick_one
 from agents.answers.status import job_fields
 from agents.answers.stream_why import answer_stream_why, ask_which_stream
 from agents.formatting import format_clock, format_duration, plural
+from agents.incidents.memory import IncidentMemory
 from agents.intents import Intent
 from agents.messages import Block, Paragraph, Reply, Tone
 from agents.resolve import resolve
@@ -157,6 +158,15 @@ async def answer_why(ctx: AnswerContext, intent: Intent) -> Answer:
     extra = ["job log, run history (60 days)"]
     if evidence.sources:
         extra.append("knowledge: " + ", ".join(evidence.sources))
+    if ctx.knowledge is not None:
+        # "This happened before": resolved incidents like this failure (incident memory).
+        cause = " ".join([evidence.cause, *evidence.lines[:5]])
+        past = await IncidentMemory(ctx.knowledge).similar(
+            job=job.name, stream=job.job_stream_name, cause=cause
+        )
+        blocks.extend(Paragraph(text=incident.sentence()) for incident in past)
+        if past:
+            extra.append("incident memory: " + ", ".join(p.incident_id for p in past))
     blocks.append(as_of_line(ctx, now, *extra))
     blocks.extend(declare_actions(ctx, job))
     focus = f"{job.job_stream_name}.{job.name}"

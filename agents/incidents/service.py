@@ -31,6 +31,7 @@ from agents.incidents.context import EffectContext
 from agents.incidents.effects import SideEffects
 from agents.incidents.errors import IncidentInputError
 from agents.incidents.loading import incident_from, load_incident, storage
+from agents.incidents.memory import IncidentMemory
 from agents.incidents.model import (
     Impact,
     Incident,
@@ -133,6 +134,40 @@ class IncidentService(IncidentMutations, IncidentUpkeep):
         self._effects = SideEffects(
             ctx=self._ctx, pager=pager, store=store, source=source, namespace=namespace
         )
+        self._memory: IncidentMemory | None = None
+
+    def use_memory(self, memory: IncidentMemory | None) -> None:
+        """Remember incidents in the knowledge base when they are resolved (None: stop).
+
+        Args:
+            memory: Incident memory (`agents.incidents.memory`).
+        """
+        self._memory = memory
+
+    async def set_status(
+        self,
+        incident_id: str,
+        *,
+        actor: Actor,
+        status: IncidentStatus | str,
+        summary: str | None = None,
+    ) -> ChangeResult:
+        """Move the incident along its lifecycle; a resolved one goes to incident memory.
+
+        See `IncidentMutations.set_status` for the arguments, result and errors. Storing in
+        incident memory happens after the change committed and never fails it (a store
+        that is down is logged); resolving the same incident again replaces its entry.
+        """
+        result = await super().set_status(incident_id, actor=actor, status=status, summary=summary)
+        resolved = result.incident.status is IncidentStatus.RESOLVED
+        if self._memory is not None and result.changed and resolved:
+            try:
+                incident = await load_incident(self._db, incident_id, timeline=True)
+            except Exception as exc:  # committed already: the resolution stands
+                log.error("incident.memory_failed", incident=incident_id, error=str(exc)[:300])
+            else:
+                await self._memory.remember(incident)
+        return result
 
     @property
     def policy(self) -> IncidentPolicy:

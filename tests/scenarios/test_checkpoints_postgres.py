@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from qa_support import make_asker
 
 from agents.assistant import Assistant
-from bot.app import open_checkpointer
+from bot.checkpoints import open_checkpointer
 from bot.core.dispatcher import Dispatcher
 from config.settings import Settings
 from integrations.tws.client import TWSClient

@@ -8,7 +8,6 @@ with a fresh API key), SQLite checkpoints and audit log under ``data_dir``. With
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sys
@@ -16,18 +15,21 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from agents.answers.watch_desk import ScannerDesk
 from agents.assistant import Assistant
 from agents.graph import Understander, deterministic_understander
+from agents.incidents.memory import IncidentMemory
+from agents.knowledge_memory import KnowledgeDesk
 from agents.runbooks.catalog import Catalog, load_catalog
 from agents.runbooks.errors import CatalogError
 from agents.runbooks.policy import DEFAULT_POLICY_FILE, ApprovalGroups
 from agents.runbooks.service import RunbookService
 from agents.runbooks.signing import ButtonSigner
+from bot.checkpoints import open_checkpointer
 from bot.core.conversation import ChatCore
 from bot.core.dispatcher import Dispatcher
 from bot.core.tasks import TaskSupervisor
@@ -38,11 +40,11 @@ from bot.handover import build_handover_desk
 from bot.incidents import INCIDENT_ACTION_PREFIX, Incidents, open_incidents
 from bot.incidents.timeline import IncidentProgress
 from bot.progress import ProgressRouter
+from bot.reload import ConfigReloader
 from bot.runbook_clicks import RunbookDecisions
 from bot.watch.wiring import WATCH_ACTION_PREFIX, WatchAlerts, build_watch_alerts
 from config.settings import ConfigurationError, Settings
 from integrations.audit import AuditError, AuditLog, open_audit_log
-from integrations.audit.store_sqlite import private_file
 from integrations.db import DatabaseError
 from integrations.llm import LLMClient
 from integrations.store import Store, StoreError, open_store
@@ -52,8 +54,6 @@ from integrations.tws.client import TWSClient
 # engine starts no simulator, no PostgreSQL and no LLM): the simulator, the checkpoint
 # savers, psycopg and the LLM understander.
 if TYPE_CHECKING:
-    from langgraph.checkpoint.base import BaseCheckpointSaver
-
     from integrations.tws.simulator import SimulatorServer
 
 __all__ = ["Runtime", "StartupError", "open_checkpointer", "runtime", "secure_data_dir"]
@@ -108,6 +108,7 @@ class Runtime:
             failure (``resync ask`` exits non-zero with it).
         watch: The watcher's findings (chat questions; the watcher's report source).
         alerts: Alerts in chat (the watcher's publisher, ``watch.*`` clicks).
+        config: Reloads the runbooks, the approval policy and the watch rules (SIGHUP).
     """
 
     settings: Settings
@@ -125,6 +126,7 @@ class Runtime:
     incidents: Incidents
     watch: ScannerDesk
     alerts: WatchAlerts
+    config: ConfigReloader
 
 
 @asynccontextmanager
@@ -235,7 +237,10 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             runbooks=runbooks,
             incidents=incidents.service,
         )
+        knowledge = KnowledgeDesk.from_settings(settings)  # opened on first use
+        incidents.service.use_memory(IncidentMemory(knowledge))
         assistant = Assistant(
+            knowledge=knowledge,
             scheduler=scheduler,
             checkpointer=checkpointer,
             zone=settings.zone,
@@ -286,6 +291,13 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             incidents=incidents,
             watch=watch,
             alerts=alerts,
+            config=ConfigReloader(
+                settings=settings,
+                catalog=runbooks.catalog,
+                groups=groups,
+                remediator=getattr(alerts.publisher, "remediator", None),
+                audit=audit,
+            ),
         )
 
 
@@ -333,63 +345,11 @@ async def _understander(settings: Settings) -> Understander:
     llm = LLMClient.from_settings(settings)
     if llm is None:
         return deterministic_understander
+    from agents.llm_agent import AgentLimits
     from agents.llm_understand import LLMUnderstander
 
     await llm.preload()
-    log.info("llm.configured", model=llm.model)
-    return LLMUnderstander(llm=llm)
-
-
-@asynccontextmanager
-async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """Durable conversation and approval state.
-
-    PostgreSQL when ``RESYNC_DATABASE_URL`` is set, so every replica sees the same threads
-    and runbook requests (plain Redis cannot host LangGraph checkpoints); SQLite under
-    ``data_dir`` otherwise.
-    """
-    if settings.database_url is not None:
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-        url = settings.database_url.get_secret_value()
-        async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await _setup_once(saver, url)
-            yield saver
-        return
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    path = settings.data_dir / "checkpoints.db"
-    private_file(path)  # conversations in clear: this user only, whatever the umask
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
-
-
-# Any constant shared by every replica; names the advisory lock around the checkpoint setup.
-_CHECKPOINT_SETUP_LOCK = 0x7E5C_0001
-
-
-async def _setup_once(saver: Any, url: str) -> None:
-    """Create or migrate the checkpoint tables, one replica at a time.
-
-    LangGraph's ``setup()`` is safe to repeat but not to run concurrently: replicas starting
-    together on a fresh database race on ``checkpoint_migrations`` (duplicate key). A
-    PostgreSQL advisory lock on a connection of its own serialises them. The lock is polled
-    (``pg_try_advisory_lock``), not waited for: a waiting ``SELECT pg_advisory_lock`` holds a
-    snapshot, and the setup's ``CREATE INDEX CONCURRENTLY`` waits for every such snapshot —
-    a deadlock.
-    """
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as lock:
-        while True:
-            cursor = await lock.execute(
-                "SELECT pg_try_advisory_lock(%s)", (_CHECKPOINT_SETUP_LOCK,)
-            )
-            row = await cursor.fetchone()
-            if row is not None and row[0]:
-                break
-            await asyncio.sleep(0.2)
-        try:
-            await saver.setup()  # creates or migrates its tables; safe to repeat
-        finally:
-            await lock.execute("SELECT pg_advisory_unlock(%s)", (_CHECKPOINT_SETUP_LOCK,))
+    log.info("llm.configured", model=llm.model, agent=settings.llm_agent)
+    return LLMUnderstander(
+        llm=llm, open_questions=settings.llm_agent, limits=AgentLimits.from_settings(settings)
+    )

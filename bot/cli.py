@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import cli_audit, cli_incidents, cli_knowledge, cli_runbooks, cli_watch
+from bot import cli_audit, cli_incidents, cli_knowledge, cli_reload, cli_runbooks, cli_watch
 
 if TYPE_CHECKING:
     from bot.app import StartupError
@@ -115,12 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = config_commands.add_parser("show", help="print settings, secrets masked")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_config_show)
+    cli_reload.register_config(config_commands)
 
     cli_audit.register(commands)
     cli_runbooks.register(commands)
     cli_incidents.register(commands)
     cli_watch.register(commands)
     cli_knowledge.register(commands)
+    cli_reload.register(commands)
     return parser
 
 

@@ -6,6 +6,7 @@ while the engine, the store or the database does not answer, or while draining. 
 surfaces that are configured mount their routes on the same application: Slack on
 ``POST /slack/events`` (or Socket Mode, no route), Teams on ``POST /api/messages``.
 On SIGTERM, `listening` drains: no new requests, work in progress gets a grace period.
+On SIGHUP, the runbooks, the approval policy and the watch rules are reloaded (`bot.reload`).
 
 Both surfaces hand every delivery to ``runtime.core`` (the conversation core: admission,
 dispatch, clicks, paging); ``runbook.*`` clicks reach the runbook service through the
@@ -256,9 +257,14 @@ async def listening(
         # Handlers only acknowledge (work runs in `runtime.tasks`): a short wait is enough.
         runner = web.AppRunner(app, shutdown_timeout=min(grace_seconds, 10.0))
         await runner.setup()
+        reloading = False
         try:
             site = web.TCPSite(runner, settings.host, settings.port)
             await site.start()
+            # SIGHUP re-reads the runbooks, the approval policy and the watch rules
+            # (`bot.reload`); the pid file tells `resync reload` whom to signal.
+            runtime.config.listen()
+            reloading = True
             yield f"http://{settings.host}:{settings.port}"
             readiness.draining = True
             log.info(
@@ -266,6 +272,8 @@ async def listening(
             )
             await _drain(runtime, grace_seconds=grace_seconds, forced=forced)
         finally:
+            if reloading:
+                await runtime.config.close()
             checks.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await checks

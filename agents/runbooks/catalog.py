@@ -52,16 +52,59 @@ __all__ = [
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "config" / "runbooks"
 
 
+_EARLIER_KEPT = 256
+"""Definitions replaced by reloads that `Catalog.bound` still finds (oldest dropped first)."""
+
+
 class Catalog:
-    """The runbooks by id."""
+    """The runbooks by id; `replace` swaps them in one step on a configuration reload.
+
+    Every part of the runbook service holds the same `Catalog` and looks a runbook up per
+    use, so a reload reaches them all at once. A request keeps the definition it was
+    approved for: its binding names the version and digest (`agents.runbooks.approvals`),
+    and `bound` finds that definition even after a reload replaced it.
+    """
 
     def __init__(self, runbooks: Iterable[Runbook]) -> None:
         """Index runbooks by id (ids are unique: `load_catalog` checks it)."""
         self._by_id = {runbook.id: runbook for runbook in runbooks}
+        self._earlier: dict[tuple[str, str], Runbook] = {}
 
     def get(self, runbook_id: str) -> Runbook | None:
         """The runbook with this id, or None."""
         return self._by_id.get(runbook_id.strip().lower())
+
+    def bound(self, runbook_id: str, digest: str) -> Runbook | None:
+        """The definition of ``runbook_id`` whose digest is ``digest``, current or replaced.
+
+        Args:
+            runbook_id: The runbook's id.
+            digest: `Runbook.digest` as a request recorded it.
+
+        Returns:
+            The current definition when it still has that digest, else the one a reload
+            replaced (the last `_EARLIER_KEPT` are kept), else None.
+        """
+        key = runbook_id.strip().lower()
+        current = self._by_id.get(key)
+        if current is not None and current.digest == digest:
+            return current
+        return self._earlier.get((key, digest))
+
+    def replace(self, other: Catalog) -> None:
+        """Take ``other``'s runbooks in one step (a configuration reload).
+
+        No await happens in here, so no reader on the event loop sees half of each.
+
+        Args:
+            other: The newly loaded, validated catalog.
+        """
+        for runbook in self._by_id.values():
+            if other._by_id.get(runbook.id) != runbook:
+                self._earlier[(runbook.id, runbook.digest)] = runbook
+        while len(self._earlier) > _EARLIER_KEPT:
+            del self._earlier[next(iter(self._earlier))]
+        self._by_id = dict(other._by_id)
 
     def all(self) -> list[Runbook]:
         """Every runbook, by id."""

@@ -206,7 +206,8 @@ class FlowNodes:
         """See `agents.runbooks.flow.FlowSteps.execute`: exactly once, fenced."""
         await self._phase(request_id, "before_execute")
         held = await self._journal.load(request_id)
-        runbook = self._catalog.get(held.runbook_id) if held else None
+        # The approved version (by digest), never one a reload put in force since.
+        runbook = self._catalog.bound(held.runbook_id, held.digest) if held else None
         if held is not None and runbook is not None and not held.status.final:
             # Taken in recheck; renewed here (a run resumed after a restart skips recheck).
             targets = action_targets(runbook=runbook, params=held.resolved())
@@ -229,7 +230,7 @@ class FlowNodes:
                 )
             record.status = RequestStatus.EXECUTING
             await self._journal.save(record)
-        runbook = self._catalog.get(record.runbook_id)
+        runbook = self._catalog.bound(record.runbook_id, record.digest)
         if runbook is None:
             await self.close(
                 request_id,
@@ -263,7 +264,7 @@ class FlowNodes:
         record = await self._journal.load(request_id)
         if record is None:
             return
-        runbook = self._catalog.get(record.runbook_id)
+        runbook = self._catalog.bound(record.runbook_id, record.digest)
         if runbook is not None:
             # Outside the once-guard: a replica that died between the outcome and the card
             # leaves the card to whoever finishes after it (an equal version is not resent).

@@ -222,6 +222,15 @@ class ApprovalGroups:
             raise CatalogError([Problem(str(path), line, where, what)])
         return cls(groups, rules_may_grant=grantable)
 
+    def replace(self, other: ApprovalGroups) -> None:
+        """Take ``other``'s groups in one step (a configuration reload; no await in here).
+
+        Args:
+            other: The newly loaded policy.
+        """
+        self._groups, self._references = other._groups, other._references
+        self.rules_may_grant = other.rules_may_grant
+
     def members(self, group: str) -> frozenset[str]:
         """Identities listed in a group (empty when unknown); references are not included."""
         return self._groups.get(group, frozenset())

@@ -10,6 +10,9 @@ a failing round is logged and the next one tried.
 - ``watch``: the watcher, when ``settings.watching`` (one replica leads, `agents.watch`).
 - ``handover``: the shift handover posted at each shift change, when
   ``settings.handover_posting`` (every replica runs it; the store picks one per change).
+- ``inbox-sweep``: every `INBOX_SWEEP_SECONDS`, messages whose replica died after
+  acknowledging them are answered by this one (`bot.core.inbox.redeliver`; the admission
+  claim picks one replica).
 - ``siem-forward``: the audit log to Splunk HEC / syslog, when ``siem_forward_in_serve``;
   one replica forwards (a lease in ``runtime.store``), its backlog is exported on
   ``/metrics`` (0 on the others).
@@ -28,6 +31,8 @@ import structlog
 from agents.runbooks.service import RunbookService
 from agents.watch.watcher import Watcher
 from bot.app import Runtime
+from bot.core.conversation import ChatCore
+from bot.core.inbox import redeliver
 from bot.core.port import ChatPort
 from bot.handover import build_handover_desk, start_handover
 from bot.incidents import run_upkeep
@@ -35,11 +40,21 @@ from integrations import metrics
 from integrations.audit.forward import run_forwarder
 from integrations.audit.forward.forwarder import Forwarder
 
-__all__ = ["RECOVER_INTERVAL_SECONDS", "Background", "recover_periodically", "start_background"]
+__all__ = [
+    "INBOX_SWEEP_SECONDS",
+    "RECOVER_INTERVAL_SECONDS",
+    "Background",
+    "recover_periodically",
+    "start_background",
+    "sweep_inbox_periodically",
+]
 
 log = structlog.get_logger(__name__)
 
 RECOVER_INTERVAL_SECONDS: Final = 60.0
+# A few seconds: a dead replica's claims lapse after 10 s, so an orphaned question is
+# answered within about 10-15 s of the kill.
+INBOX_SWEEP_SECONDS: Final = 3.0
 
 
 async def recover_periodically(
@@ -64,6 +79,26 @@ async def recover_periodically(
         except Exception:
             log.exception("runbooks.recover_failed")
         await asyncio.sleep(interval_seconds)
+
+
+async def sweep_inbox_periodically(
+    core: ChatCore, ports: list[ChatPort], *, interval_seconds: float = INBOX_SWEEP_SECONDS
+) -> None:
+    """Re-run orphaned inbox messages (`bot.core.inbox.redeliver`) every few seconds.
+
+    Args:
+        core: The chat core.
+        ports: The surfaces' ports.
+        interval_seconds: Pause between rounds.
+    """
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await redeliver(core, ports)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("chat.inbox_sweep_failed")
 
 
 @dataclass(slots=True)
@@ -122,6 +157,7 @@ def start_background(
             name="runbooks-recover",
         ),
         asyncio.create_task(run_upkeep(runtime.incidents.service), name="incidents-upkeep"),
+        asyncio.create_task(sweep_inbox_periodically(runtime.core, ports), name="inbox-sweep"),
     ]
     if settings.watching:  # one replica leads; the others wait for its lease to lapse
         for port in ports:

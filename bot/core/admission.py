@@ -23,12 +23,13 @@ import os
 import socket
 import uuid
 from collections.abc import Coroutine
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import structlog
 
 from agents.messages import Actor
 from bot.core.audit import record_chat_event
+from integrations import metrics
 from integrations.audit.sink import AuditSink
 from integrations.store import Store, StoreError
 
@@ -125,6 +126,31 @@ class Admission:
             return True
         self._hold(name, owner)
         return True
+
+    async def fresh(self, platform: str, kind: str, delivery_id: str) -> bool:
+        """`first` for a platform's delivery, counted and logged (platforms re-deliver)."""
+        metrics.CHAT_EVENTS.labels(platform=platform, kind=kind).inc()
+        if await self.first(f"{platform}:{kind}:{delivery_id}"):
+            return True
+        metrics.ADMISSION_REJECTED.labels(platform=platform, reason="duplicate").inc()
+        log.info("chat.duplicate", platform=platform, kind=kind, delivery=delivery_id)
+        return False
+
+    async def state(self, key: str) -> Literal["free", "held", "done"]:
+        """Whether the delivery ``key`` is claimed: by a live worker, done, or neither.
+
+        "free" after a claim means its holder died (the lease lapsed) or was cancelled;
+        the durable inbox (`bot.core.inbox`) works on such a delivery again. "held" when
+        the store cannot tell (never work on a delivery twice on a guess).
+        """
+        try:
+            holder = await self._store.get(f"dedupe:{key}")
+        except StoreError as exc:
+            log.error("store.unavailable", use="dedupe_state", key=key, error=str(exc)[:200])
+            return "held"
+        if holder is None:
+            return "free"
+        return "done" if holder in (_DONE, _LEGACY_DONE) else "held"
 
     async def remember(self, key: str) -> None:
         """Mark ``key`` as seen without asking (e.g. a page already shown)."""

@@ -1,9 +1,10 @@
 """`ChatCore`: the walk of a message and of a click, the same for every surface.
 
-A message (adapters call `ChatCore.message` after acknowledging the delivery)::
+A message (adapters await `ChatCore.receive`, then acknowledge the delivery)::
 
-    dedupe -> who (adapter resolves the person) -> rate limit + audit chat.message
-      -> port.acknowledge -> Dispatcher.handle -> page 1 (rest behind More) -> port.reply
+    who (adapter resolves the person) -> inbox (`bot.core.inbox`; a replica's sweep re-runs
+      orphans) -> dedupe -> rate limit + audit chat.message -> port.acknowledge
+      -> Dispatcher.handle -> page 1 (rest behind More) -> port.reply -> out of the inbox
 
 A click (`ChatCore.click`)::
 
@@ -11,11 +12,9 @@ A click (`ChatCore.click`)::
       -> otherwise Dispatcher.handle_click ("working…" whispered after a few seconds)
       -> port.replace (card for everyone), port.whisper (clicker), port.post_in_thread
 
-Proactive posts (runbook progress today; incidents and alerts) go through `ChatCore.post`,
-which pages and audits them as ``chat.post``; a card that changes later (a runbook's
-approval card) is replaced through `ChatCore.replace_card`, versioned (`bot.core.cards`) so
-a late or retried replacement never shows an older state. When an answer or a post holds a
-click handler's buttons, the handler is told where it went (`bot.core.cards.CardWatcher`).
+Proactive posts go through `ChatCore.post` (paged, audited ``chat.post``); a card that changes
+later is replaced through `ChatCore.replace_card`, versioned (`bot.core.cards`) so a late
+replacement never shows an older state; a click handler is told where its buttons went.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from bot.core.admission import RATE_LIMIT, Admission
 from bot.core.audit import record_chat_event
 from bot.core.cards import CardVersions, VersionedOutcome
 from bot.core.dispatcher import Dispatcher
+from bot.core.inbox import Inbox, InboxEntry
 from bot.core.paging import MORE_ACTION_ID, Pager
 from bot.core.port import ChatPort, Posted
 from bot.core.tasks import TaskSupervisor
@@ -76,6 +76,7 @@ class ChatCore:
         self.tasks = tasks or TaskSupervisor()
         self.admission = Admission(store=store, audit=audit, rate_limit=rate_limit)
         self.pager = Pager(store=store)
+        self.inbox = Inbox(store)
         self.cards = CardVersions(store=store)
         self._audit = audit
         self._working_after = working_after_seconds
@@ -90,7 +91,7 @@ class ChatCore:
         event: EventSource,
         details: dict[str, object] | None = None,
     ) -> None:
-        """Work on one message in the background (the adapter has acknowledged it).
+        """Work on one message in the background (prefer `receive`: see there).
 
         Args:
             port: The platform it came from.
@@ -98,50 +99,58 @@ class ChatCore:
             event: Builds the `ChatEvent` (resolves the person); None drops it.
             details: Extra audit parameters (e.g. ``kind``: command, mention, dm).
         """
-        work = self.answer(port=port, delivery_id=delivery_id, event=event, details=details)
+        work = self.receive(port, delivery_id, event, details, walk=False)
         self.tasks.spawn(work, name=f"{port.platform.value}-message")
 
-    async def answer(
+    async def receive(
         self,
-        *,
         port: ChatPort,
         delivery_id: str,
         event: EventSource,
         details: dict[str, object] | None = None,
-    ) -> None:
-        """The whole walk of one message, awaited (see `message`)."""
-        # Every log line of the walk names the delivery, and once known the conversation.
-        # `conversation=...` (structlog's "unset") reserves the key, so that binding it later
-        # is reset on the way out too: the caller's context is left as it was.
-        with structlog.contextvars.bound_contextvars(
-            request_id=f"{port.platform.value}:message:{delivery_id}", conversation=...
-        ):
-            await self._answer(port=port, delivery_id=delivery_id, event=event, details=details)
-
-    async def _answer(
-        self,
         *,
-        port: ChatPort,
-        delivery_id: str,
-        event: EventSource,
-        details: dict[str, object] | None,
+        walk: bool = True,
     ) -> None:
-        if not await self._fresh(port, "message", delivery_id):
+        """Keep the message in the inbox, then work on it (adapters acknowledge after this).
+
+        A replica killed after acknowledging then leaves what another needs to answer it
+        (`bot.core.inbox`); so the person is resolved here, on the request path.
+        Arguments: see `message`; ``walk=False``: work on it in the current task.
+        """
+        if (chat_event := await event()) is None:
             return
-        chat_event = await event()
-        if chat_event is None:
-            return
-        structlog.contextvars.bind_contextvars(conversation=chat_event.conversation_key)
-        admitted = await self._admit(
-            port,
-            action="chat.message",
-            actor=chat_event.actor,
-            place=(chat_event.channel_id, chat_event.thread_id),
-            parameters={"text": chat_event.text, **(details or {})},
-            delivery_id=delivery_id,
-        )
-        if not admitted:
-            return
+        where = {"platform": port.platform.value, "delivery_id": delivery_id}
+        entry = InboxEntry(**where, event=chat_event, details=details or {})
+        await self.inbox.keep(entry)
+        if walk:
+            self.tasks.spawn(self.answer(port, entry), name=f"{port.platform.value}-message")
+        else:
+            await self.answer(port, entry)
+
+    async def answer(self, port: ChatPort, entry: InboxEntry) -> None:
+        """The whole walk of one message kept in the inbox, awaited (a re-run too)."""
+        # Every log line of the walk names the delivery and the conversation.
+        with structlog.contextvars.bound_contextvars(
+            request_id=f"{port.platform.value}:message:{entry.delivery_id}",
+            conversation=entry.event.conversation_key,
+        ):
+            if await self.admission.fresh(port.platform.value, "message", entry.delivery_id):
+                await self.inbox.during(entry, self._answer(port, entry))
+
+    async def _answer(self, port: ChatPort, entry: InboxEntry) -> None:
+        chat_event, delivery_id = entry.event, entry.delivery_id
+        if not entry.admitted:  # a re-run of an admitted message is not limited or audited again
+            admitted = await self._admit(
+                port,
+                action="chat.message",
+                actor=chat_event.actor,
+                place=(chat_event.channel_id, chat_event.thread_id),
+                parameters={"text": chat_event.text, **entry.details},
+                delivery_id=delivery_id,
+            )
+            if not admitted:
+                return
+            await self.inbox.keep(entry.model_copy(update={"admitted": True}))
         placeholder = await port.acknowledge(chat_event)
         if placeholder is not None and chat_event.thread_id is None and placeholder.thread:
             # A top-level question (a slash command) continues in the thread of its answer.
@@ -155,16 +164,6 @@ class ChatCore:
             )
         elif posted.message_id:
             await self.dispatcher.card_posted(platform=port.platform, reply=reply, posted=posted)
-
-    async def _fresh(self, port: ChatPort, kind: str, delivery_id: str) -> bool:
-        """Whether this is the first delivery of ``delivery_id`` (platforms re-deliver)."""
-        platform = port.platform.value
-        metrics.CHAT_EVENTS.labels(platform=platform, kind=kind).inc()
-        if await self.admission.first(f"{platform}:{kind}:{delivery_id}"):
-            return True
-        metrics.ADMISSION_REJECTED.labels(platform=platform, reason="duplicate").inc()
-        log.info("chat.duplicate", platform=platform, kind=kind, delivery=delivery_id)
-        return False
 
     async def _admit(
         self,
@@ -216,7 +215,7 @@ class ChatCore:
             await self._decide(port=port, delivery_id=delivery_id, click=click)
 
     async def _decide(self, *, port: ChatPort, delivery_id: str, click: ClickSource) -> None:
-        if not await self._fresh(port, "click", delivery_id):
+        if not await self.admission.fresh(port.platform.value, "click", delivery_id):
             return
         clicked = await click()
         if clicked is None:

@@ -246,16 +246,16 @@ class SlackSurface:
         if not await self._gate.admits(kind, payload):
             return True
         if kind == "events_api":
-            self._on_event(payload, retry)
+            await self._on_event(payload, retry)
         elif kind == "slash_commands":
-            self._on_command(payload)
+            await self._on_command(payload)
         elif kind == "interactive" and payload.get("type") == "block_actions":
             self._on_actions(payload)
         return True
 
     # --- translation -----------------------------------------------------------------------
 
-    def _on_command(self, form: dict[str, Any]) -> None:
+    async def _on_command(self, form: dict[str, Any]) -> None:
         trigger = str(form.get("trigger_id") or uuid.uuid4().hex)
         text = str(form.get("text", ""))
         question = command_question(text)
@@ -275,7 +275,7 @@ class SlackSurface:
             "command": form.get("command"),
             "typed": text,
         }
-        self._core.message(port=port, delivery_id=trigger, event=event, details=details)
+        await self._core.receive(port, trigger, event, details)
 
     async def _bot_id(self, envelope: dict[str, Any]) -> str | None:
         for auth in envelope.get("authorizations") or ():
@@ -283,7 +283,7 @@ class SlackSurface:
                 return str(auth["user_id"])
         return await self._gate.bot_user_id()  # None: the leading mention is stripped instead
 
-    def _on_event(self, envelope: dict[str, Any], retry: int) -> None:
+    async def _on_event(self, envelope: dict[str, Any], retry: int) -> None:
         raw = envelope.get("event")
         if not isinstance(raw, dict):
             return
@@ -311,7 +311,7 @@ class SlackSurface:
             )
 
         details: dict[str, object] = {"kind": "dm" if is_dm else "mention", "retry": retry}
-        self._core.message(port=self.port, delivery_id=event_id, event=event, details=details)
+        await self._core.receive(self.port, event_id, event, details)
 
     def _on_actions(self, payload: dict[str, Any]) -> None:
         user: dict[str, Any] = payload.get("user") or {}

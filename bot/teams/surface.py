@@ -306,11 +306,11 @@ class TeamsSurface:
             if click_data(activity) is not None:
                 self._clicks.submit(activity, activity_id)
             else:
-                self._core.message(
-                    port=self.port.answering(activity),
-                    delivery_id=activity_id,
-                    event=functools.partial(self._event, activity),
-                    details={"kind": "message"},
+                await self._core.receive(
+                    self.port.answering(activity),
+                    activity_id,
+                    functools.partial(self._event, activity),
+                    {"kind": "message"},
                 )
         elif kind in ("conversationUpdate", "installationUpdate"):
             await self._remember(activity)

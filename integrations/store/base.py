@@ -1,4 +1,4 @@
-"""`Store`: small shared state for several replicas: dedupe, leases, rate limits, references.
+"""`Store`: small shared state for several replicas: dedupe, leases, rate limits, queues.
 
 Errors::
 
@@ -65,6 +65,21 @@ class Store(Protocol):
 
     async def hit(self, key: str, *, limit: int, window_seconds: float) -> RateDecision:
         """Count one event against a sliding window of ``limit`` events."""
+        ...
+
+    async def queue_add(self, queue: str, member: str, value: str, *, ttl_seconds: float) -> None:
+        """Add (or replace) ``member`` of ``queue`` holding ``value``, dropped after the TTL.
+
+        A replaced member keeps its place (the time it was first added).
+        """
+        ...
+
+    async def queue_oldest(self, queue: str, *, limit: int) -> list[tuple[str, str]]:
+        """The at most ``limit`` oldest live members of ``queue`` as ``(member, value)``."""
+        ...
+
+    async def queue_remove(self, queue: str, member: str) -> None:
+        """Remove ``member`` from ``queue`` (absent is fine)."""
         ...
 
     async def close(self) -> None:

@@ -23,6 +23,8 @@ class MemoryStore:
         self._clock = clock
         self._values: dict[str, tuple[str, float | None]] = {}
         self._windows: dict[str, deque[float]] = {}
+        # queue -> member -> (value, added at, expires at); dicts keep insertion order.
+        self._queues: dict[str, dict[str, tuple[str, float, float]]] = {}
 
     def _live(self, key: str) -> str | None:
         item = self._values.get(key)
@@ -81,6 +83,26 @@ class MemoryStore:
             return RateDecision(allowed=False, retry_after=window[0] + window_seconds - now)
         window.append(now)
         return RateDecision(allowed=True, retry_after=0.0)
+
+    async def queue_add(self, queue: str, member: str, value: str, *, ttl_seconds: float) -> None:
+        """Add or replace a queue member (it keeps its place)."""
+        members = self._queues.setdefault(queue, {})
+        now = self._clock()
+        added = members[member][1] if member in members else now
+        members[member] = (value, added, now + ttl_seconds)
+
+    async def queue_oldest(self, queue: str, *, limit: int) -> list[tuple[str, str]]:
+        """The oldest live members, oldest first."""
+        members = self._queues.get(queue, {})
+        now = self._clock()
+        for member in [m for m, (_, _, expires) in members.items() if expires <= now]:
+            del members[member]
+        ordered = sorted(members.items(), key=lambda item: item[1][1])
+        return [(member, value) for member, (value, _, _) in ordered[: max(0, limit)]]
+
+    async def queue_remove(self, queue: str, member: str) -> None:
+        """Remove a queue member."""
+        self._queues.get(queue, {}).pop(member, None)
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -50,6 +50,37 @@ redis.call('PEXPIRE', KEYS[1], window)
 return {1, 0}
 """
 
+# A queue is a sorted set of members by the time first added (ms) plus one expiring value key
+# per member (``<queue>:<member>``); members whose value expired are dropped on reading.
+_QUEUE_ADD = """
+redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1
+"""
+_QUEUE_OLDEST = """
+local limit = tonumber(ARGV[1])
+local found = {}
+local offset = 0
+while #found < 2 * limit do
+  local members = redis.call('ZRANGE', KEYS[1], offset, offset + limit - 1)
+  if #members == 0 then break end
+  for _, member in ipairs(members) do
+    local value = redis.call('GET', KEYS[1] .. ':' .. member)
+    if value then
+      if #found < 2 * limit then
+        table.insert(found, member)
+        table.insert(found, value)
+      end
+    else
+      redis.call('ZREM', KEYS[1], member)
+      offset = offset - 1
+    end
+  end
+  offset = offset + #members
+end
+return found
+"""
+
 
 class RedisStore:
     """Expiring key-value state in Redis."""
@@ -66,6 +97,8 @@ class RedisStore:
         self._acquire = self._redis.register_script(_ACQUIRE)
         self._release = self._redis.register_script(_RELEASE)
         self._hit = self._redis.register_script(_HIT)
+        self._queue_add = self._redis.register_script(_QUEUE_ADD)
+        self._queue_oldest = self._redis.register_script(_QUEUE_OLDEST)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
@@ -129,6 +162,34 @@ class RedisStore:
             ),
         )
         return RateDecision(allowed=bool(allowed), retry_after=max(0.0, float(retry_ms) / 1000))
+
+    async def queue_add(self, queue: str, member: str, value: str, *, ttl_seconds: float) -> None:
+        """Add or replace a queue member (it keeps its place)."""
+        name = self._key(queue)
+        args: list[str | int] = [
+            int(time.time() * 1000),
+            member,
+            value,
+            max(1, int(ttl_seconds * 1000)),
+        ]
+        await self._run("queue add", self._queue_add(keys=[name, f"{name}:{member}"], args=args))
+
+    async def queue_oldest(self, queue: str, *, limit: int) -> list[tuple[str, str]]:
+        """The oldest live members, oldest first (expired ones are dropped on the way)."""
+        if limit <= 0:
+            return []
+        flat = await self._run(
+            "queue oldest", self._queue_oldest(keys=[self._key(queue)], args=[limit])
+        )
+        return [(str(flat[i]), str(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    async def queue_remove(self, queue: str, member: str) -> None:
+        """Remove a queue member."""
+        name = self._key(queue)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zrem(name, member)
+        pipe.delete(f"{name}:{member}")
+        await self._run("queue remove", pipe.execute())
 
     async def close(self) -> None:
         """Close the connection pool."""

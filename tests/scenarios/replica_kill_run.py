@@ -58,6 +58,8 @@ class Figures:
     doubled: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     lost_acked_by_killed: list[str] = field(default_factory=list)
+    # Acknowledged by the killed replica, answered after the kill: re-run from the inbox.
+    recovered: list[str] = field(default_factory=list)
     lost_where: dict[str, str] = field(default_factory=dict)  # event id -> what the balancer saw
     latencies: list[float] = field(default_factory=list)
     retried_deliveries: int = 0
@@ -96,7 +98,8 @@ class Figures:
             f"p50={statistics.median(lat) * 1000:.0f}ms p95={p95 * 1000:.0f}ms "
             f"takeover={takeover} (lease {LEASE_SECONDS:g}s) duplicates={dupes} "
             f"lost={len(self.lost)} (acked by the killed replica: "
-            f"{len(self.lost_acked_by_killed)}) retried_deliveries={self.retried_deliveries} "
+            f"{len(self.lost_acked_by_killed)}) recovered_from_inbox={len(self.recovered)} "
+            f"retried_deliveries={self.retried_deliveries} "
             f"runbooks={self.runbooks} incidents={self.incidents} "
             f"reminders={sum(self.reminders.values())} "
             f"(after the kill: {self.reminders_after_kill}) "
@@ -307,14 +310,9 @@ async def _settle(load: _Load, figures: Figures) -> None:
     slack = load.cluster.slack
 
     def waiting() -> list[str]:
-        """Unanswered questions that may still be answered: all but those acknowledged by
-        the killed replica before the kill (Slack never sends those again)."""
-        return [
-            ts
-            for ts, event_id in load.asked.items()
-            if not _answers(slack.in_thread(CHANNEL, ts))
-            and not _acked_by_killed(load, figures, event_id)
-        ]
+        """Unanswered questions, those acknowledged by the killed replica included (Slack
+        never sends them again: the inbox sweep of a live replica answers them)."""
+        return [ts for ts in load.asked if not _answers(slack.in_thread(CHANNEL, ts))]
 
     await _wait_for(lambda: not waiting(), 30)
     for _, job_id in load.requests.values():
@@ -343,6 +341,8 @@ async def _read_back(load: _Load, figures: Figures) -> None:
             figures.answered_once += 1
             figures.declared_answered += ts in load.declarations
             figures.latencies.append(answers[0].at - delivery.sent_at)
+            if _acked_by_killed(load, figures, event_id) and answers[0].at > (killed_at or 0.0):
+                figures.recovered.append(event_id)
         elif not answers:
             figures.lost.append(event_id)
             since_kill = (delivery.acked_at or 0.0) - (killed_at or 0.0)

@@ -3,7 +3,8 @@
 The test is Slack and the load balancer (`replica_kill_support`, `replica_kill_run`):
 questions from many people, rerun requests approved by two people at once (four eyes),
 incident declarations, and the scenario's watch alerts. Midway the replica holding the
-watch lease is killed with SIGKILL and restarted. Every question is answered exactly once,
+watch lease is killed with SIGKILL and restarted. Every question is answered exactly once
+(those the killed replica acknowledged but had not answered by another, from the inbox),
 nothing is posted twice, every approved rerun runs exactly once at the engine, the audit
 log verifies and holds every accepted delivery, and the watch is led again within two
 lease periods.
@@ -40,12 +41,12 @@ async def test_sigkill_of_the_watch_leader_under_load_loses_and_doubles_nothing(
     assert figures.questions >= 0.8 * SECONDS * RATE
     assert figures.killed is not None
     assert figures.retried_deliveries > 0
-    # Every question answered exactly once. Slack never re-sends a delivery it saw
-    # acknowledged, so a question acknowledged by the killed replica just before the kill
-    # can only be lost; these are counted apart (docs/deploy.md) and must be all there is.
+    # Every question answered exactly once, those the killed replica had acknowledged but
+    # not answered included: Slack never re-sends them; the adapters keep each message in
+    # the durable inbox before HTTP 200 and a live replica's sweep re-runs it.
     assert figures.doubled == []
-    assert sorted(figures.lost) == sorted(figures.lost_acked_by_killed)
-    assert figures.answered_once == figures.questions - len(figures.lost)
+    assert figures.lost == [], figures.lost_where
+    assert figures.answered_once == figures.questions
     # The watch is led again within two lease periods.
     assert figures.takeover_seconds is not None
     assert figures.takeover_seconds <= 2 * LEASE_SECONDS

@@ -1,9 +1,7 @@
 """The phrasing set of issue 14, asked of the real assistant and scored against the simulator.
 
 `test_phrasing_set_meets_the_targets` is the issue's gate: >= 98 % correct, every answer that
-states plan facts with "as of" and a source, no invented name. It is marked xfail(strict)
-while the understanding work of issue 14 lands: once the set passes, strict turns the XPASS
-into a failure, so the mark gets removed instead of kept for good. The other tests check the
+states plan facts with "as of" and a source, no invented name. The other tests check the
 parts on their own (invented names, "as of" and source), the set's shape, and the scorer's
 own behaviour (every case fails on a non-answer; wrong facts are caught).
 Run the numbers with `benchmarks/phrasing_eval.py`.
@@ -121,11 +119,6 @@ def test_no_invented_names(results: list[Result]) -> None:
     assert invented == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: the understanding and root-cause work is still landing; remove this "
-    "mark once benchmarks/phrasing_eval.py prints 'targets ... MET' (strict: an XPASS fails)",
-)
 def test_phrasing_set_meets_the_targets(results: list[Result]) -> None:
     summary = summarize(results)
     report, met = format_report(results)

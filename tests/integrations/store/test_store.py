@@ -7,38 +7,18 @@ with CI=true a missing server fails the run; elsewhere those tests skip and say 
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from store_support import each_store
 
-from integrations.store import MemoryStore, RedisStore, Store, StoreError
-
-REDIS_URL = os.environ.get("RESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-async def _redis_store() -> RedisStore:
-    store = RedisStore(url=REDIS_URL, prefix=f"test-{uuid.uuid4().hex}:")
-    try:
-        await store.ping()
-    except StoreError as exc:
-        await store.close()
-        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return store
+from integrations.store import RedisStore, Store, StoreError
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    redis_store = await _redis_store()
-    yield redis_store
-    await redis_store.close()
+    async for each in each_store(request.param):
+        yield each
 
 
 async def test_claim_is_once_until_it_expires(store: Store) -> None:

@@ -92,8 +92,6 @@ HANDLERS: dict[IntentKind, Handler] = {
     IntentKind.SMALLTALK: answer_smalltalk,
     IntentKind.UNKNOWN: answer_unknown,
 }
-# An ETA forecasts the chain upstream of its job: one read per unfinished predecessor.
-_PLAN_WALKS = frozenset({IntentKind.ETA})
 # RUNBOOK and INCIDENT are answered by their own nodes: they need who asks and where, not
 # only the intent.
 
@@ -293,8 +291,6 @@ def build_graph(
     graph: StateGraph[ConversationState] = StateGraph(ConversationState)
 
     def budget(kind: IntentKind) -> int:
-        if kind in _PLAN_WALKS:
-            return plan_walk_call_budget
         return budget_for(kind, default=call_budget, plan_walk=plan_walk_call_budget)
 
     async def understand_node(state: ConversationState) -> dict[str, Any]:

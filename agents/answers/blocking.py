@@ -9,10 +9,14 @@ upstream breadth first, so each cause is reached by its shortest chain, and name
 chain the way an operator says it: ``GL_CLOSE ← PAYROLL_DAILY ← PAYROLL_EXTRACT ABEND rc 12``
 (one name per job stream crossed, then the job where the cause is).
 
-Cost: one predecessor read per waiting job on the way, one job list per job stream met
-(it gives every job's status, return code, hold and at-time at once) and one workstation
-list. The walk stops after `MAX_PREDECESSOR_READS` reads and says so, so a question stays
-well inside its call budget (`agents.answers.budget`) on any plan.
+Cost: one workstation list, one job list per job stream met (every job's status, return
+code, hold and at-time at once) and one predecessor read per waiting job whose predecessors
+are not in a list read yet, at most `MAX_PREDECESSOR_READS` (then the answer says so), well
+inside the question's budget (`agents.answers.budget`). When the engine sends predecessors
+with each job (``PlanJob.predecessor_ids``) a job whose predecessors are in a list read costs
+nothing, and once reads run out one filtered plan read (every job that does not release its
+successors) walks the rest of a chain of any depth. A job that every inline predecessor
+released and that nothing explains is read too (a job stream dependency may hold it).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 from agents.answers.common import AnswerContext
 from agents.formatting import format_clock
@@ -51,12 +56,19 @@ _MAX_STREAMS = 10
 """Job stream lists one walk reads at most (a job met in another one is then left out)."""
 _BUDGET_RESERVE = 2
 """Calls kept back past the job stream lists the walk may still read (a spare or two)."""
+MAX_WALKED = 5000
+"""Jobs one walk looks upstream of at most (inline predecessors cost no read)."""
 
 RELEASING = frozenset({"SUCC", "SUCCP", "CANCL", "SUPPR"})
 """Predecessor statuses that release a successor (TWS: a cancelled one releases it too)."""
 
 RELEASING_STREAM = frozenset({"SUCC", "CANCEL"})
 """Job stream states that release what waits for the job stream."""
+
+_Step = tuple[PlanJob, tuple[PlanJob, ...]]  # a job met, and the path to it from the start
+
+_HOLDING = tuple(status for status in JobStatus if status.value not in RELEASING)
+"""The statuses of jobs that hold their successors (the walk's one filtered plan read)."""
 
 
 class CauseKind(IntEnum):
@@ -97,8 +109,9 @@ class Blockage:
     Attributes:
         causes: The causes, most actionable first.
         reads: Predecessor lists read.
-        cut: True when the walk stopped at `MAX_PREDECESSOR_READS` before the end.
-        unexplored: Waiting jobs the walk did not read any further (when cut).
+        walked: Jobs whose predecessors were looked at (read, or sent with the job).
+        cut: True when the walk stopped at a limit before the end.
+        unexplored: Waiting jobs the walk did not follow further (when cut).
         missing: Predecessors in job streams the walk did not read (when cut).
         stations_down: Unavailable workstations of the waiting jobs met (a job waiting for
             predecessors there would not start even once they are done).
@@ -107,6 +120,7 @@ class Blockage:
 
     causes: list[Cause] = field(default_factory=list)
     reads: int = 0
+    walked: int = 0
     cut: bool = False
     unexplored: list[PlanJob] = field(default_factory=list)
     stations_down: dict[str, Workstation] = field(default_factory=dict)
@@ -122,6 +136,7 @@ class _Walk:
         self.now = now
         self.jobs: dict[str, PlanJob] = {}
         self.loaded_streams: dict[str, asyncio.Task[None]] = {}
+        self.plan: asyncio.Task[None] | None = None
         self.stations: dict[str, Workstation] | None = None
         self.found = Blockage()
         self.seen_causes: set[tuple[CauseKind, str]] = set()
@@ -129,14 +144,19 @@ class _Walk:
     async def load_stream(self, name: str) -> None:
         """Every job of a job stream, once per walk (statuses, return codes, holds)."""
         if name not in self.loaded_streams:
-            self.loaded_streams[name] = asyncio.ensure_future(self._read_stream(name))
+            self.loaded_streams[name] = asyncio.ensure_future(self._read(job_stream=name))
         await self.loaded_streams[name]
 
-    async def _read_stream(self, name: str) -> None:
-        snapshot = await self.ctx.scheduler.query_jobs(job_stream=name)
+    async def load_plan(self) -> None:
+        """Every job that does not release its successors, in one filtered read, once."""
+        if self.plan is None:
+            self.plan = asyncio.ensure_future(self._read(statuses=_HOLDING))
+        await self.plan
+
+    async def _read(self, **query: Any) -> None:
+        snapshot = await self.ctx.scheduler.query_jobs(**query)
         self.found.as_of = snapshot.as_of
-        for job in snapshot.value:
-            self.jobs[job.id] = job
+        self.jobs.update((job.id, job) for job in snapshot.value)
 
     async def job_of(self, dep: Dependency) -> PlanJob | None:
         """The full job behind a dependency (its job stream's list); None past the limits."""
@@ -145,6 +165,8 @@ class _Walk:
             return self.jobs[dep.id]
         if stream and (stream in self.loaded_streams or len(self.loaded_streams) < _MAX_STREAMS):
             await self.load_stream(stream)
+        elif stream:
+            await self.widen()  # the plan read holds every job that still holds its successor
         elif not stream and self.room() > 0:
             # No job stream named: read the job itself (counted as one of the walk's reads).
             self.found.reads += 1
@@ -224,7 +246,7 @@ class _Walk:
         for job in starts:
             self.jobs[job.id] = job
         visited = {job.id for job in starts}
-        frontier: list[tuple[PlanJob, tuple[PlanJob, ...]]] = [(job, ()) for job in starts]
+        frontier: list[_Step] = [(job, ()) for job in starts]
         limit = asyncio.Semaphore(_READ_CONCURRENCY)
 
         async def read(job: PlanJob) -> list[Dependency]:
@@ -232,34 +254,37 @@ class _Walk:
                 return await self.predecessors(job)
 
         while frontier:
-            waiting: list[tuple[PlanJob, tuple[PlanJob, ...]]] = []
+            waiting: list[_Step] = []
             for job, path in frontier:
                 self.local(job, path)
                 # A failed or running job is the end of its chain; READY means its
-                # predecessors are met. Every other waiting job is read further up.
+                # predecessors are met. Every other waiting job is looked at further up.
                 if not (
                     job.finished or job.status in ACTIVE_STATUSES or job.status is JobStatus.READY
                 ):
                     waiting.append((job, path))
+            waiting = self.keep(waiting, MAX_WALKED - self.found.walked)
+            above = self.inline_level(waiting)
+            reading = [(job, path) for job, path in waiting if job.id not in above]
             room = self.room()
-            if len(waiting) > room:
-                self.found.cut = True
-                self.found.unexplored += [job for job, _ in waiting[room:]]
-                waiting = waiting[:room]
-            levels = await asyncio.gather(*(read(job) for job, _ in waiting))
+            if len(reading) > room and await self.widen():
+                above = self.inline_level(waiting)
+                reading = [(job, path) for job, path in waiting if job.id not in above]
+            reading = self.keep(reading, room)
+            levels = await asyncio.gather(*(read(job) for job, _ in reading))
+            read_deps = {job.id: deps for (job, _), deps in zip(reading, levels, strict=True)}
+            self.found.walked += len(above) + len(read_deps)
             frontier = []
-            for (job, path), deps in zip(waiting, levels, strict=True):
-                station = self.found.stations_down.get(job.workstation)
-                if not deps and station is not None:
-                    self.station_cause(job, path, station)
-                elif not deps and not any(c.job.id == job.id for c in self.found.causes):
-                    self.add(
-                        CauseKind.UNEXPLAINED,
-                        job,
-                        path,
-                        f"{job.name} {job.status.value}: every predecessor is released and "
-                        "nothing visible holds it",
-                    )
+            for job, path in waiting:
+                if job.id not in above and job.id not in read_deps:
+                    continue  # cut: named in `unexplored`
+                preds, deps = above.get(job.id, []), read_deps.get(job.id, [])
+                if not preds and not deps:
+                    self.nothing_above(job, path)
+                for pred in preds:
+                    if pred.id not in visited:
+                        visited.add(pred.id)
+                        frontier.append((pred, (*path, pred)))
                 for dep in deps:
                     if dep.id in visited:
                         continue
@@ -276,12 +301,58 @@ class _Walk:
         self.found.causes.sort(key=lambda cause: (cause.kind, len(cause.path)))
         return self.found
 
+    def keep(self, steps: list[_Step], room: int) -> list[_Step]:
+        """The first ``room`` steps; the walk is cut before the others (named as not followed)."""
+        if len(steps) > room:
+            self.found.cut = True
+            self.found.unexplored += [job for job, _ in steps[max(room, 0) :]]
+        return steps[: max(room, 0)]
+
+    def inline_level(self, waiting: list[_Step]) -> dict[str, list[PlanJob]]:
+        """The holding predecessors of the jobs whose inline predecessors are all known.
+
+        Known: in a job stream list read, or once the plan is read (then one missing from it
+        released the job). A job left out is read (it names its predecessors' job streams),
+        and so is one that nothing explains (a job stream dependency is not in the list).
+        """
+        above: dict[str, list[PlanJob]] = {}
+        for job, _ in waiting:
+            ids = job.predecessor_ids
+            if ids is None or (self.plan is None and any(i not in self.jobs for i in ids)):
+                continue
+            preds = [self.jobs[i] for i in ids if i in self.jobs and not _released(self.jobs[i])]
+            explained = any(cause.job.id == job.id for cause in self.found.causes)
+            if preds or explained or job.workstation in self.found.stations_down:
+                above[job.id] = preds
+        return above
+
+    async def widen(self) -> bool:
+        """Read the plan once, when the jobs carry their predecessors and reads run out.
+
+        Stream by stream is cheapest for a short chain on a big plan; the plan read resolves
+        every inline list at once, however deep the chain.
+        """
+        if self.plan is not None or all(j.predecessor_ids is None for j in self.jobs.values()):
+            return False
+        await self.load_plan()
+        return True
+
+    def nothing_above(self, job: PlanJob, path: tuple[PlanJob, ...]) -> None:
+        """A waiting job with no predecessor holding it: its workstation, or unexplained."""
+        station = self.found.stations_down.get(job.workstation)
+        if station is not None:
+            self.station_cause(job, path, station)
+        elif not any(c.job.id == job.id for c in self.found.causes):
+            self.add(
+                CauseKind.UNEXPLAINED,
+                job,
+                path,
+                f"{job.name} {job.status.value}: every predecessor is released and "
+                "nothing visible holds it",
+            )
+
     async def stream_dependency(
-        self,
-        dep: Dependency,
-        path: tuple[PlanJob, ...],
-        frontier: list[tuple[PlanJob, tuple[PlanJob, ...]]],
-        visited: set[str],
+        self, dep: Dependency, path: tuple[PlanJob, ...], frontier: list[_Step], visited: set[str]
     ) -> None:
         """A job waits for a whole job stream: its unfinished jobs are what it waits for."""
         if dep.name not in self.loaded_streams and len(self.loaded_streams) >= _MAX_STREAMS:

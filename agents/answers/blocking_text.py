@@ -14,6 +14,9 @@ from agents.formatting import plural
 from agents.messages import Block, Paragraph
 from integrations.tws.models import FAILED_STATUSES, Dependency, PlanJob
 
+_OTHERS_LISTED = 12
+"""Causes past the headline's named in full (each is one line of the walk's result)."""
+
 __all__ = [
     "blockage_blocks",
     "chain_text",
@@ -118,17 +121,26 @@ def release_note(deps: Iterable[Dependency], *, waiting: str = "it") -> str | No
     )
 
 
-def blockage_blocks(found: Blockage, start: PlanJob | None) -> list[Block]:
+def blockage_blocks(
+    found: Blockage, start: PlanJob | None, *, named: int | None = None
+) -> list[Block]:
     """The details of a walk upstream: each cause's whole path, what releases it, the cut.
 
     Args:
         found: What the walk found.
         start: The job the walk started from (None: several, e.g. a job stream's jobs).
+        named: How many causes the headline already named: the others are listed here, so
+            every cause found is named somewhere (None: the headline's own "and N more").
 
     Returns:
         Paragraphs for the answer.
     """
     blocks: list[Block] = []
+    others = found.causes[named:] if named is not None else []
+    if others:
+        listed = "; ".join(cause.text for cause in others[:_OTHERS_LISTED])
+        more = f" and {len(others) - _OTHERS_LISTED} more" if len(others) > _OTHERS_LISTED else ""
+        blocks.append(Paragraph(text=f"Also holding it ({len(others)}): {listed}{more}."))
     if start is not None and any(cause.path for cause in found.causes):
         paths = [path_text(start, cause) for cause in found.causes[:5] if cause.path]
         blocks.append(Paragraph(text="Step by step:\n" + "\n".join(paths)))
@@ -142,7 +154,7 @@ def blockage_blocks(found: Blockage, start: PlanJob | None) -> list[Block]:
     if note is not None:
         blocks.append(Paragraph(text=note))
     # A job's own workstation already named as its cause is not repeated.
-    named = {
+    said = {
         cause.job.workstation
         for cause in found.causes
         if cause.kind is CauseKind.WORKSTATION and not cause.path and start is not None
@@ -152,7 +164,7 @@ def blockage_blocks(found: Blockage, start: PlanJob | None) -> list[Block]:
         if station.status_text
         else f"{station.name}: {'unlinked' if not station.linked else 'not available'}"
         for station in found.stations_down.values()
-        if station.name not in named
+        if station.name not in said
     ]
     if downs:
         blocks.append(
@@ -169,7 +181,7 @@ def blockage_blocks(found: Blockage, start: PlanJob | None) -> list[Block]:
         blocks.append(
             Paragraph(
                 text=(
-                    f"I stopped after reading the predecessors of {plural(found.reads, 'job')}; "
+                    f"I stopped after looking at the predecessors of {plural(found.walked, 'job')}; "
                     f"not followed further: {shown}. Ask about one of them to go on from there."
                 )
             )

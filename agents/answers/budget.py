@@ -234,6 +234,8 @@ def budget_for(kind: IntentKind, *, default: int, plan_walk: int) -> int:
     Returns:
         The calls allowed.
     """
-    # Declaring an incident forecasts the deadlines downstream of its job.
-    walks = (IntentKind.LATE, IntentKind.SUCCESSORS, IntentKind.INCIDENT)
+    # Declaring an incident forecasts the deadlines downstream of its job; an ETA forecasts
+    # the chain upstream of its job (one read per unfinished predecessor when the engine
+    # does not send them with the plan).
+    walks = (IntentKind.LATE, IntentKind.SUCCESSORS, IntentKind.INCIDENT, IntentKind.ETA)
     return plan_walk if kind in walks else default

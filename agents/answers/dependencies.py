@@ -1,18 +1,26 @@
-"""What a job waits for (predecessors) and what waits for it (successors, deadlines at risk)."""
+"""What a job waits for (predecessors) and what waits for it (successors, deadlines at risk).
+
+"What does X wait for?" lists a job's direct predecessors and, for a job that has not run,
+walks upstream to the causes further up (`agents.answers.blocking`): a waiting predecessor
+is rarely the answer, the failed job three levels up is. A job stream is answered by what
+holds the job stream (`agents.answers.stream_why`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 
-from agents.answers.blocking_text import release_note, unreleased
+from agents.answers.blocking import Blockage, Cause, CauseKind, find_blockage
+from agents.answers.blocking_text import blockage_blocks, chain_text, release_note, unreleased
 from agents.answers.common import MAX_ROWS, Answer, AnswerContext, as_of_line, not_found
+from agents.answers.stream_why import answer_stream_why, ask_which_stream
 from agents.forecast import FORECAST_STATUSES, Forecaster, JobForecast, read_forecast_plan
 from agents.formatting import format_clock, format_status, plural
 from agents.intents import Intent
 from agents.messages import Block, Paragraph, Reply, Table, Tone
 from agents.resolve import Resolution, resolve
-from integrations.tws.models import Dependency, PlanJob
+from integrations.tws.models import ACTIVE_STATUSES, Dependency, PlanJob
 from integrations.tws.scheduler import Scheduler
 
 __all__ = ["answer_predecessors", "answer_successors", "further_successors", "pick_one"]
@@ -88,26 +96,47 @@ def _dep_rows(
 
 
 async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
-    """Answer "what does JOB wait for?".
+    """Answer "what does JOB wait for?" (or a job stream).
 
     Args:
         ctx: The answer context.
         intent: A PREDECESSORS intent with a subject.
 
     Returns:
-        The predecessors and which of them are not done.
+        The predecessors, which of them are not done, and for a job that has not run the
+        causes further up; for a job stream, what holds it.
     """
     assert intent.subject is not None
-    picked = pick_one(ctx, await resolve(ctx.scheduler, intent.subject, index=ctx.names))
+    resolution = await resolve(ctx.scheduler, intent.subject, index=ctx.names)
+    if not resolution.jobs and resolution.streams:
+        if len(resolution.streams) > 1:
+            return ask_which_stream(ctx, resolution)
+        now = resolution.as_of or datetime.now().astimezone()
+        return await answer_stream_why(ctx, resolution.streams[0], now=now, waiting=True)
+    picked = pick_one(ctx, resolution)
     if isinstance(picked, Answer):
         return picked
     job = picked
     deps = await ctx.scheduler.job_predecessors(job.id)
     focus = f"{job.job_stream_name}.{job.name}"
+    found: Blockage | None = None
+    if not job.finished and job.status not in ACTIVE_STATUSES:
+        found = await find_blockage(ctx, [job], now=deps.as_of)
+    roots = _root_chains(job, found)
+    as_of = (found.as_of if found else None) or deps.as_of
+    sources = ("plan dependencies",) if found else ()
     if not deps.value:
+        headline = f"{job.name} has no predecessors"
+        headline += (
+            f"; what holds it: {'; '.join(roots)}."
+            if roots
+            else ": it waits for nothing but its own time and workstation."
+        )
+        blocks: list[Block] = [*blockage_blocks(found, job)] if roots and found else []
         reply = Reply(
-            headline=f"{job.name} has no predecessors: it waits for nothing but its own time and workstation.",
-            blocks=(as_of_line(ctx, deps.as_of),),
+            headline=headline,
+            tone=Tone.WARNING if roots else Tone.INFO,
+            blocks=(*blocks, as_of_line(ctx, as_of, *sources)),
         )
         return Answer(reply=reply, focus=focus)
     # A failed predecessor has finished but still holds the job: TWS releases only on SUCC.
@@ -118,21 +147,42 @@ async def answer_predecessors(ctx: AnswerContext, intent: Intent) -> Answer:
         headline += f"; {len(open_deps)} still holding it: {pending}."
     else:
         headline += ", all done."
-    blocks: list[Block] = [
+    if roots:
+        headline += f" Root cause: {'; '.join(roots)}."
+    blocks = [
         Table(
             columns=DEP_COLUMNS, rows=_dep_rows(deps.value, ctx, deps.as_of), total=len(deps.value)
-        ),
-        as_of_line(ctx, deps.as_of),
+        )
     ]
-    note = release_note(deps.value)
-    if note:
-        blocks.insert(1, Paragraph(text=note))
-    tone = (
-        Tone.WARNING
-        if any(dep.status in ("ABEND", "FAIL", "ERROR") for dep in deps.value)
-        else Tone.INFO
-    )
+    if found is not None and found.causes:
+        # The walk's details say what releases each failed job, direct or further up.
+        blocks.extend(blockage_blocks(found, job))
+    else:
+        note = release_note(deps.value)
+        blocks.extend([Paragraph(text=note)] if note else [])
+    blocks.append(as_of_line(ctx, as_of, *sources))
+    failed = any(dep.status in ("ABEND", "FAIL", "ERROR") for dep in deps.value)
+    tone = Tone.WARNING if failed or roots else Tone.INFO
     return Answer(reply=Reply(headline=headline, tone=tone, blocks=tuple(blocks)), focus=focus)
+
+
+# A direct predecessor that failed or runs is already said by the list of direct ones.
+_SAID_BY_THE_LIST = frozenset({CauseKind.FAILED, CauseKind.RUNNING})
+
+
+def _root_chains(job: PlanJob, found: Blockage | None, *, limit: int = 3) -> list[str]:
+    """The causes the direct predecessors do not already say, as chains from the job."""
+    if found is None:
+        return []
+
+    def said(cause: Cause) -> bool:
+        return len(cause.path) == 1 and cause.kind in _SAID_BY_THE_LIST
+
+    return [
+        chain_text(job.name, job.job_stream_name, cause)
+        for cause in found.causes
+        if not said(cause)
+    ][:limit]
 
 
 async def further_successors(

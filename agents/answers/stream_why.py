@@ -28,6 +28,8 @@ from integrations.tws.models import PlanJob, PlanJobStream
 
 __all__ = ["answer_stream_why", "ask_which_stream"]
 
+_CHAINS_NAMED = 3
+"""Causes the headline names as chains; the others are listed below it."""
 _FAILURES_EXPLAINED = 3
 """Failed jobs whose logs are read (one call each); the others are named."""
 
@@ -97,13 +99,16 @@ async def _failed(
     return Answer(reply=reply, focus=stream.name)
 
 
-async def answer_stream_why(ctx: AnswerContext, stream: PlanJobStream, *, now: datetime) -> Answer:
-    """Answer "why did STREAM fail?" or "why is STREAM not done?".
+async def answer_stream_why(
+    ctx: AnswerContext, stream: PlanJobStream, *, now: datetime, waiting: bool = False
+) -> Answer:
+    """Answer "why did STREAM fail?", "why is STREAM not done?", "what does STREAM wait for?".
 
     Args:
         ctx: The answer context.
         stream: The one job stream asked about.
         now: The engine's now.
+        waiting: The question asked what it waits for (a finished one waits for nothing).
 
     Returns:
         Its failed jobs explained, or what holds it back, or that it did not fail.
@@ -118,9 +123,9 @@ async def answer_stream_why(ctx: AnswerContext, stream: PlanJobStream, *, now: d
         reply = Reply(headline=headline, tone=Tone.WARNING, blocks=(fields, as_of_line(ctx, as_of)))
         return Answer(reply=reply, focus=stream.name)
     if all(job.finished for job in jobs):
+        state = "waits for nothing" if waiting else "did not fail"
         headline = (
-            f"Job stream {stream.name} did not fail: it is {stream.status.value}, "
-            f"{progress_line(jobs)}."
+            f"Job stream {stream.name} {state}: it is {stream.status.value}, {progress_line(jobs)}."
         )
         reply = Reply(headline=headline, tone=Tone.SUCCESS, blocks=(fields, as_of_line(ctx, as_of)))
         return Answer(reply=reply, focus=stream.name)
@@ -136,10 +141,10 @@ async def answer_stream_why(ctx: AnswerContext, stream: PlanJobStream, *, now: d
     if found is None:
         headline += ": only running jobs are left."
     else:
-        line = blocked_line(stream, found)
+        line = blocked_line(stream, found, limit=_CHAINS_NAMED)
         headline += f". {line}" if line else ": nothing visible holds it."
         tone = Tone.WARNING if found.causes else Tone.INFO
-        blocks.extend(blockage_blocks(found, None))
+        blocks.extend(blockage_blocks(found, None, named=_CHAINS_NAMED))
     blocks.append(as_of_line(ctx, (found.as_of if found else None) or as_of, "plan dependencies"))
     reply = Reply(headline=headline, tone=tone, blocks=tuple(blocks))
     return Answer(reply=reply, focus=stream.name)

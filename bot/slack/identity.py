@@ -7,6 +7,7 @@ approvals use. When Slack does not answer, or the scope is missing, the actor fa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, Final
 
@@ -17,11 +18,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agents.messages import Actor, Platform
 from integrations.store import Store, StoreError
 
-__all__ = ["IDENTITY_TTL_SECONDS", "IdentityResolver"]
+__all__ = ["IDENTITY_TTL_SECONDS", "LOOKUP_TIMEOUT_SECONDS", "IdentityResolver"]
 
 log = structlog.get_logger(__name__)
 
 IDENTITY_TTL_SECONDS: Final = 3600.0
+
+# A message is resolved before Slack gets its HTTP 200 (it is kept in the durable inbox
+# first), and Slack wants that within 3 s: a slow users.info falls back instead of waiting.
+LOOKUP_TIMEOUT_SECONDS: Final = 1.5
 
 
 class IdentityResolver:
@@ -63,7 +68,9 @@ class IdentityResolver:
         name = fallback_name or user_id
         email: str | None = None
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await asyncio.wait_for(
+                self._client.users_info(user=user_id), timeout=LOOKUP_TIMEOUT_SECONDS
+            )
             user: dict[str, Any] = response.get("user") or {}
             profile: dict[str, Any] = user.get("profile") or {}
             name = str(
@@ -81,6 +88,10 @@ class IdentityResolver:
                 error=exc.response.get("error"),
                 hint="grant users:read and users:read.email so audit records carry e-mails",
             )
+            return Actor(platform=Platform.SLACK, user_id=user_id, display_name=name)
+        except TimeoutError:
+            # Not cached: the next message asks Slack again.
+            log.warning("slack.identity_slow", user=user_id, timeout=LOOKUP_TIMEOUT_SECONDS)
             return Actor(platform=Platform.SLACK, user_id=user_id, display_name=name)
         actor = Actor(platform=Platform.SLACK, user_id=user_id, display_name=name, email=email)
         try:

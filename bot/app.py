@@ -22,6 +22,7 @@ import structlog
 from agents.answers.watch_desk import ScannerDesk
 from agents.assistant import Assistant
 from agents.graph import Understander, deterministic_understander
+from agents.handover.desk import HandoverDesk
 from agents.incidents.memory import IncidentMemory
 from agents.knowledge_memory import KnowledgeDesk
 from agents.runbooks.catalog import Catalog, load_catalog
@@ -109,6 +110,7 @@ class Runtime:
         watch: The watcher's findings (chat questions; the watcher's report source).
         alerts: Alerts in chat (the watcher's publisher, ``watch.*`` clicks).
         config: Reloads the runbooks, the approval policy and the watch rules (SIGHUP).
+        handover: The shift handover, asked in chat and posted at the shift times.
     """
 
     settings: Settings
@@ -127,6 +129,7 @@ class Runtime:
     watch: ScannerDesk
     alerts: WatchAlerts
     config: ConfigReloader
+    handover: HandoverDesk
 
 
 @asynccontextmanager
@@ -238,6 +241,16 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             incidents=incidents.service,
         )
         knowledge = KnowledgeDesk.from_settings(settings)  # opened on first use
+        # One desk answers "give me a handover" and writes the scheduled posts.
+        handover = build_handover_desk(
+            settings,
+            scheduler=scheduler,
+            zone=settings.zone,
+            watch=watch,
+            incidents=incidents.service,
+            requests=runbooks.journal,
+            audit=audit,
+        )
         incidents.service.use_memory(IncidentMemory(knowledge))
         assistant = Assistant(
             knowledge=knowledge,
@@ -249,15 +262,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             incidents=incidents.service,
             people=incidents.people,  # Slack <@U…> mentions name people in incident roles
             watch=watch,
-            handover=build_handover_desk(
-                settings,
-                scheduler=scheduler,
-                zone=settings.zone,
-                watch=watch,
-                incidents=incidents.service,
-                requests=runbooks.journal,
-                audit=audit,
-            ),
+            handover=handover,
         )
         asker = EngineNamingAsker(
             assistant, engine_url=simulator.url if simulator is not None else str(settings.tws_url)
@@ -291,6 +296,7 @@ async def runtime(settings: Settings, *, embedded: bool) -> AsyncIterator[Runtim
             incidents=incidents,
             watch=watch,
             alerts=alerts,
+            handover=handover,
             config=ConfigReloader(
                 settings=settings,
                 catalog=runbooks.catalog,

@@ -34,7 +34,7 @@ from bot.app import Runtime
 from bot.core.conversation import ChatCore
 from bot.core.inbox import redeliver
 from bot.core.port import ChatPort
-from bot.handover import build_handover_desk, start_handover
+from bot.handover import start_handover
 from bot.incidents import run_upkeep
 from integrations import metrics
 from integrations.audit.forward import run_forwarder
@@ -169,15 +169,7 @@ def start_background(
     if settings.handover_posting:  # shift times and a channel are set
         handover = start_handover(
             settings,
-            desk=build_handover_desk(
-                settings,
-                scheduler=runtime.scheduler,
-                zone=settings.zone,
-                watch=runtime.watch,
-                incidents=runtime.incidents.service,
-                requests=runtime.runbooks.journal,
-                audit=runtime.audit,
-            ),
+            desk=runtime.handover,
             core=runtime.core,
             store=runtime.store,
             audit=runtime.audit,

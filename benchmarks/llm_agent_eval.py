@@ -69,7 +69,9 @@ def report(results: list[CaseResult], *, show: bool) -> bool:
             f"{label + ':':<24} LLM calls median {calls} (max {max(r.llm_calls for r in group)}), "
             f"tokens median {tokens:.0f} (max {max(r.tokens for r in group)})"
         )
-    print("  (calls and tokens include the router's call before the agent)")
+    print(
+        "  (every LLM call counted; the parser reads none of these, so no router call goes first)"
+    )
     calls = statistics.median(r.llm_calls for r in results)
     tokens = statistics.median(r.tokens for r in results)
     return passed == len(results) and calls <= 2 and tokens <= 4_000

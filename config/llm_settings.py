@@ -16,8 +16,9 @@ class LLMAgentSettings(BaseModel):
 
     llm_agent: bool = Field(
         default=True,
-        description="With RESYNC_LLM_MODEL set, answer questions neither the parser nor the "
-        "LLM router understood with the read-only LLM agent; false: the LLM only routes.",
+        description="With RESYNC_LLM_MODEL set, answer questions the parser cannot read "
+        "(and those the LLM router files as unknown) with the read-only LLM agent; false: the "
+        "LLM only routes.",
     )
     llm_agent_max_steps: int = Field(
         default=5,

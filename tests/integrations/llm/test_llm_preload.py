@@ -66,8 +66,10 @@ async def main():
     await asyncio.sleep(0.05)
     llm = LLMClient(model="openai/fake-model", api_base="http://127.0.0.1:9/v1", timeout_seconds=2)
     started = ticks
-    # The parser cannot read this, so it goes to the LLM (down here: the parser's answer).
-    await LLMUnderstander(llm=llm)("could you look into the payroll extraction for me", None, None)
+    # The parser cannot read this, so it goes to the LLM router (the agent, off here, would
+    # take it without the router; the LLM is down: the parser's answer).
+    understander = LLMUnderstander(llm=llm, open_questions=False)
+    await understander("could you look into the payroll extraction for me", None, None)
     ticker.cancel()
     print(json.dumps({"seen": seen, "ticks_while_answering": ticks - started}))
 

@@ -93,9 +93,9 @@ async def fake_llm() -> AsyncIterator[FakeOpenAI]:
     await runner.cleanup()
 
 
-def understander(fake: FakeOpenAI) -> LLMUnderstander:
+def understander(fake: FakeOpenAI, *, agent: bool = True) -> LLMUnderstander:
     llm = LLMClient(model=MODEL, api_base=fake.url, api_key=API_KEY, timeout_seconds=5)
-    return LLMUnderstander(llm=llm)
+    return LLMUnderstander(llm=llm, open_questions=agent)
 
 
 def assert_asked_once_about(fake: FakeOpenAI, text: str) -> None:
@@ -144,12 +144,25 @@ async def test_the_llm_reads_what_the_parser_cannot(fake_llm: FakeOpenAI) -> Non
         {"kind": "list", "subject": None, "list_filter": "late", "workstation": "agt_lnx01"}
     )
 
-    intent = await understander(fake_llm)(UNREADABLE, None, None)
+    # With the agent off, the router reads it (with the agent on, the agent takes it).
+    intent = await understander(fake_llm, agent=False)(UNREADABLE, None, None)
 
     assert_asked_once_about(fake_llm, UNREADABLE)
     assert intent == Intent(
         kind=IntentKind.LIST, list_filter=ListFilter.LATE, workstation="AGT_LNX01"
     )
+
+
+async def test_with_the_agent_on_no_router_call_precedes_it(fake_llm: FakeOpenAI) -> None:
+    # Were the router asked, its "list" would come back instead of the agent's question.
+    fake_llm.content = json.dumps({"kind": "list", "list_filter": "late"})
+
+    intent = await understander(fake_llm)(UNREADABLE, "PAYROLL_DAILY.PAYROLL_CALC", None)
+
+    assert fake_llm.requests == []
+    assert intent.kind is IntentKind.UNKNOWN
+    assert intent.arguments["question"] == UNREADABLE
+    assert intent.arguments["focus"] == "PAYROLL_DAILY.PAYROLL_CALC"
 
 
 async def test_the_llm_names_the_job_the_parser_could_not_find(fake_llm: FakeOpenAI) -> None:
@@ -166,7 +179,9 @@ async def test_the_llm_names_the_job_the_parser_could_not_find(fake_llm: FakeOpe
 async def test_the_llm_is_told_the_conversation_subject(fake_llm: FakeOpenAI) -> None:
     fake_llm.content = json.dumps({"kind": "successors", "subject": "PAYROLL_CALC"})
 
-    intent = await understander(fake_llm)(UNREADABLE, "PAYROLL_DAILY.PAYROLL_CALC", None)
+    intent = await understander(fake_llm, agent=False)(
+        UNREADABLE, "PAYROLL_DAILY.PAYROLL_CALC", None
+    )
 
     assert intent == Intent(kind=IntentKind.SUCCESSORS, subject="PAYROLL_CALC")
     assert_asked_once_about(fake_llm, UNREADABLE)

@@ -1,9 +1,14 @@
 """Socket Mode: receive Slack's envelopes over a WebSocket instead of HTTP.
 
 With ``RESYNC_SLACK_APP_TOKEN`` set, `SocketModeLink` opens a connection with
-``apps.connections.open`` (through `slack_sdk.socket_mode.aiohttp.SocketModeClient`), acks
-every envelope at once with its ``envelope_id`` and hands the payload to the same routing the
-HTTP endpoint uses. Signatures do not apply: the app token authenticates the connection.
+``apps.connections.open`` (through `slack_sdk.socket_mode.aiohttp.SocketModeClient`), hands
+each envelope's payload to the same routing the HTTP endpoint uses, and acks it with its
+``envelope_id`` once that routing returned. The routing returns as soon as the message is in
+the durable inbox (`bot.core.inbox`), well inside Slack's 3 s, exactly as the HTTP endpoint
+answers 200 only then: a replica killed between the two leaves either an un-acked envelope,
+which Slack sends again, or an inbox entry another replica answers; acking first would lose
+the message in that window. When the routing fails, the envelope is not acked and Slack
+sends it again. Signatures do not apply: the app token authenticates the connection.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ EnvelopeHandler = Callable[[str, dict[str, Any], int], Awaitable[None]]
 
 
 class SocketModeLink:
-    """One Socket Mode connection, acking first and routing second."""
+    """One Socket Mode connection: routing first, the ack once the message is kept."""
 
     def __init__(self, *, app_token: str, api_base_url: str, handler: EnvelopeHandler) -> None:
         """Configure the link (nothing connects until `start`).
@@ -35,7 +40,7 @@ class SocketModeLink:
         Args:
             app_token: The app-level token (``xapp-...``).
             api_base_url: Web API base URL for ``apps.connections.open``.
-            handler: Routes an envelope's payload (called after the ack is sent).
+            handler: Routes an envelope's payload; the ack is sent when it returns.
         """
         self._app_token = app_token
         self._api_base_url = api_base_url
@@ -62,7 +67,11 @@ class SocketModeLink:
     async def _on_request(
         self, client: AsyncBaseSocketModeClient, request: SocketModeRequest
     ) -> None:
+        if request.type in ("events_api", "slash_commands", "interactive"):
+            retry = int(request.retry_attempt or 0)
+            try:
+                await self._handler(request.type, dict(request.payload), retry)
+            except Exception:  # whatever failed, Slack must send it again
+                log.exception("slack.socket_mode_delivery_failed", envelope_type=request.type)
+                return  # no ack: Slack re-delivers (deduplicated by the delivery's id)
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
-        if request.type not in ("events_api", "slash_commands", "interactive"):
-            return
-        await self._handler(request.type, dict(request.payload), int(request.retry_attempt or 0))

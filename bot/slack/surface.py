@@ -229,7 +229,7 @@ class SlackSurface:
         return web.Response(status=200)
 
     async def _route(self, kind: str, payload: dict[str, Any], retry: int) -> None:
-        """Socket Mode's handler (the envelope is already acked)."""
+        """Socket Mode's handler (the envelope is acked when this returns)."""
         await self._deliver(kind, payload, retry)
 
     async def _deliver(self, kind: str, payload: dict[str, Any], retry: int) -> bool:

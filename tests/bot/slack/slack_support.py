@@ -374,12 +374,13 @@ async def slack_harness(
     audit: Any | None = None,
     allowed_workspaces: str | None = None,
     auth_test_fails: bool = False,
+    store: MemoryStore | None = None,
 ) -> AsyncIterator[Harness]:
     """Resync's Slack surface on loopback, on the real chat core, with Slack played by a mock.
 
     ``allowed_workspaces``: ``RESYNC_SLACK_ALLOWED_WORKSPACES`` (unset: the workspace the
     mock's ``auth.test`` reports, ``T1``). ``auth_test_fails``: the start's ``auth.test``
-    answers an error.
+    answers an error. ``store``: the store (default: a fresh `MemoryStore`).
     """
     mock = MockSlack()
     if auth_test_fails:
@@ -388,7 +389,7 @@ async def slack_harness(
         mock.url = mock_url
         asker = asker or EchoAsker()
         recording = RecordingAudit()
-        store = MemoryStore()
+        store = store or MemoryStore()
         settings = Settings(
             slack_bot_token="xoxb-test-token",
             slack_signing_secret=signing_secret,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog.testing
 from slack_support import BOT_USER, assert_valid_blocks, mention_envelope, slack_harness
+
+from integrations.store.memory import MemoryStore
 
 
 async def wait_for(predicate: object, timeout: float = 5.0) -> None:
@@ -78,3 +81,62 @@ async def test_socket_mode_redelivery_is_deduplicated() -> None:
         await h.settle()
         assert len(h.mock.acks) == 2
         assert len(h.mock.of("chat.postMessage")) == 1
+
+
+class WatchedStore(MemoryStore):
+    """A memory store that notes, as the inbox keeps a message, which acks Slack already has."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acks: list[dict[str, Any]] | None = None  # the mock's acks, set once it runs
+        self.acked_before_kept: dict[str, list[dict[str, Any]]] = {}  # member -> acks then
+        self.failures_left = 0  # inbox writes that fail like a broken store
+
+    async def queue_add(self, queue: str, member: str, value: str, *, ttl_seconds: float) -> None:
+        assert self.acks is not None
+        self.acked_before_kept.setdefault(member, list(self.acks))  # the first write
+        if self.failures_left:
+            self.failures_left -= 1
+            raise RuntimeError("the store's disk is on fire")
+        await super().queue_add(queue, member, value, ttl_seconds=ttl_seconds)
+
+
+def command_envelope(envelope_id: str, retry: int = 0) -> dict[str, Any]:
+    return {
+        "type": "events_api",
+        "envelope_id": envelope_id,
+        "retry_attempt": retry,
+        "payload": mention_envelope(f"<@{BOT_USER}> late", event_id="EvKept"),
+    }
+
+
+async def test_an_envelope_is_acked_only_once_the_inbox_holds_it() -> None:
+    store = WatchedStore()
+    async with slack_harness(app_token="xapp-1-test", signing_secret=None, store=store) as h:
+        store.acks = h.mock.acks
+        h.mock.envelopes.append(command_envelope("env-kept"))
+        await wait_for(lambda: {"envelope_id": "env-kept"} in h.mock.acks)
+        await h.settle()
+    # A replica killed between the two now leaves an entry another replica answers.
+    assert list(store.acked_before_kept.values()) == [[]]
+    assert len(h.mock.of("chat.postMessage")) == 1
+
+
+async def test_an_envelope_that_could_not_be_kept_is_not_acked_and_its_resend_is_answered() -> None:
+    store = WatchedStore()
+    store.failures_left = 1
+    async with slack_harness(app_token="xapp-1-test", signing_secret=None, store=store) as h:
+        store.acks = h.mock.acks
+        with structlog.testing.capture_logs() as logs:
+            h.mock.envelopes.append(command_envelope("env-lost"))
+            await wait_for(
+                lambda: any(e["event"] == "slack.socket_mode_delivery_failed" for e in logs)
+            )
+        await h.settle()
+        assert h.mock.acks == []  # not acked: Slack sends it again...
+        assert h.mock.of("chat.postMessage") == []
+        h.mock.envelopes.append(command_envelope("env-resent", retry=1))  # ...as Slack does
+        await wait_for(lambda: {"envelope_id": "env-resent"} in h.mock.acks)
+        await h.settle()
+    assert h.mock.acks == [{"envelope_id": "env-resent"}]
+    assert len(h.mock.of("chat.postMessage")) == 1

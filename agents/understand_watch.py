@@ -63,8 +63,9 @@ _DEADLINE_RISK: Final = re.compile(
 _WHY_RISK: Final = re.compile(
     r"\bwhy\b.*\b(at[\s-]risk|miss\w*\s+(?:its|the|their)?\s*deadline|going to be late|"
     r"will\s+be\s+late|be\s+late)\b"
+    # "is GL_CLOSE at risk", "will it be late"; not "what will be late" ("be" is no name).
     r"|\b(?:is|will)\s+(?!(?:anything|something|everything|nothing|there|what|which|any|all|"
-    r"\w+\s+deadlines?)\b)\S+\s+(?:be\s+)?(?:at[\s-]risk|miss\w*|late)\b",
+    r"be|\w+\s+deadlines?)\b)\S+\s+(?:be\s+)?(?:at[\s-]risk|miss\w*|late)\b",
     re.I,
 )
 _BASELINE: Final = re.compile(

@@ -113,6 +113,16 @@ async def test_why_is_it_at_risk_takes_the_conversations_job(watch_ask: Ask) -> 
     assert "PAYROLL_CALC" in reply.headline
 
 
+async def test_what_will_be_late_after_a_job_question_is_not_about_that_job(
+    watch_ask: Ask, ask: Ask
+) -> None:
+    await watch_ask("why did PAYROLL_EXTRACT abend?")  # PAYROLL_EXTRACT is now the focus
+    reply = await watch_ask("what will be late?")
+    expected = await ask("what will be late?")  # the same question in a fresh conversation
+    assert "PAYROLL_EXTRACT has no deadline" not in reply.headline
+    assert reply.headline == expected.headline
+
+
 async def test_baseline_of_a_job_says_how_it_was_built(watch_ask: Ask) -> None:
     reply = await watch_ask("baseline of PAYROLL_EXTRACT")
     assert reply.headline.startswith("Baseline of PAYROLL_DAILY.PAYROLL_EXTRACT for ")
@@ -164,7 +174,11 @@ async def test_without_a_watcher_deadline_questions_get_the_forecast(ask: Ask) -
             "how long does PAYROLL_EXTRACT usually take?",
             WatchQuestion(WatchAsk.BASELINE, "PAYROLL_EXTRACT"),
         ),
+        ("will it be late?", WatchQuestion(WatchAsk.WHY_RISK)),  # the focus fills it
         # The usual questions stay with the parser.
+        ("what will be late?", None),
+        ("which jobs will be late tonight?", None),
+        ("what is going to be late?", None),
         ("what is at risk?", None),
         ("is anything at risk?", None),
         ("what failed tonight?", None),

@@ -13,7 +13,8 @@ questions go the usual way ("what is at risk?" is then the forecast from typical
   → `WatchAsk.BASELINE`
 
 "what is at risk?" (no word about deadlines) stays a lateness question: the forecast there
-answers it, as before.
+answers it, as before. "why is GL_CLOSE late?" (already late, not a forecast) stays the
+parser's "why": the root cause upstream.
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ _DEADLINE_RISK: Final = re.compile(
 _WHY_RISK: Final = re.compile(
     r"\bwhy\b.*\b(at[\s-]risk|miss\w*\s+(?:its|the|their)?\s*deadline|going to be late|"
     r"will\s+be\s+late|be\s+late)\b"
-    # "is GL_CLOSE at risk", "will it be late"; not "what will be late" ("be" is no name).
+    # "is GL_CLOSE at risk", "will it be late"; not "what will be late" ("be" is no name),
+    # nor "why is X late?": already late, it wants the root cause (the parser's "why").
     r"|\b(?:is|will)\s+(?!(?:anything|something|everything|nothing|there|what|which|any|all|"
-    r"be|\w+\s+deadlines?)\b)\S+\s+(?:be\s+)?(?:at[\s-]risk|miss\w*|late)\b",
+    r"be|\w+\s+deadlines?)\b)\S+\s+(?:at[\s-]risk|miss\w*)\b"
+    r"|\bwill\s+(?!(?:anything|something|everything|nothing|there|what|which|any|all|be)\b)"
+    r"\S+\s+(?:be\s+)?late\b",
     re.I,
 )
 _BASELINE: Final = re.compile(

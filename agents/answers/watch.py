@@ -15,7 +15,7 @@ from agents.answers.common import MAX_ROWS
 from agents.formatting import format_clock, plural
 from agents.messages import Block, Context, Paragraph, Reply, Table, Tone
 from agents.understand_watch import WatchAsk, WatchQuestion
-from agents.watch.model import Finding, FindingKind, Severity, WatchReport
+from agents.watch.model import Finding, FindingKind, RiskExplanation, Severity, WatchReport
 from agents.watch.scan import BaselineView
 from integrations.tws.errors import TWSNotFoundError
 
@@ -36,7 +36,7 @@ class WatchDesk(Protocol):
         """A recent cycle's report (cached for a while, else a new cycle)."""
         ...
 
-    async def explain_risk(self, job: str) -> Finding | None:
+    async def explain_risk(self, job: str) -> RiskExplanation:
         """The deadline-risk finding about ``job`` (even under the alert threshold)."""
         ...
 
@@ -131,17 +131,18 @@ def _risks(report: WatchReport, desk: WatchDesk, zone: ZoneInfo) -> Reply:
     )
 
 
-def _why_risk(finding: Finding | None, job: str, desk: WatchDesk, zone: ZoneInfo) -> Reply:
+def _why_risk(risk: RiskExplanation, job: str, desk: WatchDesk, zone: ZoneInfo) -> Reply:
+    finding = risk.finding
     if finding is None:
         return Reply(
             headline=f"{job} has no deadline at risk: it has no deadline tonight, or it is "
             "finished or likely in time.",
             tone=Tone.INFO,
-            blocks=(Context(items=(f"Source: {desk.source}", _METHOD)),),
+            blocks=(_small_print(desk, risk.as_of, zone),),
         )
     blocks: list[Block] = [Paragraph(text=finding.explanation)]
     blocks.extend(Paragraph(text=line) for line in finding.evidence)
-    blocks.append(Context(items=(f"Source: {desk.source}", _METHOD)))
+    blocks.append(_small_print(desk, risk.as_of, zone))
     tone = Tone.WARNING if (finding.probability or 0) >= 0.5 else Tone.INFO
     return Reply(headline=finding.headline, tone=tone, blocks=tuple(blocks))
 
@@ -175,8 +176,8 @@ async def answer_watch(desk: WatchDesk, question: WatchQuestion, *, zone: ZoneIn
     """
     try:
         if question.ask is WatchAsk.WHY_RISK and question.subject:
-            finding = await desk.explain_risk(question.subject)
-            return _why_risk(finding, question.subject, desk, zone)
+            risk = await desk.explain_risk(question.subject)
+            return _why_risk(risk, question.subject, desk, zone)
         if question.ask is WatchAsk.BASELINE and question.subject:
             return _baseline(await desk.baseline_of(question.subject), desk)
     except TWSNotFoundError:

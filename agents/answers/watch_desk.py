@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Protocol
 
-from agents.watch.model import Finding, WatchReport
+from agents.watch.model import RiskExplanation, WatchReport
 from agents.watch.scan import BaselineView, Scanner
 from config.settings import Settings
 from integrations.tws.scheduler import Scheduler
@@ -27,8 +27,8 @@ class ScannerLike(Protocol):
         """One watch cycle."""
         ...
 
-    async def explain_risk(self, job: str) -> Finding | None:
-        """The deadline-risk finding about ``job``, if it has a deadline."""
+    async def explain_risk(self, job: str) -> RiskExplanation:
+        """The deadline-risk finding about ``job``, if it has a deadline, and when read."""
         ...
 
     async def baseline_of(self, job: str) -> BaselineView:
@@ -93,8 +93,8 @@ class ScannerDesk:
                 return self._last[1]
             return await self.cycle()
 
-    async def explain_risk(self, job: str) -> Finding | None:
-        """The deadline-risk finding about ``job``."""
+    async def explain_risk(self, job: str) -> RiskExplanation:
+        """The deadline-risk finding about ``job`` and when the plan was read."""
         return await self._scanner.explain_risk(job)
 
     async def baseline_of(self, job: str) -> BaselineView:

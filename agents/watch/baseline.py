@@ -22,10 +22,17 @@ import calendar
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import numpy as np
-import numpy.typing as npt
+# numpy is imported by the functions that compute (about 50 ms): a process that never
+# builds a baseline (`resync ask` about a job's status) does not pay for it.
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
+    Stats = tuple[IntArray, FloatArray, FloatArray, FloatArray]
 
 __all__ = [
     "ALERT_SIGMAS",
@@ -67,10 +74,6 @@ _FEW_RUNS_FLOOR: Final = 0.15
 MIN_RUNS: Final = {"month-end": 3, "business-day": 4, "weekday": 6, "all": 2}
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _LEVELS: Final = ("month-end", "business-day", "weekday", "all")
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Stats = tuple[IntArray, FloatArray, FloatArray, FloatArray]
 
 
 def is_month_end(day: date) -> bool:
@@ -195,6 +198,8 @@ def minutes(seconds: float) -> str:
 
 def _group_medians(keys: IntArray, values: FloatArray, groups: int) -> tuple[IntArray, FloatArray]:
     """Count and median of ``values`` per key (keys sorted, values sorted within a key)."""
+    import numpy as np
+
     counts = np.bincount(keys, minlength=groups).astype(np.int64)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     medians = np.full(groups, np.nan)
@@ -207,6 +212,8 @@ def _group_medians(keys: IntArray, values: FloatArray, groups: int) -> tuple[Int
 
 def _stats(job: IntArray, logd: FloatArray, groups: int) -> Stats:
     """Per job: runs, median log-duration, robust sigma and shortest log-duration."""
+    import numpy as np
+
     order = np.lexsort((logd, job))
     job_s, logd_s = job[order], logd[order]
     counts, medians = _group_medians(job_s, logd_s, groups)
@@ -239,6 +246,8 @@ def build_baselines(
     Returns:
         One baseline per job index, None for a job without enough runs.
     """
+    import numpy as np
+
     groups = int(jobs if jobs is not None else (int(job.max()) + 1 if job.size else 0))
     logd = np.log(np.maximum(seconds, 1.0))
     days = nights.astype("datetime64[D]")
@@ -258,6 +267,8 @@ def build_baselines(
 
 
 def _level_masks(days: npt.NDArray[np.datetime64], day: date) -> dict[str, npt.NDArray[np.bool_]]:
+    import numpy as np
+
     # 1970-01-01 was a Thursday: shift so that Monday is 0.
     as_int = days.astype(np.int64)
     weekday = (as_int + 3) % 7
@@ -311,6 +322,8 @@ def baseline_for(runs: list[tuple[date, float]], day: date) -> Baseline | None:
     Returns:
         The baseline, or None when the job has fewer runs than any bucket needs.
     """
+    import numpy as np
+
     if not runs:
         return None
     job = np.zeros(len(runs), dtype=np.int64)

@@ -11,18 +11,21 @@ it within one sample, drawn given how long the workstation has been down already
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Final
-
-import numpy as np
+from typing import TYPE_CHECKING, Final
 
 from agents.watch.detect import display_name
 from agents.watch.history import JobHistory
 from agents.watch.model import ChartData, Finding, FindingKind, Severity
-from agents.watch.risk import FloatArray, Graph, RiskInput, critical_chain, simulate
 from integrations.tws.models import FINISHED_STATUSES, JobStatus, PlanJob
+
+# The Monte Carlo (`agents.watch.risk`, numpy: about 50 ms) is imported by the functions
+# that run it: every process imports this module (the watch desk), few simulate.
+if TYPE_CHECKING:
+    from agents.watch.risk import FloatArray, RiskInput
 
 __all__ = ["DeadlineRisk", "closure", "deadline_findings"]
 
@@ -92,6 +95,10 @@ def _inputs(
     now: datetime,
     down_minutes: Mapping[str, float],
 ) -> RiskInput:
+    import numpy as np
+
+    from agents.watch.risk import RiskInput
+
     n = len(ids)
     floor, fixed, run_start = np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
     mu, sigma = np.zeros(n), np.full(n, _UNKNOWN_SIGMA)
@@ -160,6 +167,8 @@ def deadline_findings(
     Returns:
         One result per deadline job simulated.
     """
+    from agents.watch.risk import Graph, critical_chain, simulate
+
     targets = [
         job_id
         for job_id, job in jobs.items()
@@ -187,14 +196,51 @@ def deadline_findings(
         deadline = _minutes(job.deadline, now)
         probability = sim.miss_probability(row, deadline)
         chain = [jobs[ids[i]] for i in critical_chain(graph, sim, index[job_id])]
-        out.append(
-            DeadlineRisk(
-                job=job,
-                probability=probability,
-                finding=_finding(job, probability, sim.ends[row], deadline, chain, now, plan_date),
-            )
+        failed = _failed_upstream(job_id, chain, preds, jobs)
+        finding = _finding(
+            job, probability, sim.ends[row], deadline, (chain, failed), now, plan_date
         )
+        out.append(DeadlineRisk(job=job, probability=probability, finding=finding))
     return out
+
+
+def _failed_upstream(
+    job_id: str, chain: list[PlanJob], preds: Mapping[str, list[str]], jobs: Mapping[str, PlanJob]
+) -> list[tuple[PlanJob, list[PlanJob]]]:
+    """Every failed job the target waits for, the critical chain's first, each with its path.
+
+    A job blocked by two failures needs both fixed: naming only the critical chain's would
+    send the operator to rerun one and find the deadline still lost. The path (failure
+    first, target last) shows the streams crossed. Walked only when the chain holds a
+    failure (the upstream of a blocked job stops at finished jobs: small).
+    """
+    first = next((link for link in chain if link.failed), None)
+    if first is None:
+        return []
+    parent: dict[str, str | None] = {job_id: None}  # breadth first: shortest paths
+    queue = deque([job_id])
+    while queue:
+        current = queue.popleft()
+        if current != job_id and jobs[current].status in FINISHED_STATUSES:
+            continue  # a finished job ends the walk, as in `closure`
+        for pred in preds.get(current, []):
+            if pred in jobs and pred not in parent:
+                parent[pred] = current
+                queue.append(pred)
+
+    def path(start: str) -> list[PlanJob]:
+        links: list[PlanJob] = []
+        at: str | None = start
+        while at is not None:
+            links.append(jobs[at])
+            at = parent[at]
+        return links
+
+    chained = (first, chain[chain.index(first) :])
+    others = sorted(
+        (i for i in parent if jobs[i].failed and i != first.id), key=lambda i: display_name(jobs[i])
+    )
+    return [chained, *((jobs[i], path(i)) for i in others)]
 
 
 def _finding(
@@ -202,20 +248,26 @@ def _finding(
     probability: float,
     ends: FloatArray,
     deadline: float,
-    chain: list[PlanJob],
+    paths: tuple[list[PlanJob], list[tuple[PlanJob, list[PlanJob]]]],
     now: datetime,
     plan_date: date,
 ) -> Finding:
+    """One target's finding; ``paths``: its critical chain, the failures it waits on (paths)."""
+    import numpy as np
+
     assert job.deadline is not None
     median = float(np.median(ends))
     eta = now + timedelta(minutes=median) if math.isfinite(median) else None
     at = job.deadline.strftime("%H:%M UTC")
     lead = deadline
-    blocker = next((link for link in chain if link.failed), None)
+    chain, blockers = paths
+    failed = [link for link, _ in blockers]
     if eta is not None:
         expected = f"expected end {eta.strftime('%H:%M UTC')} (median of {ends.size} simulations)"
-    elif blocker is not None:
-        expected = f"it cannot end until {display_name(blocker)} is fixed"
+    elif failed:
+        names = [display_name(link) for link in failed]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        expected = f"it cannot end until {listed} {'is' if len(names) == 1 else 'are'} fixed"
     else:
         expected = "it cannot end while what it waits for is blocked"
     passed = lead < 0
@@ -223,8 +275,9 @@ def _finding(
         f"deadline passed {-lead:.0f} min ago" if passed else f"{lead:.0f} min to the deadline"
     )
     evidence = [f"critical chain: {' → '.join(display_name(link) for link in chain)}"]
-    if blocker is not None:
-        evidence.append(f"{display_name(blocker)} ended {blocker.status.value}")
+    for n, (link, route) in enumerate(blockers):
+        via = "" if n == 0 else f" (waited on by {' → '.join(display_name(r) for r in route[1:])})"
+        evidence.append(f"{display_name(link)} ended {link.status.value}{via}")
     capped = np.minimum(np.sort(ends), _CHART_CAP_MIN)
     step = max(1, capped.size // _CHART_SAMPLES)
     return Finding(

@@ -108,6 +108,20 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class RiskExplanation:
+    """One job's deadline risk, for "why is X at risk?".
+
+    Attributes:
+        finding: The deadline-risk finding, whatever its probability; None when the job has
+            no deadline or already ended.
+        as_of: The engine's clock when the plan was read (answers say "as of" it).
+    """
+
+    finding: Finding | None
+    as_of: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WatchReport:
     """One watch cycle's result.
 

@@ -25,7 +25,7 @@ from agents.watch.detect import (
     workstation_finding,
 )
 from agents.watch.history import UTC_ZONE, HistoryCache, JobHistory, plan_day
-from agents.watch.model import Finding, WatchReport
+from agents.watch.model import Finding, RiskExplanation, WatchReport
 from integrations.tws.errors import TWSError, TWSNotFoundError, TWSUnavailableError
 from integrations.tws.models import FINISHED_STATUSES, JobLog, JobStatus, PlanJob, Workstation
 from integrations.tws.scheduler import Scheduler
@@ -359,14 +359,15 @@ class Scanner:
             text=text,
         )
 
-    async def explain_risk(self, job: str) -> Finding | None:
+    async def explain_risk(self, job: str) -> RiskExplanation:
         """The deadline-risk finding of one job, whatever its probability ("why is X at risk?").
 
         Args:
             job: Engine id, ``STREAM.JOB`` or job name.
 
         Returns:
-            The finding, or None when the job has no deadline or already ended.
+            The finding (None when the job has no deadline or already ended) and the
+            engine's clock it was read at.
 
         Raises:
             TWSError: The engine failed, or no such job (`TWSNotFoundError`).
@@ -389,4 +390,4 @@ class Scanner:
             only=[found.id],
             down_minutes=self._down_minutes(now),
         )
-        return risks[0].finding if risks else None
+        return RiskExplanation(risks[0].finding if risks else None, as_of=now)

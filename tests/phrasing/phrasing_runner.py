@@ -20,9 +20,11 @@ from phrasing_plan import API, PlanView, basic_auth
 from phrasing_scoring import answer_states_facts, score
 from phrasing_text import Answer
 
+from agents.answers.watch_desk import ScannerDesk
 from agents.assistant import Assistant
 from agents.messages import Actor, ChatEvent, Context, Platform
 from bot.core.dispatcher import Dispatcher
+from config.settings import Settings
 from integrations.tws.client import TWSClient
 from integrations.tws.simulator import SimulatorServer
 
@@ -96,7 +98,15 @@ async def _run_scenario(scenario: str, cases: list[Case]) -> list[Result]:
     ):
         await _operator_holds(session, sim.url, OPERATOR_HOLDS.get(scenario, ()))
         plan = await PlanView.read(session, sim.url)
-        assistant = Assistant(scheduler=client, checkpointer=InMemorySaver(), zone=ZoneInfo("UTC"))
+        # The watcher's desk, as `resync serve` / `ask` build it: it reads deadline and
+        # "unusual" questions before the parser, so the set must meet it too.
+        settings = Settings(_env_file=None, timezone="UTC")  # type: ignore[call-arg]
+        assistant = Assistant(
+            scheduler=client,
+            checkpointer=InMemorySaver(),
+            zone=ZoneInfo("UTC"),
+            watch=ScannerDesk.from_settings(client, settings),
+        )
         dispatcher = Dispatcher(assistant=assistant, audit=None)
         actor = Actor(platform=Platform.SLACK, user_id="U-OPS", display_name="Night operator")
         for case in cases:

@@ -93,7 +93,7 @@ async def test_why_is_a_job_at_risk_and_the_follow_up_keeps_it(
 ) -> None:
     risks = [f for f in (await desk.report()).findings if f.kind is FindingKind.DEADLINE_RISK]
     job = risks[0].object_name.split(".")[-1]
-    expected = await Scanner(client, samples=300, seed=7).explain_risk(job)
+    expected = (await Scanner(client, samples=300, seed=7).explain_risk(job)).finding
     assert expected is not None
 
     reply = await watch_ask(f"why is {job} at risk?")
@@ -102,6 +102,7 @@ async def test_why_is_a_job_at_risk_and_the_follow_up_keeps_it(
     assert expected.explanation in paragraphs
     assert all(line in paragraphs for line in expected.evidence)  # the critical chain, ...
     assert any(" → ".join(expected.chain) in line for line in paragraphs)
+    assert "As of Mon 23 Nov 23:30 UTC" in small_print(reply)  # the engine's clock
 
     follow = await watch_ask("what does it wait for?")  # the focus is the job asked about
     assert job in follow.headline
@@ -177,6 +178,7 @@ async def test_without_a_watcher_deadline_questions_get_the_forecast(ask: Ask) -
         ("will it be late?", WatchQuestion(WatchAsk.WHY_RISK)),  # the focus fills it
         # The usual questions stay with the parser.
         ("what will be late?", None),
+        ("why is GL_DAILY_POST late?", None),  # already late: the root cause, not a forecast
         ("which jobs will be late tonight?", None),
         ("what is going to be late?", None),
         ("what is at risk?", None),

@@ -139,8 +139,9 @@ async def test_a_slow_running_job_explains_itself() -> None:
 async def test_explain_risk_answers_for_one_job_whatever_the_probability() -> None:
     async with engine("normal") as (_, client):
         scanner = Scanner(client, seed=1)
-        finding = await scanner.explain_risk("PAYROLL_DAILY.PAYROLL_REPORT")
-        by_stream = await scanner.explain_risk("PAYROLL_DAILY")
+        risk = await scanner.explain_risk("PAYROLL_DAILY.PAYROLL_REPORT")
+        finding, by_stream = risk.finding, (await scanner.explain_risk("PAYROLL_DAILY")).finding
+        assert risk.as_of == (await client.engine_info()).as_of  # the engine's clock (speed 0)
         assert finding is not None
         assert finding.kind == FindingKind.DEADLINE_RISK
         assert finding.object_name == "PAYROLL_DAILY.PAYROLL_REPORT"

@@ -28,6 +28,8 @@ from typing import Any, Final, Literal
 
 import yaml
 
+from config.yaml_files import safe_load
+
 __all__ = [
     "CODES_FILE",
     "PATTERNS_FILE",
@@ -184,7 +186,7 @@ def _refine_depths(patterns: tuple[ErrorPattern, ...]) -> dict[str, int]:
 def _read_yaml(source: Path | Traversable, *, key: str) -> list[Any]:
     label = str(source)
     try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data = safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise CorpusError(f"{label}: file not found") from exc
     except yaml.YAMLError as exc:

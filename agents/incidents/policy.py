@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agents.incidents.errors import IncidentInputError
 from agents.incidents.model import Incident
 from agents.runbooks.policy import ApprovalGroups, GroupDirectory, GroupLookupError
+from config.yaml_files import safe_load
 from integrations.pager.base import PageSeverity
 
 __all__ = ["DEFAULT_SEVERITIES", "IncidentPolicy", "SeverityLevel", "may_manage"]
@@ -133,7 +134,7 @@ class IncidentPolicy(BaseModel):
             IncidentInputError: The file is unreadable or invalid (every problem listed).
         """
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = safe_load(path.read_text(encoding="utf-8")) or {}
             return cls.model_validate(data)
         except (OSError, yaml.YAMLError) as exc:
             raise IncidentInputError(f"{path}: cannot read: {exc}") from None

@@ -26,6 +26,7 @@ from agents.runbooks.errors import CatalogError, GroupLookupError, Problem
 from agents.runbooks.identity import same_person as same_person  # re-exported
 from agents.runbooks.spec import ApprovalSpec
 from agents.runbooks.validation import line_of
+from config.yaml_files import safe_load
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
@@ -175,7 +176,7 @@ class ApprovalGroups:
         """
         try:
             text = path.read_text(encoding="utf-8")
-            data = yaml.safe_load(text) or {}
+            data = safe_load(text) or {}
             root = yaml.compose(text)
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError([Problem(str(path), 0, "", f"cannot read: {exc}")]) from None

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from integrations.tws.decoding import is_object
 from integrations.tws.errors import TWSProtocolError
 from integrations.tws.transport import EngineTransport, describe_call
 
@@ -79,7 +80,7 @@ async def read_all_pages(
         for row in body["results"]:
             # Offset paging over a moving plan can show a row twice (it moved between
             # pages); count it once.
-            key = row.get("id") if isinstance(row, Mapping) else None
+            key = row.get("id") if is_object(row) else None
             if key is not None:
                 if key in seen:
                     continue

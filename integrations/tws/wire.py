@@ -70,6 +70,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from integrations.tws.decoding import is_object
 from integrations.tws.models import (
     CommonStatus,
     Dependency,
@@ -140,9 +141,27 @@ def format_time(value: datetime | None) -> str | None:
 
 
 def _name(obj: Any) -> str:
-    if isinstance(obj, Mapping):
+    if is_object(obj):
         return str(obj["name"])
     return str(obj)
+
+
+def _optional_int(value: Any) -> int | None:
+    """A JSON integer (or integral text) or null, read as lax pydantic would."""
+    if value is None or type(value) is int:
+        return value
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return int(value)  # a bool is an int, as pydantic has it
+    if isinstance(value, str):
+        return int(value.strip())  # ValueError when it is no integer
+    raise ValueError(f"expected an integer, got {value!r}")
+
+
+def _optional_str(value: Any) -> str | None:
+    """A JSON string or null; a number is refused (an id is never sent as one)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {value!r}")
 
 
 def _predecessor_ids(value: Any) -> tuple[str, ...] | None:
@@ -150,24 +169,26 @@ def _predecessor_ids(value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     found: dict[str, None] = {}
-
-    def walk(items: Any) -> None:
-        if not isinstance(items, list):
-            raise ValueError(f"expected a list of dependencies, got {type(items).__name__}")
-        for dep in items:
-            if not isinstance(dep, Mapping):
-                raise ValueError("a dependency is not a JSON object")
-            if dep.get("members") is not None:  # a JOIN: its members are the dependencies
-                walk(dep["members"])
-            elif str(dep.get("dependencyType", "")).endswith("JOB") and dep.get("jobId"):
-                found[str(dep["jobId"])] = None
-
-    walk(value)
+    _collect_job_ids(value, found)
     return tuple(found)
 
 
+def _collect_job_ids(items: Any, found: dict[str, None]) -> None:
+    # A module function, not a closure: a recursive closure is a reference cycle (function,
+    # cells) that only the cyclic collector frees, one per plan row.
+    if not isinstance(items, list):
+        raise ValueError(f"expected a list of dependencies, got {type(items).__name__}")
+    for dep in items:
+        if not is_object(dep):
+            raise ValueError("a dependency is not a JSON object")
+        if dep.get("members") is not None:  # a JOIN: its members are the dependencies
+            _collect_job_ids(dep["members"], found)
+        elif str(dep.get("dependencyType", "")).endswith("JOB") and dep.get("jobId"):
+            found[str(dep["jobId"])] = None
+
+
 def _status(obj: Any) -> str:
-    if isinstance(obj, Mapping):
+    if is_object(obj):
         return str(obj["internalStatus"])
     return str(obj)
 
@@ -187,8 +208,10 @@ def parse_job(data: Json) -> PlanJob:
     """
     stream = data["jobStreamInPlan"]
     status = data["status"]
-    common = status.get("commonStatus") if isinstance(status, Mapping) else None
+    common = status.get("commonStatus") if is_object(status) else None
     estimate = data.get("estimatedDuration")
+    # PlanJob is a plain dataclass (see its docstring): every field is converted or checked
+    # here, where pydantic used to check it.
     return PlanJob(
         id=str(data["id"]),
         name=str(data["name"]),
@@ -204,9 +227,9 @@ def parse_job(data: Json) -> PlanJob:
         deadline=parse_time(data.get("deadline")),
         started_at=parse_time(data.get("actualStart")),
         ended_at=parse_time(data.get("actualEnd")),
-        return_code=data.get("returnCode"),
-        run_id=data.get("runId"),
-        job_number=data.get("jobNumber"),
+        return_code=_optional_int(data.get("returnCode")),
+        run_id=_optional_str(data.get("runId")),
+        job_number=_optional_int(data.get("jobNumber")),
         estimated_duration=timedelta(seconds=float(estimate)) if estimate is not None else None,
         late=bool(data.get("late", False)),
         rerun_count=int(data.get("rerunCount", 0)),

@@ -11,19 +11,26 @@ Targets (issue 16): list questions <= 1 s, "late / at risk" <= 2 s, engine calls
 
 Latency is wall time and depends on what else the machine runs; "cpu ms" is the CPU time
 Resync's own process spent on the question (the simulator is another process), which a
-loaded machine hardly changes: compare sizes and runs by it.
+loaded machine hardly changes: compare sizes and runs by it. "gc ms" is the part of it the
+cyclic garbage collector took (timed with `gc.callbacks`).
+
+The child applies the garbage-collector policy the product applies after start-up
+(`bot.gc_policy.apply_gc_policy`: start-up objects frozen, young threshold raised), so the
+figures are what users get; ``--cpython-gc`` keeps CPython's defaults, for comparison.
 
 A question that stopped at its call budget ("I stopped: ...") is fast for the wrong reason:
 the table marks it ``STOPPED`` and it never counts as meeting a target. The first round of
 each question is a warm-up (caches, e.g. the dependency cache, fill there) and not timed.
 
     .venv/bin/python benchmarks/scale_questions.py [--sizes 2000,10000,50000] [--rounds 3]
+        [--cpython-gc]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -80,13 +87,14 @@ async def _job_count(base: str) -> int:
     raise RuntimeError("the simulator did not start within 5 minutes")
 
 
-async def _child(jobs: int, rounds: int) -> dict[str, Any]:
+async def _child(jobs: int, rounds: int, *, product_gc: bool) -> dict[str, Any]:
     """Run in the child: start a simulator process, ask every question, report."""
     from langgraph.checkpoint.memory import InMemorySaver
 
     from agents.assistant import Assistant
     from agents.messages import Actor, ChatEvent, Platform
     from bot.core.dispatcher import Dispatcher
+    from bot.gc_policy import apply_gc_policy
     from bot.logging import configure_logging
     from integrations.tws.client import TWSClient
 
@@ -120,10 +128,15 @@ async def _child(jobs: int, rounds: int) -> dict[str, Any]:
                 )
                 dispatcher = Dispatcher(assistant=assistant, audit=None, answer_timeout_seconds=600)
                 actor = Actor(platform=Platform.CONSOLE, user_id="bench", display_name="bench")
+                if product_gc:  # where `resync serve` applies it: the runtime is built
+                    apply_gc_policy()
+                gc_clock = _GcClock()
+                gc.callbacks.append(gc_clock)
                 results: dict[str, Any] = {}
                 for kind, text in QUESTIONS.items():
                     latencies: list[float] = []
                     cpu: list[float] = []
+                    collecting: list[float] = []
                     calls: list[int] = []
                     stopped = False
                     for round_ in range(rounds + 1):  # the first is a warm-up
@@ -134,17 +147,20 @@ async def _child(jobs: int, rounds: int) -> dict[str, Any]:
                             text=text,
                         )
                         before = client.calls_made
+                        gc_tick = gc_clock.total
                         tick, cpu_tick = time.perf_counter(), time.process_time()
                         reply = await dispatcher.handle(event)
                         if round_:
                             latencies.append(time.perf_counter() - tick)
                             cpu.append(time.process_time() - cpu_tick)
+                            collecting.append(gc_clock.total - gc_tick)
                             calls.append(client.calls_made - before)
                             stopped = stopped or reply.headline.startswith("I stopped")
                     results[kind] = {
                         "p50_s": statistics.median(latencies),
                         "max_s": max(latencies),
                         "cpu_s": statistics.median(cpu),
+                        "gc_s": statistics.median(collecting),
                         "calls": max(calls),
                         "stopped": stopped,
                     }
@@ -153,6 +169,20 @@ async def _child(jobs: int, rounds: int) -> dict[str, Any]:
             simulator.wait(10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"jobs": total, "build_s": build_s, "peak_rss_mb": peak_mb, "kinds": results}
+
+
+class _GcClock:
+    """Time spent in the cyclic garbage collector, from `gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._start
 
 
 def _exponent(xs: list[float], ys: list[float]) -> float | None:
@@ -169,15 +199,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="2000,10000,50000", help="plan sizes in jobs")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per question")
+    parser.add_argument(
+        "--cpython-gc",
+        action="store_true",
+        help="keep CPython's collector defaults instead of the product's policy",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(_child(args.child, args.rounds))))
+        result = asyncio.run(_child(args.child, args.rounds, product_gc=not args.cpython_gc))
+        print(json.dumps(result))
         return
+    print("collector:", "CPython defaults" if args.cpython_gc else "bot.gc_policy (as the product)")
     runs: list[dict[str, Any]] = []
     for size in (int(part) for part in args.sizes.split(",")):
         done = subprocess.run(
-            [sys.executable, __file__, "--child", str(size), "--rounds", str(args.rounds)],
+            [
+                *(sys.executable, __file__, "--child", str(size), "--rounds", str(args.rounds)),
+                *(["--cpython-gc"] if args.cpython_gc else []),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -190,7 +230,8 @@ def main() -> None:
             f"Resync peak RSS {run['peak_rss_mb']:.0f} MB (target <= 400 at 50,000)"
         )
         print(
-            f"{'question kind':<22} {'p50 ms':>9} {'max ms':>9} {'cpu ms':>8} {'calls':>6}  target"
+            f"{'question kind':<22} {'p50 ms':>9} {'max ms':>9} {'cpu ms':>8} {'gc ms':>6} "
+            f"{'calls':>6}  target"
         )
         for kind, figures in run["kinds"].items():
             target = ""
@@ -206,7 +247,8 @@ def main() -> None:
                 target += " (STOPPED at its call budget: no answer)"
             print(
                 f"{kind:<22} {figures['p50_s'] * 1000:>9.1f} {figures['max_s'] * 1000:>9.1f} "
-                f"{figures.get('cpu_s', 0.0) * 1000:>8.1f} {figures['calls']:>6}  {target}"
+                f"{figures.get('cpu_s', 0.0) * 1000:>8.1f} {figures.get('gc_s', 0.0) * 1000:>6.1f} "
+                f"{figures['calls']:>6}  {target}"
             )
     if len(runs) > 1:
         sizes = [float(run["jobs"]) for run in runs]

@@ -14,7 +14,15 @@ Targets (start-up issue): ``--help`` <= 0.3 s, ``audit verify`` on a small log <
 slowest imports (``python -X importtime``, cumulative, top-level packages first seen) and
 which of the heavy libraries (`HEAVY`) the command imported at all.
 
-    .venv/bin/python benchmarks/startup.py [--runs 5] [--imports 8]
+Bytecode: the runs read compiled bytecode, as an installed Resync does (pip compiles it at
+install time) and a checkout does from its second run on. The cache is private to the
+benchmark (``PYTHONPYCACHEPREFIX`` in its temporary directory, filled by one unmeasured run
+per command), so a ``PYTHONDONTWRITEBYTECODE`` in the caller's environment does not turn
+every run into a compile of Resync's ~250 modules (about 0.1 s of an ``ask``).
+``--compile`` measures that case: ``PYTHONDONTWRITEBYTECODE=1`` and no cache, so a checkout
+without ``__pycache__`` compiles Resync's modules on every run (libraries keep theirs).
+
+    .venv/bin/python benchmarks/startup.py [--runs 5] [--imports 8] [--compile]
 """
 
 from __future__ import annotations
@@ -65,10 +73,20 @@ COMMANDS: list[tuple[str, list[str]]] = [
 ]
 
 
-def _environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
+def _environment(data_dir: Path, *, bytecode: Path | None) -> dict[str, str]:
+    """The commands' environment; ``bytecode``: where compiled modules are kept (None: nowhere)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RESYNC_")
+        and k not in {"PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"}
+    }
     env["RESYNC_DATA_DIR"] = str(data_dir)
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # no network fetch if litellm is imported
+    if bytecode is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(bytecode)
     return env
 
 
@@ -189,19 +207,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--imports", type=int, default=0, help="also show the N slowest imports")
+    parser.add_argument(
+        "--compile", action="store_true", help="no bytecode cache: every run compiles Resync"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir(mode=0o700)
         _small_log(data_dir)
-        plain = _environment(data_dir)
+        plain = _environment(data_dir, bytecode=None if args.compile else Path(tmp) / "pycache")
         with _running_engine(plain) as engine:
             print(
                 f"{'command':<52} {'median':>8} {'min':>8} {'max':>8} {'cpu':>8}  "
-                f"({args.runs} runs; cpu: median user+system)"
+                f"({args.runs} runs; cpu: median user+system; "
+                f"{'compiled every run' if args.compile else 'bytecode cached'})"
             )
             for name, argv in COMMANDS:
                 env = engine if name.endswith("(engine)") else plain
+                if not args.compile:
+                    _time_once(argv, env)  # unmeasured: writes the bytecode the runs read
                 runs = [_time_once(argv, env) for _ in range(args.runs)]
                 times = [wall for wall, _ in runs]
                 cpu = statistics.median(used for _, used in runs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -222,11 +223,13 @@ def _log_file(settings: Settings) -> Path:
 def _terminal_chat(settings: Settings, *, embedded: bool) -> int:
     from bot.app import runtime
     from bot.console import banner, run_console, tolerant_output
+    from bot.gc_policy import apply_gc_policy
 
     tolerant_output(sys.stdout)
 
     async def session() -> int:
         async with runtime(settings, embedded=embedded) as parts:
+            apply_gc_policy()  # start-up built what the session keeps (bot/gc_policy.py)
             return await run_console(
                 dispatcher=parts.dispatcher,
                 banner=banner(parts),
@@ -247,6 +250,12 @@ def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.gc_policy import THRESHOLDS, apply_gc_policy
+
+    # The collector's thresholds of a started process already while the runtime is imported:
+    # the import leaves some 150,000 objects that live as long as the process, and with
+    # CPython's defaults every full collection on the way walks all of them again.
+    gc.set_threshold(*THRESHOLDS)
     from agents.messages import Actor, ChatEvent, Platform
     from bot.app import runtime
     from bot.console import terminal_style, tolerant_output
@@ -257,6 +266,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     async def once() -> int:
         async with runtime(settings, embedded=args.demo) as parts:
+            # Frozen, start-up's objects are not walked again, neither by collections while
+            # answering nor by the last one at exit (about 0.1 s); one question, then exit:
+            # nothing worth a collection first.
+            apply_gc_policy(collect=False)
             actor = Actor(platform=Platform.CONSOLE, user_id="cli", display_name="cli")
             event = ChatEvent(
                 event_id="cli", actor=actor, channel_id="cli", text=" ".join(args.question)
@@ -290,6 +303,7 @@ def _failure_text(failure: BaseException, *, engine: str) -> str:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import runtime
+    from bot.gc_policy import apply_gc_policy
     from bot.server import listening  # only this command needs the chat surfaces
 
     grace = settings.shutdown_grace_seconds
@@ -302,6 +316,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 runtime(settings, embedded=args.demo) as parts,
                 listening(parts, forced=signals.forced, grace_seconds=grace) as url,
             ):
+                # Long-running: start-up's objects frozen, no full collection walks them
+                # again while questions over big plans allocate (bot/gc_policy.py).
+                apply_gc_policy()
                 print(f"resync: listening on {url}", flush=True)
                 await signals.requested.wait()
         finally:

@@ -158,6 +158,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from agents.watch.rules import RulesError, load_rules
     from agents.watch.watcher import Watcher
     from bot.app import runtime
+    from bot.gc_policy import apply_gc_policy
     from bot.incidents.wiring import slack_client
     from bot.slack.port import SlackPort
     from bot.slack.poster import SlackPoster
@@ -191,6 +192,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             watcher = Watcher.from_settings(
                 settings, source=parts.watch, publisher=parts.alerts.publisher, store=parts.store
             )
+            apply_gc_policy()  # start-up built what the watcher keeps (bot/gc_policy.py)
             task = watcher.start()
             print(f"resync watch: watching {parts.watch.source} as {watcher.owner}")
             sys.stdout.flush()

@@ -77,12 +77,14 @@ def test_the_runtime_imports_what_a_command_starts_only_when_it_starts_it() -> N
     # `resync ask` against an engine starts no simulator, no PostgreSQL checkpoints and no
     # LLM: `bot.app` imports those where it starts them (start-up time of `ask`). SQLAlchemy
     # and Alembic come with the incident database when it opens, the Slack SDK with a Slack
-    # token, Redis with RESYNC_REDIS_URL.
+    # token, Redis with RESYNC_REDIS_URL, numpy with the watcher's first baseline or Monte
+    # Carlo.
     probe = (
         "import json, sys\n"
         "import bot.app\n"
         "lazy = ('psycopg', 'langgraph.checkpoint.postgres.aio', 'integrations.tws.simulator',"
-        " 'agents.llm_understand', 'litellm', 'sqlalchemy', 'alembic', 'slack_sdk', 'redis')\n"
+        " 'agents.llm_understand', 'litellm', 'sqlalchemy', 'alembic', 'slack_sdk', 'redis',"
+        " 'numpy', 'agents.watch.risk')\n"
         "print(json.dumps([name for name in lazy if name in sys.modules]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
@@ -97,3 +99,73 @@ def test_the_runtime_imports_what_a_command_starts_only_when_it_starts_it() -> N
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+# Runs `resync ask` in this interpreter (the bundled simulator in-process), then prints the
+# exit code and which of the libraries a one-shot question should not need it imported.
+_ASK_PROBE = """
+import contextlib, io, json, sys
+import bot.cli
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = bot.cli.main(["ask", "--demo", sys.argv[1]])
+print(json.dumps({{"code": code, "answer": out.getvalue().splitlines()[0],
+                  "imported": [name for name in {lazy!r} if name in sys.modules]}}))
+"""
+
+# What a question about the plan must not import: the vector store and its model, plotting,
+# the LLM client, the incident database, chat SDKs, Redis, PostgreSQL, and numpy (the
+# watcher's baselines and Monte Carlo).
+_NOT_FOR_A_QUESTION = (
+    "numpy",
+    "chromadb",
+    "matplotlib",
+    "litellm",
+    "sqlalchemy",
+    "alembic",
+    "slack_sdk",
+    "slack_bolt",
+    "botbuilder",
+    "redis",
+    "psycopg",
+)
+
+
+def _asked(tmp_path: Path, question: str) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
+    env.update(RESYNC_DATA_DIR=str(tmp_path / "data"), RESYNC_SIM_SPEED="0")
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    done = subprocess.run(
+        [sys.executable, "-c", _ASK_PROBE.format(lazy=_NOT_FOR_A_QUESTION), question],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_asking_about_a_job_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    asked = _asked(tmp_path, "status of PAYROLL_EXTRACT")
+    assert asked["code"] == 0
+    assert "PAYROLL_EXTRACT is ABEND" in str(asked["answer"])  # the question was answered
+    assert asked["imported"] == []
+
+
+def test_asking_what_failed_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    asked = _asked(tmp_path, "what failed tonight?")
+    assert asked["code"] == 0
+    assert "failed in the current plan" in str(asked["answer"])
+    assert asked["imported"] == []
+
+
+def test_the_ask_probe_sees_numpy_once_a_question_needs_the_monte_carlo(tmp_path: Path) -> None:
+    # Deadline risk is the watcher's Monte Carlo: the probe would notice numpy, so the
+    # empty lists above are not empty by construction.
+    asked = _asked(tmp_path, "which deadlines are at risk?")
+    assert asked["code"] == 0
+    assert "at risk" in str(asked["answer"])
+    assert asked["imported"] == ["numpy"]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from probe_support import ROOT, clean_env, run_probe
 
 HEAVY = ("langgraph", "litellm", "slack_bolt", "botbuilder", "chromadb", "matplotlib")
 
@@ -47,19 +47,9 @@ _ARGVS = [
 
 def _imported_after(extra: str = "") -> list[str]:
     code = _PROBE.format(argvs=_ARGVS, heavy=HEAVY, extra=extra)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
+    env = clean_env("RESYNC_")
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    found: list[str] = run_probe(code, env=env)
     return found
 
 
@@ -131,20 +121,12 @@ _NOT_FOR_A_QUESTION = (
 
 
 def _asked(tmp_path: Path, question: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
+    env = clean_env("RESYNC_", "SLACK_")
     env.update(RESYNC_DATA_DIR=str(tmp_path / "data"), RESYNC_SIM_SPEED="0")
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    done = subprocess.run(
-        [sys.executable, "-c", _ASK_PROBE.format(lazy=_NOT_FOR_A_QUESTION), question],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result: dict[str, object] = run_probe(
+        _ASK_PROBE.format(lazy=_NOT_FOR_A_QUESTION), question, env=env
     )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 

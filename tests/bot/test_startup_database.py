@@ -8,21 +8,18 @@ the database is a real SQLite file (and the real PostgreSQL server for the eager
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import stat
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
+from probe_support import clean_env, run_probe
 
 from integrations.db import DatabaseError, open_database
 from integrations.db.migrate import head_revision, shipped_head
 
-ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = os.environ.get("RESYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Opens the database (argv: url or "", data dir, schema, "lazy" or "eager", "read" or ""),
@@ -51,18 +48,8 @@ asyncio.run(main())
 def _probe(
     data_dir: Path, *, mode: str, read: bool = False, url: str = "", schema: str = "s"
 ) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, url, str(data_dir), schema, mode, "read" if read else ""],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    args = (url, str(data_dir), schema, mode, "read" if read else "")
+    result: dict[str, object] = run_probe(_PROBE, *args, env=clean_env("RESYNC_"))
     return result
 
 

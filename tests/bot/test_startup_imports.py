@@ -7,13 +7,7 @@ where ``sys.modules`` shows exactly what was imported.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from probe_support import clean_env, run_probe
 
 # Opens the incidents (database, rooms, service) on a fresh data dir with the given Slack
 # bot token ("" for none), then opens the store, and prints what they brought in.
@@ -45,18 +39,7 @@ asyncio.run(main(sys.argv[1]))
 
 
 def _started(token: str) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RESYNC_", "SLACK_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, token],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, object] = run_probe(_PROBE, token, env=clean_env("RESYNC_", "SLACK_"))
     return result
 
 

@@ -22,6 +22,11 @@ A question that stopped at its call budget ("I stopped: ...") is fast for the wr
 the table marks it ``STOPPED`` and it never counts as meeting a target. The first round of
 each question is a warm-up (caches, e.g. the dependency cache, fill there) and not timed.
 
+The watcher's cycle (`ScannerDesk.cycle`, as `resync serve` runs it every
+``RESYNC_WATCH_INTERVAL_SECONDS`` with the default settings: 1,000 Monte Carlo samples) is
+timed too: its first cycle of the night, which reads run history and predecessors, once,
+and the following ones (the plan, 3 reads, and the simulation of every deadline).
+
     .venv/bin/python benchmarks/scale_questions.py [--sizes 2000,10000,50000] [--rounds 3]
         [--cpython-gc]
 """
@@ -40,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,6 +70,8 @@ QUESTIONS: dict[str, str] = {
     "workstations": "workstation status",
 }
 LIST_KINDS = {kind for kind in QUESTIONS if kind.startswith("list")}
+FIRST_CYCLE = "watch cycle (first)"  # reads run history and predecessors: once a night
+CYCLE = "watch cycle"  # the next ones: the plan (3 reads) and the Monte Carlo
 
 
 def _free_port() -> int:
@@ -91,11 +99,13 @@ async def _child(jobs: int, rounds: int, *, product_gc: bool) -> dict[str, Any]:
     """Run in the child: start a simulator process, ask every question, report."""
     from langgraph.checkpoint.memory import InMemorySaver
 
+    from agents.answers.watch_desk import ScannerDesk
     from agents.assistant import Assistant
     from agents.messages import Actor, ChatEvent, Platform
     from bot.core.dispatcher import Dispatcher
     from bot.gc_policy import apply_gc_policy
     from bot.logging import configure_logging
+    from config.settings import Settings
     from integrations.tws.client import TWSClient
 
     configure_logging(level="ERROR", fmt="json", stream=open(os.devnull, "w"))  # noqa: SIM115
@@ -134,41 +144,66 @@ async def _child(jobs: int, rounds: int, *, product_gc: bool) -> dict[str, Any]:
                 gc.callbacks.append(gc_clock)
                 results: dict[str, Any] = {}
                 for kind, text in QUESTIONS.items():
-                    latencies: list[float] = []
-                    cpu: list[float] = []
-                    collecting: list[float] = []
-                    calls: list[int] = []
-                    stopped = False
-                    for round_ in range(rounds + 1):  # the first is a warm-up
+
+                    async def ask(round_: int, kind: str = kind, text: str = text) -> bool:
                         event = ChatEvent(
                             event_id=f"{kind}-{round_}",
                             actor=actor,
                             channel_id=f"c-{kind}-{round_}",
                             text=text,
                         )
-                        before = client.calls_made
-                        gc_tick = gc_clock.total
-                        tick, cpu_tick = time.perf_counter(), time.process_time()
                         reply = await dispatcher.handle(event)
-                        if round_:
-                            latencies.append(time.perf_counter() - tick)
-                            cpu.append(time.process_time() - cpu_tick)
-                            collecting.append(gc_clock.total - gc_tick)
-                            calls.append(client.calls_made - before)
-                            stopped = stopped or reply.headline.startswith("I stopped")
-                    results[kind] = {
-                        "p50_s": statistics.median(latencies),
-                        "max_s": max(latencies),
-                        "cpu_s": statistics.median(cpu),
-                        "gc_s": statistics.median(collecting),
-                        "calls": max(calls),
-                        "stopped": stopped,
-                    }
+                        return reply.headline.startswith("I stopped")
+
+                    results[kind] = await _timed(rounds, client, gc_clock, ask, warm_up=True)
+                # The watcher's cycle, as `resync serve` builds it (RESYNC_WATCH_* defaults):
+                # the first reads history and predecessors, the next ones the plan.
+                desk = ScannerDesk.from_settings(client, Settings(_env_file=None))
+
+                async def cycle(_: int) -> bool:
+                    return (await desk.cycle()).paused is not None
+
+                results[FIRST_CYCLE] = await _timed(1, client, gc_clock, cycle, warm_up=False)
+                results[CYCLE] = await _timed(rounds, client, gc_clock, cycle, warm_up=False)
         finally:
             simulator.terminate()
             simulator.wait(10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"jobs": total, "build_s": build_s, "peak_rss_mb": peak_mb, "kinds": results}
+
+
+async def _timed(
+    rounds: int,
+    client: Any,
+    gc_clock: _GcClock,
+    run: Callable[[int], Awaitable[bool]],
+    *,
+    warm_up: bool,
+) -> dict[str, Any]:
+    """Wall, CPU and collector time and engine calls of ``run`` (True: it stopped short)."""
+    latencies: list[float] = []
+    cpu: list[float] = []
+    collecting: list[float] = []
+    calls: list[int] = []
+    stopped = False
+    for round_ in range(rounds + int(warm_up)):  # a warm-up round is not timed
+        before, gc_tick = client.calls_made, gc_clock.total
+        tick, cpu_tick = time.perf_counter(), time.process_time()
+        stopped_now = await run(round_)
+        if round_ or not warm_up:
+            latencies.append(time.perf_counter() - tick)
+            cpu.append(time.process_time() - cpu_tick)
+            collecting.append(gc_clock.total - gc_tick)
+            calls.append(client.calls_made - before)
+            stopped = stopped or stopped_now
+    return {
+        "p50_s": statistics.median(latencies),
+        "max_s": max(latencies),
+        "cpu_s": statistics.median(cpu),
+        "gc_s": statistics.median(collecting),
+        "calls": max(calls),
+        "stopped": stopped,
+    }
 
 
 class _GcClock:
@@ -254,7 +289,7 @@ def main() -> None:
         sizes = [float(run["jobs"]) for run in runs]
         print("\ngrowth exponent k (value ~ jobs^k; 1.0 = linear)")
         print(f"{'question kind':<22} {'latency':>8} {'cpu':>8} {'calls':>8}")
-        for kind in QUESTIONS:
+        for kind in runs[0]["kinds"]:
             figures = [run["kinds"][kind] for run in runs]
             values = (
                 _exponent(sizes, [f["p50_s"] for f in figures]),

@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from aiohttp import web
+from engine_proxy_support import Proxy, proxied
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from qa_support import API_KEY, NOW, Ask, make_asker, no_sleep
 from test_root_cause import (
@@ -121,75 +120,27 @@ async def test_month_end_names_the_failures_behind_a_deep_chain_in_a_few_calls(
         assert "I stopped" not in reply.plain_text()
 
 
-class Proxy:
-    """The simulator behind a proxy that counts reads, and with ``strip`` drops ``dependencies``.
-
-    Without them an engine says nothing about a job's predecessors in the plan rows, so
-    Resync must read ``/predecessors`` per job.
-    """
-
-    def __init__(self, sim_url: str, *, strip: bool) -> None:
-        self.sim_url = sim_url
-        self.strip = strip
-        self.url = ""
-        self.predecessor_reads = 0
-        self.plan_reads = 0
-        """First pages of job queries filtered by status only (the walk's plan read)."""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if request.path.endswith("/predecessors"):
-            self.predecessor_reads += 1
-        oql = request.query.get("oql", "")
-        if oql.startswith("status IN") and request.query.get("offset", "0") == "0":
-            self.plan_reads += 1
-        async with (
-            aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as http,
-            http.request(request.method, self.sim_url + request.path_qs) as response,
-        ):
-            date = response.headers["Date"]
-            if response.content_type != "application/json":
-                body = await response.read()
-                return web.Response(body=body, status=response.status, headers={"Date": date})
-            data: Any = await response.json()
-        if isinstance(data, dict) and self.strip:
-            for row in data.get("results", [data]):
-                if isinstance(row, dict):
-                    row.pop("dependencies", None)
-        if isinstance(data, dict) and "next" in data:
-            data["next"] = str(data["next"]).replace(self.sim_url, self.url)
-        return web.json_response(data, status=response.status, headers={"Date": date})
-
-
 @asynccontextmanager
 async def proxied_night(
     scenario: str, tmp_path: Path, *, strip: bool, call_budget: int = ENGINE_CALL_BUDGET
 ) -> AsyncIterator[tuple[Ask, TWSClient, Raw, Proxy]]:
-    async with SimulatorServer(
-        scenario=scenario, speed=0, now=NOW, control=True, api_keys=[API_KEY]
-    ) as sim:
-        proxy = Proxy(sim.url, strip=strip)
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", proxy.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        proxy.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        try:
-            async with (
-                TWSClient(base_url=proxy.url, api_key=API_KEY, sleep=no_sleep) as client,
-                aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as session,
-                AsyncSqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as saver,
-            ):
-                assistant = Assistant(
-                    scheduler=client,
-                    checkpointer=saver,
-                    zone=ZoneInfo("UTC"),
-                    call_budget=call_budget,
-                )
-                ask = make_asker(Dispatcher(assistant=assistant, audit=None))
-                yield ask, client, Raw(session, sim.url), proxy
-        finally:
-            await runner.cleanup()
+    async with (
+        SimulatorServer(
+            scenario=scenario, speed=0, now=NOW, control=True, api_keys=[API_KEY]
+        ) as sim,
+        proxied(sim.url, strip=strip) as proxy,
+        TWSClient(base_url=proxy.url, api_key=API_KEY, sleep=no_sleep) as client,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {API_KEY}"}) as session,
+        AsyncSqliteSaver.from_conn_string(str(tmp_path / "cp.db")) as saver,
+    ):
+        assistant = Assistant(
+            scheduler=client,
+            checkpointer=saver,
+            zone=ZoneInfo("UTC"),
+            call_budget=call_budget,
+        )
+        ask = make_asker(Dispatcher(assistant=assistant, audit=None))
+        yield ask, client, Raw(session, sim.url), proxy
 
 
 async def test_without_inline_predecessors_the_walk_reads_them(tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ configuring an LLM can only add understanding, never take it away.
 
 With the open-question agent on (`agents.llm_agent.OpenQuestionAgent`, `open_question`),
 a message the parser files as UNKNOWN goes straight to it, without the router's call: the
-agent's tools include every exact answer the router could pick ("status", "why", the
-forecast...), and its first step can choose one of them, so a router call before it would
-only add a round trip (a median of 3 LLM calls per open question instead of 2). The intent
+agent's tools give the exact answers the router could pick about the plan (status, why,
+predecessors, successors, the forecast, workstations, recent changes; lists and counts
+through ``find_jobs``), and its first step can choose one of them, which is then the reply;
+greetings and thanks it answers in words. A router call before it would only add a round
+trip (a median of 3 LLM calls per open question instead of 2). The intent
 then carries the words (``arguments["question"]``). The router still reads what the parser
 knew the kind of but found no job for ("what went wrong with the payroll extraction?"):
 one call gives the exact answer. When the router files such a message, too, as UNKNOWN,

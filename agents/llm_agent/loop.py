@@ -17,7 +17,7 @@ Bounds, all in `AgentLimits`:
   is in the conversation already).
 
 A first step that calls one tool giving a person's answer about the plan (`DIRECT_TOOLS`:
-status, why, dependencies, forecast) ends the loop with that answer, exact and sourced, when
+status, why, dependencies, forecast, workstations, recent changes) ends the loop with that answer, exact and sourced, when
 it holds nothing that reads like an order and no secret: the model only chose which answer
 fits (as the router does), and no second LLM call could make it more exact. Documents
 (knowledge, incidents) always go through the model and the final checks.
@@ -46,7 +46,15 @@ from integrations.redaction import mask_secrets
 __all__ = ["DIRECT_TOOLS", "SYSTEM_PROMPT", "AgentLimits", "LoopOutcome", "run_loop"]
 
 DIRECT_TOOLS = frozenset(
-    {"job_status", "why_failed", "predecessors", "successors", "deadline_forecast"}
+    {
+        "job_status",
+        "why_failed",
+        "predecessors",
+        "successors",
+        "deadline_forecast",
+        "workstations",
+        "recent_changes",
+    }
 )
 """Tools whose answer, chosen alone in the first step, is the reply (see the module)."""
 

@@ -79,6 +79,16 @@ def _specs() -> tuple[dict[str, Any], ...]:
             name=dict(_NAME),
         ),
         _spec(
+            "workstations",
+            "Workstations up or down; with a name, its jobs.",
+            name={"type": "string"},
+        ),
+        _spec(
+            "recent_changes",
+            "Failures, completions, reruns and starts in the last minutes.",
+            minutes={"type": "integer", "minimum": 1, "maximum": 1440},
+        ),
+        _spec(
             "knowledge_search",
             "Search runbooks, message codes and past incidents.",
             query={"type": "string", "required": True},

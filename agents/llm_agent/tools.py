@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from agents.answers.budget import BudgetedScheduler, CallBudgetExceededError
+from agents.answers.changes import answer_changes
 from agents.answers.common import Answer, AnswerContext, as_of_line
 from agents.answers.dependencies import answer_predecessors, answer_successors
 from agents.answers.eta import answer_eta
@@ -27,6 +28,7 @@ from agents.answers.knowledge import answer_knowledge
 from agents.answers.late import answer_late
 from agents.answers.status import answer_status
 from agents.answers.why import answer_why
+from agents.answers.workstations import answer_workstations
 from agents.formatting import format_clock
 from agents.incidents.errors import IncidentError
 from agents.intents import LIST_FILTER_STATUSES, Intent, IntentKind, ListFilter
@@ -112,6 +114,8 @@ class ToolBox:
             "predecessors": self._answer(IntentKind.PREDECESSORS, answer_predecessors),
             "successors": self._answer(IntentKind.SUCCESSORS, answer_successors),
             "deadline_forecast": self._forecast,
+            "workstations": self._workstations,
+            "recent_changes": self._changes,
             "knowledge_search": self._knowledge,
             "incidents": self._incidents,
             "propose_runbook": self._propose,
@@ -211,6 +215,19 @@ class ToolBox:
             intent = Intent(kind=IntentKind.ETA, subject=_name(arguments))
             return _from_answer(await answer_eta(self._ctx, intent))
         return _from_answer(await answer_late(self._ctx, Intent(kind=IntentKind.LATE)))
+
+    async def _workstations(self, arguments: Mapping[str, Any]) -> ToolResult:
+        named = arguments.get("name")
+        subject = named.strip().upper()[:120] if isinstance(named, str) and named.strip() else None
+        intent = Intent(kind=IntentKind.WORKSTATIONS, subject=subject)
+        return _from_answer(await answer_workstations(self._ctx, intent))
+
+    async def _changes(self, arguments: Mapping[str, Any]) -> ToolResult:
+        minutes = arguments.get("minutes", 60)
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 1440:
+            raise ValueError("'minutes' must be a whole number from 1 to 1440")
+        intent = Intent(kind=IntentKind.CHANGES, arguments={"minutes": str(minutes)})
+        return _from_answer(await answer_changes(self._ctx, intent))
 
     async def _knowledge(self, arguments: Mapping[str, Any]) -> ToolResult:
         query = arguments.get("query")

@@ -238,3 +238,23 @@ async def test_one_exact_answer_chosen_first_is_the_reply(model: ScriptedModel) 
     assert reply.headline.startswith("PAYROLL_EXTRACT ABEND with return code 12"), reply.headline
     assert "Question read by the LLM (openai/fake-model)" in reply.plain_text()
     assert "As of Mon 23 Nov 23:30 UTC" in reply.plain_text()
+
+
+@pytest.mark.parametrize(
+    ("call", "headline"),
+    [
+        # What the router used to pick for such questions, now a tool of the agent's.
+        ({"name": "workstations", "args": {}}, "workstations"),
+        ({"name": "workstations", "args": {"name": "agt_lnx02"}}, "AGT_LNX02"),
+        ({"name": "recent_changes", "args": {"minutes": 90}}, "Since 22:00 UTC (1h 30m ago)"),
+    ],
+)
+async def test_workstations_and_recent_changes_are_exact_answers_too(
+    model: ScriptedModel, call: dict[str, Any], headline: str
+) -> None:
+    reply, _, unchanged = await ask(model, [{"tools": [call]}], question="whats been going on")
+
+    assert len(model.agent_requests()) == 1
+    assert headline in reply.headline, reply.headline
+    assert "As of Mon 23 Nov 23:30 UTC" in reply.plain_text()
+    assert unchanged

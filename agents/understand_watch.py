@@ -72,6 +72,7 @@ _WHY_RISK: Final = re.compile(
     r"\S+\s+(?:be\s+)?late\b",
     re.I,
 )
+_BACK: Final = re.compile(r"\b(it|that|this)\b", re.I)  # the conversation's job
 _BASELINE: Final = re.compile(
     r"\bbaselines?\b|\b(usual|normal|typical)(ly)?\s+(duration|runtime|run time)\b"
     r"|\bhow\s+long\s+does\s+\S+\s+(usually|normally|typically)\b",
@@ -97,6 +98,10 @@ def understand_watch(text: str) -> WatchQuestion | None:
     for pattern, ask in ((_WHY_RISK, WatchAsk.WHY_RISK), (_BASELINE, WatchAsk.BASELINE)):
         if pattern.search(text):
             intent = understand(text)
+            if ask is WatchAsk.WHY_RISK and intent.subject is None and not _BACK.search(text):
+                # "will we be late?", "will payroll be late?": no job and no "it" — not a
+                # question about the conversation's job; the usual way answers it.
+                return None
             return WatchQuestion(ask, None if intent.follow_up else intent.subject)
     if _DEADLINE_RISK.search(text):
         return WatchQuestion(WatchAsk.RISKS)

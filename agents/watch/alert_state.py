@@ -105,6 +105,8 @@ class FindingView(_Model):
         ]
         if self.kind not in _LIVE_KINDS:
             parts += [self.headline, self.explanation, "\n".join(self.evidence)]
+        elif self.kind is FindingKind.DEADLINE_RISK:
+            parts.append("\n".join(self.evidence))  # the failures it waits on: no countdown
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 __all__ = ["DeadlineRisk", "closure", "deadline_findings"]
 
 _UNKNOWN_SIGMA: Final = 0.35
+# Failed jobs a deadline's finding names (the rest counted): an alert card and its Why? stay
+# readable when a bad night leaves dozens of failures upstream of one deadline.
+_NAMED_FAILURES: Final = 5
 _DEFAULT_MINUTES: Final = 10.0
 _CHART_SAMPLES: Final = 200
 # How long a workstation outage lasts, from its start: a median of 90 minutes with a wide
@@ -265,7 +268,9 @@ def _finding(
     if eta is not None:
         expected = f"expected end {eta.strftime('%H:%M UTC')} (median of {ends.size} simulations)"
     elif failed:
-        names = [display_name(link) for link in failed]
+        names = [display_name(link) for link in failed[:_NAMED_FAILURES]]
+        if len(failed) > len(names):
+            names.append(f"{len(failed) - len(names)} more failed jobs")
         listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         expected = f"it cannot end until {listed} {'is' if len(names) == 1 else 'are'} fixed"
     else:
@@ -275,7 +280,7 @@ def _finding(
         f"deadline passed {-lead:.0f} min ago" if passed else f"{lead:.0f} min to the deadline"
     )
     evidence = [f"critical chain: {' → '.join(display_name(link) for link in chain)}"]
-    for n, (link, route) in enumerate(blockers):
+    for n, (link, route) in enumerate(blockers[:_NAMED_FAILURES]):
         via = "" if n == 0 else f" (waited on by {' → '.join(display_name(r) for r in route[1:])})"
         evidence.append(f"{display_name(link)} ended {link.status.value}{via}")
     capped = np.minimum(np.sort(ends), _CHART_CAP_MIN)

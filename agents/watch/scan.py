@@ -137,8 +137,8 @@ class Scanner:
         }
 
     async def _read_edges(self, jobs: dict[str, PlanJob], counter: _Counted) -> None:
-        for job in jobs.values():  # rows that carry their predecessors need no read
-            if job.predecessor_ids is not None and job.id not in self._edges:
+        for job in jobs.values():  # rows that carry their predecessors need no read, and
+            if job.predecessor_ids is not None:  # are fresh (a released dependency is gone)
                 self._edges[job.id] = list(job.predecessor_ids)
         targets = [
             j.id

@@ -114,12 +114,15 @@ async def test_why_is_it_at_risk_takes_the_conversations_job(watch_ask: Ask) -> 
     assert "PAYROLL_CALC" in reply.headline
 
 
+@pytest.mark.parametrize(
+    "question", ["what will be late?", "will we be late?", "will jobs be late tonight?"]
+)
 async def test_what_will_be_late_after_a_job_question_is_not_about_that_job(
-    watch_ask: Ask, ask: Ask
+    watch_ask: Ask, ask: Ask, question: str
 ) -> None:
     await watch_ask("why did PAYROLL_EXTRACT abend?")  # PAYROLL_EXTRACT is now the focus
-    reply = await watch_ask("what will be late?")
-    expected = await ask("what will be late?")  # the same question in a fresh conversation
+    reply = await watch_ask(question)
+    expected = await ask(question)  # the same question in a fresh conversation
     assert "PAYROLL_EXTRACT has no deadline" not in reply.headline
     assert reply.headline == expected.headline
 
@@ -176,6 +179,8 @@ async def test_without_a_watcher_deadline_questions_get_the_forecast(ask: Ask) -
             WatchQuestion(WatchAsk.BASELINE, "PAYROLL_EXTRACT"),
         ),
         ("will it be late?", WatchQuestion(WatchAsk.WHY_RISK)),  # the focus fills it
+        ("will we be late?", None),  # no job, no "it": not about the conversation's job
+        ("will payroll be late?", None),
         # The usual questions stay with the parser.
         ("what will be late?", None),
         ("why is GL_DAILY_POST late?", None),  # already late: the root cause, not a forecast

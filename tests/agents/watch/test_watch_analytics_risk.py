@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
+from agents.watch.deadline import deadline_findings
 from agents.watch.risk import Graph, RiskInput, critical_chain, inverse_normal, simulate
+from integrations.tws.models import JobStatus, PlanJob
 
 # 0 → 1 → 3 and 2 → 3: job 3 ends after the slower of its two branches.
 PREDS = [[], [0], [], [1, 2]]
@@ -128,3 +131,42 @@ def test_an_outage_that_lasted_is_drawn_given_how_long() -> None:
     assert abs(new.median(0) - 91.0) < 6
     assert abs(old.median(0) - expected) < 6
     assert float(old.ends.min()) >= 0.0  # the workstation is not back in the past
+
+
+def test_a_deadline_behind_many_failures_names_five_and_counts_the_rest() -> None:
+    now = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+
+    def job(name: str, status: JobStatus, **extra: object) -> PlanJob:
+        return PlanJob(
+            id=name,
+            name=name,
+            job_stream_id="S",
+            job_stream_name="NIGHT",
+            job_stream_workstation="MASTER",
+            workstation="AGT1",
+            status=status,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    failed = [job(f"LOAD_{n:02d}", JobStatus.ABEND, ended_at=now) for n in range(12)]
+    target = job("REPORT", JobStatus.HOLD, deadline=now + timedelta(hours=1))
+    jobs = {j.id: j for j in [*failed, target]}
+    preds = {"REPORT": [j.id for j in failed]}
+
+    (risk,) = deadline_findings(
+        jobs=jobs,
+        preds=preds,
+        histories=lambda _: None,
+        blocked_ws=set(),
+        now=now,
+        plan_date=date(2026, 11, 23),
+        samples=200,
+        seed=1,
+    )
+
+    finding = risk.finding
+    assert risk.probability == 1.0
+    named = [line for line in finding.evidence if " ended ABEND" in line]
+    assert len(named) == 5  # a card stays readable on a bad night
+    assert "and 7 more failed jobs are fixed" in finding.explanation
+    assert sum(f"NIGHT.LOAD_{n:02d}" in finding.explanation for n in range(12)) == 5

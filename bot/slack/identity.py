@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any, Final
 
+import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -92,6 +93,11 @@ class IdentityResolver:
         except TimeoutError:
             # Not cached: the next message asks Slack again.
             log.warning("slack.identity_slow", user=user_id, timeout=LOOKUP_TIMEOUT_SECONDS)
+            return Actor(platform=Platform.SLACK, user_id=user_id, display_name=name)
+        except (aiohttp.ClientError, OSError) as exc:
+            # Slack unreachable: the message must still be kept and acknowledged (it is
+            # resolved before the ack); not cached, the next message asks again.
+            log.warning("slack.identity_unreachable", user=user_id, error=str(exc)[:200])
             return Actor(platform=Platform.SLACK, user_id=user_id, display_name=name)
         actor = Actor(platform=Platform.SLACK, user_id=user_id, display_name=name, email=email)
         try:

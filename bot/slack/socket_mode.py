@@ -13,8 +13,9 @@ sends it again. Signatures do not apply: the app token authenticates the connect
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import structlog
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -23,9 +24,12 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-__all__ = ["EnvelopeHandler", "SocketModeLink"]
+__all__ = ["ROUTE_SECONDS", "EnvelopeHandler", "SocketModeLink"]
 
 log = structlog.get_logger(__name__)
+
+ROUTE_SECONDS: Final = 2.5
+"""How long routing may take before the envelope is left unacknowledged (Slack wants 3 s)."""
 
 EnvelopeHandler = Callable[[str, dict[str, Any], int], Awaitable[None]]
 """Takes (kind, payload, retry number); kind is ``events_api``, ``slash_commands`` or ``interactive``."""
@@ -70,8 +74,9 @@ class SocketModeLink:
         if request.type in ("events_api", "slash_commands", "interactive"):
             retry = int(request.retry_attempt or 0)
             try:
-                await self._handler(request.type, dict(request.payload), retry)
-            except Exception:  # whatever failed, Slack must send it again
+                async with asyncio.timeout(ROUTE_SECONDS):
+                    await self._handler(request.type, dict(request.payload), retry)
+            except Exception:  # whatever failed or hung (a black-holed store), Slack must
                 log.exception("slack.socket_mode_delivery_failed", envelope_type=request.type)
-                return  # no ack: Slack re-delivers (deduplicated by the delivery's id)
+                return  # send it again: no ack (a re-delivery is deduplicated by its id)
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))

@@ -34,3 +34,13 @@ async def test_a_slow_users_info_falls_back_within_the_timeout_and_is_not_cached
     assert (actor.user_id, actor.display_name, actor.email) == ("U0ANA", "ana.payload", None)
     assert again.display_name == "ana.payload"
     assert len(calls) == 2  # the fallback was not cached: Slack is asked again
+
+
+async def test_an_unreachable_web_api_falls_back_to_the_payloads_name() -> None:
+    # A port nothing listens on: the connection is refused (aiohttp.ClientConnectorError).
+    async with TestServer(web.Application()) as server:
+        dead = str(server.make_url("/api/"))
+    client = AsyncWebClient(token="xoxb-test", base_url=dead)
+    resolver = IdentityResolver(client=client, store=MemoryStore())
+    actor = await resolver.resolve(user_id="U0BEA", fallback_name="bea.payload")
+    assert (actor.user_id, actor.display_name, actor.email) == ("U0BEA", "bea.payload", None)

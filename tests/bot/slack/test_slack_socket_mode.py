@@ -8,6 +8,7 @@ from typing import Any
 import structlog.testing
 from slack_support import BOT_USER, assert_valid_blocks, mention_envelope, slack_harness
 
+from bot.slack.socket_mode import ROUTE_SECONDS
 from integrations.store.memory import MemoryStore
 
 
@@ -91,6 +92,7 @@ class WatchedStore(MemoryStore):
         self.acks: list[dict[str, Any]] | None = None  # the mock's acks, set once it runs
         self.acked_before_kept: dict[str, list[dict[str, Any]]] = {}  # member -> acks then
         self.failures_left = 0  # inbox writes that fail like a broken store
+        self.hangs_left = 0  # inbox writes that hang like a black-holed store
 
     async def queue_add(self, queue: str, member: str, value: str, *, ttl_seconds: float) -> None:
         assert self.acks is not None
@@ -98,6 +100,9 @@ class WatchedStore(MemoryStore):
         if self.failures_left:
             self.failures_left -= 1
             raise RuntimeError("the store's disk is on fire")
+        if self.hangs_left:
+            self.hangs_left -= 1
+            await asyncio.sleep(3600)
         await super().queue_add(queue, member, value, ttl_seconds=ttl_seconds)
 
 
@@ -139,4 +144,21 @@ async def test_an_envelope_that_could_not_be_kept_is_not_acked_and_its_resend_is
         await wait_for(lambda: {"envelope_id": "env-resent"} in h.mock.acks)
         await h.settle()
     assert h.mock.acks == [{"envelope_id": "env-resent"}]
+    assert len(h.mock.of("chat.postMessage")) == 1
+
+
+async def test_an_envelope_whose_store_hangs_is_not_acked_and_its_resend_is_answered() -> None:
+    store = WatchedStore()
+    store.hangs_left = 1
+    async with slack_harness(app_token="xapp-1-test", signing_secret=None, store=store) as h:
+        store.acks = h.mock.acks
+        with structlog.testing.capture_logs() as logs:
+            h.mock.envelopes.append(command_envelope("env-hung"))
+            failed = "slack.socket_mode_delivery_failed"
+            await wait_for(lambda: any(e["event"] == failed for e in logs), ROUTE_SECONDS + 3)
+        assert h.mock.acks == []  # given up within Slack's 3 s, unacknowledged
+        h.mock.envelopes.append(command_envelope("env-resent-2", retry=1))
+        await wait_for(lambda: {"envelope_id": "env-resent-2"} in h.mock.acks)
+        await h.settle()
+    assert h.mock.acks == [{"envelope_id": "env-resent-2"}]
     assert len(h.mock.of("chat.postMessage")) == 1

@@ -152,8 +152,11 @@ def _optional_int(value: Any) -> int | None:
         return value
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return int(value)  # a bool is an int, as pydantic has it
-    if isinstance(value, str):
-        return int(value.strip())  # ValueError when it is no integer
+    if isinstance(value, str) and value.isascii():
+        # "12", " 12 ", "+12" and "12.0" as pydantic reads them; "12.5" and "1e3" are refused.
+        whole, _, fraction = value.strip().partition(".")
+        if fraction.strip("0") == "" and whole.lstrip("+-").isdigit():
+            return int(whole)
     raise ValueError(f"expected an integer, got {value!r}")
 
 

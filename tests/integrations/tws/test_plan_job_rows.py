@@ -84,7 +84,8 @@ def test_a_row_gives_every_field() -> None:
 
 
 @pytest.mark.parametrize(
-    ("sent", "read"), [(12, 12), ("12", 12), (" 12 ", 12), (12.0, 12), (None, None)]
+    ("sent", "read"),
+    [(12, 12), ("12", 12), (" 12 ", 12), ("+12", 12), ("12.0", 12), (12.0, 12), (None, None)],
 )
 def test_integers_are_read_as_pydantic_read_them(sent: object, read: int | None) -> None:
     job = wire.parse_job(row(returnCode=sent, jobNumber=sent, status="ABEND"))
@@ -96,6 +97,9 @@ def test_integers_are_read_as_pydantic_read_them(sent: object, read: int | None)
     [
         {"returnCode": "twelve"},
         {"returnCode": 12.5},
+        {"returnCode": "12.5"},
+        {"returnCode": "1e3"},
+        {"returnCode": "\u0661\u0662"},  # Arabic-Indic digits: not how an engine writes 12
         {"jobNumber": [31337]},
         {"runId": 12},
         {"dependencies": {"jobId": "x"}},

@@ -297,8 +297,10 @@ async def run(tmp: Path, *, seconds: float, people: int, rate: float) -> Figures
         load = _Load(deployment, balancer, run_id, [f"UP{run_id}{i:03d}" for i in range(people)])
         await _drive(load, figures, seconds=seconds, rate=rate)
         await _settle(load, figures)
-        await _read_back(load, figures)
+        # Stopped first: the watch keeps posting alerts while it runs, so Slack's posts and
+        # the audit export read a moment apart could differ by the alert posted in between.
         await deployment.stop()
+        await _read_back(load, figures)
         code, out = await deployment.resync("audit", "verify")
         figures.audit_ok, figures.audit_verify = code == 0, out.strip()[-400:]
     figures.seconds = time.monotonic() - began

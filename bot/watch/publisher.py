@@ -341,6 +341,25 @@ class AlertPublisher:
             zone=self.zone,
         )
         posted = await port.post_to_channel(channel=channel, reply=reply)
+        # Recorded at once: a replica killed later in this step (the state save, the chart's
+        # upload) still leaves the post's audit record.
+        await record_alert(
+            self._audit,
+            action="watch.alert",
+            outcome="posted" if posted is not None else "failed",
+            platform=platform,
+            channel=channel,
+            key=finding.key,
+            target=finding.object_name,
+            thread=posted.message_id if posted is not None else None,
+            parameters={
+                "headline": finding.headline,
+                "kind": finding.kind.value,
+                "severity": finding.severity.value,
+                "chart": chart is not None,
+                "generation": generation,
+            },
+        )
         if posted is None:
             await self.book.release_post(platform, finding.key, generation)
         else:
@@ -368,23 +387,6 @@ class AlertPublisher:
                     png=Image(data=chart, alt="").png,
                     title=finding.headline,
                 )
-        await record_alert(
-            self._audit,
-            action="watch.alert",
-            outcome="posted" if posted is not None else "failed",
-            platform=platform,
-            channel=channel,
-            key=finding.key,
-            target=finding.object_name,
-            thread=posted.message_id if posted is not None else None,
-            parameters={
-                "headline": finding.headline,
-                "kind": finding.kind.value,
-                "severity": finding.severity.value,
-                "chart": chart is not None,
-                "generation": generation,
-            },
-        )
         return AlertStatus.OPEN if posted is not None else None
 
     async def refresh(self, key: str, *, skip: Platform | None = None) -> None:

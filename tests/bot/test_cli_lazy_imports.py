@@ -8,13 +8,9 @@ imported by the handlers that use them. Each check runs in a fresh interpreter, 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from probe_support import ROOT, clean_env, run_probe
+from probe_support import clean_env, run_probe
 
 HEAVY = ("langgraph", "litellm", "slack_bolt", "botbuilder", "chromadb", "matplotlib")
 
@@ -77,18 +73,7 @@ def test_the_runtime_imports_what_a_command_starts_only_when_it_starts_it() -> N
         " 'numpy', 'agents.watch.risk')\n"
         "print(json.dumps([name for name in lazy if name in sys.modules]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESYNC_")}
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert run_probe(probe, env=clean_env("RESYNC_")) == []
 
 
 # Runs `resync ask` in this interpreter (the bundled simulator in-process), then prints the

@@ -26,7 +26,7 @@ from agents.runbooks.errors import CatalogError, GroupLookupError, Problem
 from agents.runbooks.identity import same_person as same_person  # re-exported
 from agents.runbooks.spec import ApprovalSpec
 from agents.runbooks.validation import line_of
-from config.yaml_files import safe_load
+from config.yaml_files import compose_and_load
 
 __all__ = [
     "DEFAULT_POLICY_FILE",
@@ -176,8 +176,8 @@ class ApprovalGroups:
         """
         try:
             text = path.read_text(encoding="utf-8")
-            data = safe_load(text) or {}
-            root = yaml.compose(text)
+            root, data = compose_and_load(text)
+            data = data or {}
         except (OSError, yaml.YAMLError) as exc:
             raise CatalogError([Problem(str(path), 0, "", f"cannot read: {exc}")]) from None
         groups = data.get("groups") if isinstance(data, dict) else None

@@ -24,7 +24,7 @@ from agents.runbooks.spec import (
     ParamType,
     Runbook,
 )
-from config.yaml_files import safe_load
+from config.yaml_files import compose_and_load
 
 __all__ = ["line_of", "validate_paths"]
 
@@ -158,8 +158,7 @@ def _file_runbooks(path: Path) -> tuple[list[Runbook], list[Problem]]:
     except OSError as exc:
         return [], [Problem(name, 0, "", f"cannot read: {exc}")]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = safe_load(text)
+        root, data = compose_and_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

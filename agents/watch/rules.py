@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agents.runbooks.errors import Problem
 from agents.runbooks.validation import line_of
 from agents.watch.model import Finding, FindingKind
-from config.yaml_files import safe_load
+from config.yaml_files import compose_and_load
 from integrations.store import Store
 
 __all__ = ["Rule", "RuleBook", "RulesError", "load_rules"]
@@ -155,8 +155,7 @@ def load_rules(path: Path, *, runbooks: Collection[str] | None = None) -> RuleBo
     except OSError as exc:
         raise RulesError([Problem(name, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = safe_load(text)
+        root, data = compose_and_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

@@ -87,11 +87,16 @@ def _from_answer(answer: Answer) -> ToolResult:
     return ToolResult(text=reply.plain_text(), small_print=notes, answer=answer)
 
 
-def _name(arguments: Mapping[str, Any], key: str = "name") -> str:
+def _optional_name(arguments: Mapping[str, Any], key: str = "name") -> str | None:
     value = arguments.get(key)
-    if not isinstance(value, str) or not value.strip():
+    return value.strip().upper()[:120] if isinstance(value, str) and value.strip() else None
+
+
+def _name(arguments: Mapping[str, Any], key: str = "name") -> str:
+    name = _optional_name(arguments, key)
+    if name is None:
         raise ValueError(f"'{key}' is required")
-    return value.strip().upper()[:120]
+    return name
 
 
 class ToolBox:
@@ -156,16 +161,12 @@ class ToolBox:
         return tool
 
     async def _find_jobs(self, arguments: Mapping[str, Any]) -> ToolResult:
-        def text(key: str) -> str | None:
-            value = arguments.get(key)
-            return value.strip().upper()[:120] if isinstance(value, str) and value.strip() else None
-
         group = arguments.get("status_group")
         statuses = LIST_FILTER_STATUSES.get(ListFilter(group)) if isinstance(group, str) else None
         read = await self._ctx.scheduler.query_jobs(
-            name=text("name"),
-            job_stream=text("job_stream"),
-            workstation=text("workstation"),
+            name=_optional_name(arguments),
+            job_stream=_optional_name(arguments, "job_stream"),
+            workstation=_optional_name(arguments, "workstation"),
             statuses=statuses,
         )
         jobs = read.value
@@ -217,9 +218,7 @@ class ToolBox:
         return _from_answer(await answer_late(self._ctx, Intent(kind=IntentKind.LATE)))
 
     async def _workstations(self, arguments: Mapping[str, Any]) -> ToolResult:
-        named = arguments.get("name")
-        subject = named.strip().upper()[:120] if isinstance(named, str) and named.strip() else None
-        intent = Intent(kind=IntentKind.WORKSTATIONS, subject=subject)
+        intent = Intent(kind=IntentKind.WORKSTATIONS, subject=_optional_name(arguments))
         return _from_answer(await answer_workstations(self._ctx, intent))
 
     async def _changes(self, arguments: Mapping[str, Any]) -> ToolResult:

@@ -42,7 +42,7 @@ from agents.understand_words import (
     normalise,
 )
 
-__all__ = ["LOOSE_SUBJECT", "refers_to_place", "understand"]
+__all__ = ["LOOSE_SUBJECT", "refers_back", "refers_to_place", "understand"]
 
 _MAX_SUBJECTS: Final = 5  # each name is answered on its own: a long list would hammer the engine
 
@@ -180,6 +180,18 @@ def refers_to_place(text: str) -> bool:
         True for "on it", "on that", "at this", "there".
     """
     return bool(_ON_FOCUS.search(normalise(text)))
+
+
+def refers_back(text: str) -> bool:
+    """Whether a message points at the conversation's subject ("it", "that", "this"...).
+
+    Args:
+        text: The message.
+
+    Returns:
+        True when it holds a word the parser reads as the subject asked about before.
+    """
+    return bool(_FOLLOW_UP_REF.search(text))
 
 
 def _understood(text: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from agents.understand import understand
+from agents.understand import refers_back, understand
 from agents.understand_actions import understand_action
 from agents.understand_incidents import understand_incident
 
@@ -72,7 +72,6 @@ _WHY_RISK: Final = re.compile(
     r"\S+\s+(?:be\s+)?late\b",
     re.I,
 )
-_BACK: Final = re.compile(r"\b(it|that|this)\b", re.I)  # the conversation's job
 _BASELINE: Final = re.compile(
     r"\bbaselines?\b|\b(usual|normal|typical)(ly)?\s+(duration|runtime|run time)\b"
     r"|\bhow\s+long\s+does\s+\S+\s+(usually|normally|typically)\b",
@@ -98,7 +97,7 @@ def understand_watch(text: str) -> WatchQuestion | None:
     for pattern, ask in ((_WHY_RISK, WatchAsk.WHY_RISK), (_BASELINE, WatchAsk.BASELINE)):
         if pattern.search(text):
             intent = understand(text)
-            if ask is WatchAsk.WHY_RISK and intent.subject is None and not _BACK.search(text):
+            if ask is WatchAsk.WHY_RISK and intent.subject is None and not refers_back(text):
                 # "will we be late?", "will payroll be late?": no job and no "it" — not a
                 # question about the conversation's job; the usual way answers it.
                 return None

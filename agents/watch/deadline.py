@@ -239,11 +239,11 @@ def _failed_upstream(
             at = parent[at]
         return links
 
-    chained = (first, chain[chain.index(first) :])
     others = sorted(
         (i for i in parent if jobs[i].failed and i != first.id), key=lambda i: display_name(jobs[i])
     )
-    return [chained, *((jobs[i], path(i)) for i in others)]
+    # The first's path is the critical chain, shown on its own line of the finding.
+    return [(first, []), *((jobs[i], path(i)) for i in others)]
 
 
 def _finding(
@@ -280,8 +280,8 @@ def _finding(
         f"deadline passed {-lead:.0f} min ago" if passed else f"{lead:.0f} min to the deadline"
     )
     evidence = [f"critical chain: {' → '.join(display_name(link) for link in chain)}"]
-    for n, (link, route) in enumerate(blockers[:_NAMED_FAILURES]):
-        via = "" if n == 0 else f" (waited on by {' → '.join(display_name(r) for r in route[1:])})"
+    for link, route in blockers[:_NAMED_FAILURES]:
+        via = f" (waited on by {' → '.join(display_name(r) for r in route[1:])})" if route else ""
         evidence.append(f"{display_name(link)} ended {link.status.value}{via}")
     capped = np.minimum(np.sort(ends), _CHART_CAP_MIN)
     step = max(1, capped.size // _CHART_SAMPLES)
